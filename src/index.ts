@@ -1,0 +1,8 @@
+/**
+ * channels-ts: Django Channels for TypeScript.
+ * @module
+ */
+export * from './asgi/types.js'
+export * from './asgi/errors.js'
+export * from './asgi/status.js'
+export type * from './layers/types.js'

@@ -1,0 +1,52 @@
+/**
+ * The channel-layer contract. In-memory implements it today; a Redis layer speaking
+ * channels_redis's wire format (sorted-set queues, msgpack, `__asgi_channel__`) implements the
+ * same interface later, so consumers never know which one they have.
+ * @module
+ */
+import type { ChannelMessage } from '../asgi/types.js'
+
+/** Optional capabilities, as in Channels: `'groups'` and `'flush'`. */
+export type LayerExtension = 'groups' | 'flush'
+
+/** A channel layer: named FIFO channels with capacity and expiry, plus groups of channels. */
+export interface ChannelLayer {
+  /** The extensions this layer supports (`['groups', 'flush']` for in-memory and Redis). */
+  readonly extensions: readonly LayerExtension[]
+
+  /** Queue a message on a channel. Rejects with `ChannelFull` when the channel is at capacity. */
+  send(channel: string, message: ChannelMessage): Promise<void>
+  /**
+   * The next message on a channel, waiting until one arrives. Cancel-safe: pass an AbortSignal to
+   * stop waiting; an aborted receive loses no message.
+   */
+  receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage>
+  /** A fresh process-specific channel name (`<prefix>…!<random>`). */
+  newChannel(prefix?: string): Promise<string>
+
+  /** Add a channel to a group (groups extension). */
+  groupAdd(group: string, channel: string): Promise<void>
+  /** Remove a channel from a group; a no-op when it is not a member (groups extension). */
+  groupDiscard(group: string, channel: string): Promise<void>
+  /** Send to every member; never rejects with `ChannelFull`: full members are skipped. */
+  groupSend(group: string, message: ChannelMessage): Promise<void>
+
+  /** Drop every channel and group (flush extension). */
+  flush(): Promise<void>
+  /** Release resources (timers, connections). */
+  close(): Promise<void>
+}
+
+/** How a layer is configured in settings: `CHANNEL_LAYERS = { default: { BACKEND, CONFIG } }`. */
+export interface ChannelLayerConfig {
+  /**
+   * A built-in backend name (`'channels.layers.InMemoryChannelLayer'` or `'InMemoryChannelLayer'`),
+   * or a constructor / factory taking the CONFIG object.
+   */
+  BACKEND:
+    | string
+    | (new (config: Record<string, unknown>) => ChannelLayer)
+    | ((config: Record<string, unknown>) => ChannelLayer)
+  CONFIG?: Record<string, unknown>
+  TEST_CONFIG?: Record<string, unknown>
+}
