@@ -29,6 +29,13 @@ export class AcceptConnection extends ChannelsError {}
 /** Raised inside `connect()` to reject the WebSocket (403 before the handshake completes). */
 export class DenyConnection extends ChannelsError {}
 
+/**
+ * The application instance was cancelled (its client left and `application_close_timeout`
+ * passed, or a communicator timed out): its pending and later `receive()` calls reject with this.
+ * JavaScript cannot cancel a promise, so this is how an instance is told to stop.
+ */
+export class CancelledError extends ChannelsError {}
+
 /** The client went away while the request was being handled. */
 export class RequestAborted extends ChannelsError {}
 
