@@ -1,0 +1,170 @@
+/**
+ * The project's WebSocket load generator (Node + `ws`), the same three modes as the Go
+ * `wsbench` in shared/tools so either can drive a run:
+ *   node dist/bench/loadgen.js echo   --url ws://127.0.0.1:8000/ws/echo/ -c 50 -d 5000 --size 64
+ *   node dist/bench/loadgen.js fanout --url ws://127.0.0.1:8000/ws/chat/bench/ -c 1000 -m 100 --every 5
+ *   node dist/bench/loadgen.js conn   --url ws://127.0.0.1:8000/ws/echo/ -n 10000 -k 64 --hold 4000
+ * Each mode prints one final `RESULT key=value …` line (conn also prints `OPENED n` once all are
+ * open, so a runner can sample the server while they are held). Durations are in milliseconds.
+ */
+import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string', default: 'ws://127.0.0.1:8000/ws/echo/' },
+    c: { type: 'string', default: '50' },
+    d: { type: 'string', default: '5000' },
+    size: { type: 'string', default: '64' },
+    n: { type: 'string', default: '10000' },
+    k: { type: 'string', default: '64' },
+    hold: { type: 'string', default: '0' },
+    m: { type: 'string', default: '100' },
+    every: { type: 'string', default: '5' },
+    srcips: { type: 'string', default: '4' },
+    timeout: { type: 'string', default: '60000' },
+  },
+})
+
+const url = values.url
+const srcIps = Number(values.srcips)
+
+/** Open one client, spreading source addresses over 127.0.0.1..N so 10k sockets fit the port range. */
+function dial(i: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      localAddress: srcIps > 1 ? `127.0.0.${1 + (i % srcIps)}` : undefined,
+      handshakeTimeout: 10_000,
+    })
+    ws.once('open', () => resolve(ws))
+    ws.once('error', reject)
+  })
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) * p)]!
+}
+
+async function echo(): Promise<string> {
+  const conns = Number(values.c)
+  const duration = Number(values.d)
+  const payload = 'x'.repeat(Number(values.size))
+  const sockets = await Promise.all(Array.from({ length: conns }, (_, i) => dial(i)))
+  let done = 0
+  let errors = 0
+  console.log('STARTED')
+  const start = performance.now()
+  const stop = start + duration
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.on('message', () => {
+            done++
+            if (performance.now() < stop) ws.send(payload)
+            else resolve()
+          })
+          ws.on('error', () => {
+            errors++
+            resolve()
+          })
+          ws.on('close', () => resolve())
+          ws.send(payload)
+        }),
+    ),
+  )
+  const secs = (performance.now() - start) / 1000
+  for (const ws of sockets) ws.close(1000)
+  return `mode=echo conns=${conns} size=${payload.length} msgs=${done} secs=${secs.toFixed(2)} rate=${(done / secs).toFixed(0)} errors=${errors}`
+}
+
+async function conn(): Promise<string> {
+  const total = Number(values.n)
+  const parallel = Number(values.k)
+  const held: WebSocket[] = []
+  let errors = 0
+  let next = 0
+  let firstError = ''
+  const handshakes: number[] = []
+  console.log('STARTED')
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < total) {
+        const i = next++
+        const t0 = performance.now()
+        try {
+          const ws = await dial(i)
+          handshakes.push(performance.now() - t0)
+          ws.on('error', () => {})
+          held.push(ws)
+        } catch (error) {
+          errors++
+          firstError ||= String(error)
+        }
+      }
+    }),
+  )
+  const secs = (performance.now() - start) / 1000
+  console.log(`OPENED ${held.length} in ${secs.toFixed(2)}s`)
+  if (firstError) console.log(`first error: ${firstError}`)
+  await new Promise((r) => setTimeout(r, Number(values.hold)))
+  const alive = held.filter((ws) => ws.readyState === WebSocket.OPEN).length
+  for (const ws of held) ws.terminate()
+  handshakes.sort((a, b) => a - b)
+  return `mode=conn opened=${held.length} errors=${errors} secs=${secs.toFixed(2)} rate=${(held.length / secs).toFixed(0)} hs_p50_ms=${percentile(handshakes, 0.5).toFixed(3)} hs_p99_ms=${percentile(handshakes, 0.99).toFixed(3)} alive_after_hold=${alive}`
+}
+
+async function fanout(): Promise<string> {
+  const receivers = Number(values.c)
+  const messages = Number(values.m)
+  const every = Number(values.every)
+  let received = 0
+  let errors = 0
+  let finished = 0
+  let allDone!: () => void
+  const done = new Promise<void>((resolve) => (allDone = resolve))
+  const sockets: WebSocket[] = []
+  for (let i = 0; i < receivers; i += 64) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(64, receivers - i) }, (_, j) => dial(i + j)),
+    )
+    sockets.push(...batch)
+  }
+  for (const ws of sockets) {
+    let count = 0
+    ws.on('message', () => {
+      received++
+      if (++count === messages && ++finished === receivers) allDone()
+    })
+    ws.on('error', () => errors++)
+  }
+  await new Promise((r) => setTimeout(r, 500)) // let group joins settle
+  const sender = await dial(0)
+  let senderReceived = 0
+  sender.on('message', () => senderReceived++)
+  console.log('STARTED')
+  const start = performance.now()
+  for (let n = 0; n < messages; n++) {
+    sender.send(JSON.stringify({ message: `m${n} t:${Date.now()}` }))
+    await new Promise((r) => setTimeout(r, every))
+  }
+  const timeout = setTimeout(allDone, Number(values.timeout))
+  await done
+  clearTimeout(timeout)
+  const secs = (performance.now() - start) / 1000
+  for (const ws of [...sockets, sender]) ws.terminate()
+  const expected = receivers * messages
+  return `mode=fanout receivers=${receivers} msgs=${messages} expected=${expected} received=${received} sender_received=${senderReceived} secs=${secs.toFixed(2)} deliveries_per_s=${(received / secs).toFixed(0)} errors=${errors}`
+}
+
+const modes: Record<string, () => Promise<string>> = { echo, conn, fanout }
+const mode = modes[positionals[0] ?? '']
+if (!mode) {
+  console.error('usage: loadgen echo|conn|fanout [options]')
+  process.exitCode = 2
+} else {
+  console.log(`RESULT ${await mode()}`)
+}

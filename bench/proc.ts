@@ -1,0 +1,105 @@
+/**
+ * Reading a process's own resource use from /proc, and running pinned child processes.
+ * Server CPU time per unit of work is the benchmark's figure: it does not depend on how fast
+ * the load generator is.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { get } from 'node:http'
+import { availableParallelism } from 'node:os'
+import { createInterface } from 'node:readline'
+
+/** Clock ticks per second for /proc/<pid>/stat (USER_HZ; 100 on Linux). */
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
+
+/** User + system CPU time of a process (all threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  return ((utime + stime) * 1e6) / TICKS_PER_SECOND
+}
+
+/** Resident set size of a process, in KiB. */
+export function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const match = /VmRSS:\s+(\d+) kB/.exec(status)
+  return match ? Number(match[1]) : 0
+}
+
+/** True when the machine can pin the server and the load generator to different cores. */
+export function canPin(): boolean {
+  return availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+}
+
+/** Spawn `command` pinned to `core` when pinning is possible (taskset execs, so the pid is the program's). */
+export function spawnPinned(
+  core: number | null,
+  command: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): ChildProcess {
+  const argv = core === null ? command : ['taskset', '-c', String(core), ...command]
+  return spawn(argv[0]!, argv.slice(1), {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+/** Resolve once `GET url` answers 200, polling; reject after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = get(url, (res) => {
+        res.resume()
+        resolve(res.statusCode === 200)
+      })
+      req.on('error', () => resolve(false))
+      req.setTimeout(1000, () => req.destroy())
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`server did not answer GET ${url} within ${timeoutMs} ms`)
+}
+
+/** Calls `onLine` for every stdout line of `child`; resolves with the `RESULT` fields when it exits. */
+export function collectResult(
+  child: ChildProcess,
+  onLine: (line: string) => void,
+): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    let result: Record<string, string> | null = null
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      onLine(line)
+      if (line.startsWith('RESULT ')) result = parseResult(line)
+    })
+    child.on('exit', (code) => {
+      if (result) resolve(result)
+      else reject(new Error(`load generator exited with ${code} and no RESULT line\n${stderr}`))
+    })
+  })
+}
+
+/** `RESULT a=1 b=x` → `{ a: '1', b: 'x' }`. */
+export function parseResult(line: string): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (const part of line.slice('RESULT '.length).split(' ')) {
+    const eq = part.indexOf('=')
+    if (eq > 0) fields[part.slice(0, eq)] = part.slice(eq + 1)
+  }
+  return fields
+}
+
+/** Median of a list of numbers (NaN for an empty list). */
+export function median(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}

@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: channels-ts (the shipped example project under `channels serve`) side by side
+ * with raw uWebSockets.js and ws, one server at a time, server pinned to core 0 and the load
+ * generator to core 1. Prints a table, writes JSON and an SVG chart.
+ *
+ *   npm run bench                      full run (3 runs, medians)
+ *   npm run bench -- --quick           smoke run: tiny workload, one run (used by `npm test`)
+ *   npm run bench -- --runs 5 --out .bench --servers channels-ts,uws
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { measureRunserver, type RunserverFigures } from './runserver.js'
+import { canPin, median } from './proc.js'
+import { renderSvg, renderTable, SUBJECT, targetMet, type ReportRow } from './report.js'
+import {
+  FULL_WORKLOAD,
+  QUICK_WORKLOAD,
+  runServer,
+  type RunFigures,
+  type ServerSpec,
+} from './ws-phases.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const DIST = join(ROOT, 'dist')
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    out: { type: 'string', default: '.bench' },
+    servers: { type: 'string', default: `${SUBJECT},uws,ws` },
+    'no-runserver': { type: 'boolean', default: false },
+    port: { type: 'string', default: '18700' },
+  },
+})
+
+const SERVERS: Record<string, ServerSpec> = {
+  [SUBJECT]: {
+    name: SUBJECT,
+    cwd: join(ROOT, 'example'),
+    // The real server and consumers: the example project's ASGI_APPLICATION under `channels serve`.
+    command: (port) => [
+      process.execPath,
+      join(DIST, 'bin/channels.js'),
+      'serve',
+      '-b',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-v',
+      '0',
+    ],
+  },
+  uws: {
+    name: 'uws',
+    cwd: ROOT,
+    command: (port) => [process.execPath, join(DIST, 'bench/servers/raw-uws.js'), String(port)],
+  },
+  ws: {
+    name: 'ws',
+    cwd: ROOT,
+    command: (port) => [process.execPath, join(DIST, 'bench/servers/raw-ws.js'), String(port)],
+  },
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`)
+}
+
+async function main(): Promise<void> {
+  const quick = values.quick
+  const runs = Number(values.runs ?? (quick ? 1 : 3))
+  const workload = quick ? QUICK_WORKLOAD : FULL_WORKLOAD
+  const servers = values.servers.split(',').filter((s) => SERVERS[s])
+  const pinned = canPin()
+  let port = Number(values.port)
+  progress(
+    `${quick ? 'quick' : 'full'} run: ${runs} run(s) × ${servers.join(', ')}; ${pinned ? 'server on core 0, load on core 1' : 'NOT pinned (taskset or a second core missing)'}`,
+  )
+
+  const figures: Record<string, RunFigures[]> = Object.fromEntries(servers.map((s) => [s, []]))
+  for (let run = 1; run <= runs; run++) {
+    // Servers interleave within a run, so machine drift hits every server alike.
+    for (const name of servers) {
+      progress(`run ${run}/${runs}: ${name} …`)
+      const result = await runServer(SERVERS[name]!, port++, workload, pinned)
+      figures[name]!.push(result)
+      progress(
+        `run ${run}/${runs}: ${name}: ${result.cpuUsPerEcho.toFixed(2)} µs/echo, ${result.cpuUsPerDelivery.toFixed(2)} µs/delivery (${result.deliveriesLost} lost), ${result.cpuUsPerHandshake.toFixed(1)} µs/handshake, ${result.kbPerIdleConnection.toFixed(2)} KiB/conn`,
+      )
+    }
+  }
+
+  let runserver: RunserverFigures | null = null
+  if (!values['no-runserver'] && servers.includes(SUBJECT)) {
+    progress('runserver: cold start and hot reload …')
+    runserver = await measureRunserver({ root: ROOT, runs: quick ? 1 : 5, port: port++ })
+  }
+
+  const med = (name: string, key: keyof RunFigures) => median(figures[name]!.map((f) => f[key]))
+  const pick = (key: keyof RunFigures) =>
+    Object.fromEntries(servers.map((s) => [s, med(s, key)])) as Record<string, number>
+  const lost = servers.includes(SUBJECT) ? Math.max(...figures[SUBJECT]!.map((f) => f.deliveriesLost)) : 0
+  const rows: ReportRow[] = [
+    { key: 'echo', label: 'echo round trip', unit: 'µs server CPU', values: pick('cpuUsPerEcho'), target: { maxRatio: 1.3, text: '≤ 1.3× uws' } },
+    {
+      key: 'fanout',
+      label: `group delivery, ${workload.fanoutMembers} members`,
+      unit: 'µs server CPU',
+      values: pick('cpuUsPerDelivery'),
+      target: { maxRatio: 1.6, text: '≤ 1.6× uws' },
+      extra: { ok: lost === 0, text: `${lost} lost` },
+    },
+    { key: 'handshake', label: 'handshake', unit: 'µs server CPU', values: pick('cpuUsPerHandshake'), target: { maxRatio: 1.5, text: '≤ 1.5× uws' } },
+    { key: 'memory', label: `idle connection (${workload.idleConns})`, unit: 'KiB RSS', values: pick('kbPerIdleConnection'), target: { maxValue: 3, text: '≤ 3 KiB' } },
+  ]
+  if (runserver) {
+    rows.push(
+      { key: 'reload', label: 'hot reload, saved → serving', unit: 'ms', values: { [SUBJECT]: runserver.reloadMs }, target: { maxValue: 100, text: '≤ 100 ms' }, extra: { ok: runserver.dropped === 0, text: `${runserver.dropped} dropped` } },
+      { key: 'coldStart', label: 'runserver cold start', unit: 'ms', values: { [SUBJECT]: runserver.coldStartMs }, target: { maxValue: 500, text: '≤ 500 ms' } },
+    )
+  }
+
+  const table = renderTable(rows, servers)
+  console.log(`\n${table}\n`)
+  const out = resolve(values.out)
+  mkdirSync(out, { recursive: true })
+  const json = {
+    date: new Date().toISOString(),
+    quick,
+    runs,
+    pinned,
+    workload,
+    rows: rows.map((r) => ({ ...r, met: targetMet(r) })),
+    raw: figures,
+    runserver,
+  }
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 2)}\n`)
+  writeFileSync(
+    join(out, 'benchmark.svg'),
+    renderSvg(rows, servers, `channels-ts benchmark, ${new Date().toISOString().slice(0, 10)} (median of ${runs})`),
+  )
+  progress(`wrote ${join(out, 'results.json')} and ${join(out, 'benchmark.svg')}`)
+}
+
+await main()
