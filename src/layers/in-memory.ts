@@ -1,0 +1,292 @@
+/**
+ * Channels' `InMemoryChannelLayer`: per-process channels and groups, for development, tests and
+ * single-process deployments. Messages are deep-copied, FIFO per channel, bounded by capacity
+ * and dropped after `expiry` seconds; group memberships last `group_expiry` seconds.
+ * @module
+ */
+import { CancelledError, ChannelFull, ValueError } from '../asgi/errors.js'
+import type { ChannelMessage } from '../asgi/types.js'
+import { capacityFor, checkCapacity, compileCapacities } from './capacity.js'
+import type { CapacityRule, ChannelCapacityInput } from './capacity.js'
+import { ChannelQueue } from './channel-queue.js'
+import type { ChannelQueueView, Waiter } from './channel-queue.js'
+import { cloneMessage } from './clone.js'
+import type { ChannelLayer, LayerExtension } from './types.js'
+import {
+  requireValidChannelName,
+  requireValidGroupName,
+  requireValidMessage,
+} from './validation.js'
+
+/**
+ * Options, in camelCase or in Channels' CONFIG spelling (`group_expiry`, `channel_capacity`).
+ * Times are SECONDS, like Channels' CONFIG keys.
+ */
+export interface InMemoryChannelLayerOptions {
+  /** Seconds a queued message lives before it is dropped (default 60). */
+  expiry?: number
+  /** Seconds a group membership lasts after its last `groupAdd` (default 86400). */
+  groupExpiry?: number
+  group_expiry?: number
+  /** Messages a channel holds before `send` rejects with ChannelFull (default 100). */
+  capacity?: number
+  /** Per-channel capacities: glob strings or RegExps → capacity, first match wins. */
+  channelCapacity?: ChannelCapacityInput
+  channel_capacity?: ChannelCapacityInput
+}
+
+const KNOWN_OPTIONS = new Set([
+  'expiry',
+  'groupExpiry',
+  'group_expiry',
+  'capacity',
+  'channelCapacity',
+  'channel_capacity',
+])
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+/** The in-process channel layer (Channels' `channels.layers.InMemoryChannelLayer`). */
+export class InMemoryChannelLayer implements ChannelLayer {
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush']
+  /** Message lifetime in seconds. */
+  readonly expiry: number
+  /** Group membership lifetime in seconds. */
+  readonly groupExpiry: number
+  /** Default per-channel capacity. */
+  readonly capacity: number
+
+  private readonly capacityRules: CapacityRule[]
+  private readonly expiryMs: number
+  private readonly groupExpiryMs: number
+  private readonly _channels = new Map<string, ChannelQueue>()
+  private readonly _groups = new Map<string, Map<string, number>>()
+  // Lower bounds on the earliest message / membership expiry: cleanup scans only once one of
+  // them has passed, instead of on every receive as Channels does (O(all messages) each time).
+  private nextMessageExpiry = Infinity
+  private nextGroupExpiry = Infinity
+
+  constructor(options: InMemoryChannelLayerOptions = {}) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError('InMemoryChannelLayer options must be an object')
+    }
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(key)) {
+        throw new TypeError(`InMemoryChannelLayer got an unexpected option '${key}'`)
+      }
+    }
+    this.expiry = checkSeconds(options.expiry ?? 60, 'expiry')
+    this.groupExpiry = checkSeconds(
+      either(options, 'groupExpiry', 'group_expiry') ?? 86400,
+      'group_expiry',
+    )
+    this.capacity = checkCapacity(options.capacity ?? 100, 'capacity')
+    this.capacityRules = compileCapacities(either(options, 'channelCapacity', 'channel_capacity'))
+    this.expiryMs = this.expiry * 1000
+    this.groupExpiryMs = this.groupExpiry * 1000
+  }
+
+  /** Live channels (queued messages or waiting receivers); drained channels are removed. */
+  get channels(): ReadonlyMap<string, ChannelQueueView> {
+    return this._channels
+  }
+
+  /** Groups: group → (channel → join time in ms). Empty groups are removed. */
+  get groups(): ReadonlyMap<string, ReadonlyMap<string, number>> {
+    return this._groups
+  }
+
+  /** The capacity of a channel: the first matching `channel_capacity` rule, else `capacity`. */
+  getCapacity(channel: string): number {
+    return capacityFor(this.capacityRules, channel, this.capacity)
+  }
+
+  /** Queue a deep copy of `message` on `channel`; rejects with ChannelFull at capacity. */
+  async send(channel: string, message: ChannelMessage): Promise<void> {
+    requireValidMessage(message)
+    requireValidChannelName(channel)
+    if (!this.deliver(channel, message, Date.now())) throw new ChannelFull(channel)
+  }
+
+  /**
+   * The next message on `channel`, waiting for one if needed. An aborted `signal` rejects with
+   * its reason and takes no message: one that arrives later waits for the next receive.
+   */
+  async receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage> {
+    requireValidChannelName(channel)
+    const signal = options?.signal
+    if (signal?.aborted) throw signal.reason
+    this.cleanIfDue(Date.now())
+    let queue = this._channels.get(channel)
+    if (queue !== undefined && queue.size > 0) {
+      const message = queue.shift()
+      if (queue.idle) this._channels.delete(channel)
+      return message
+    }
+    if (queue === undefined) {
+      queue = new ChannelQueue(this.getCapacity(channel))
+      this._channels.set(channel, queue)
+    }
+    return this.wait(channel, queue, signal)
+  }
+
+  /** A fresh process-local channel name: `prefix + '.inmemory!' + 12 random letters`. */
+  async newChannel(prefix = 'specific.'): Promise<string> {
+    // The double dot of the default ("specific..inmemory!…") is Channels' own; kept for parity.
+    let suffix = ''
+    for (let i = 0; i < 12; i++) suffix += LETTERS[Math.floor(Math.random() * LETTERS.length)]
+    const name = `${prefix}.inmemory!${suffix}`
+    requireValidChannelName(name)
+    return name
+  }
+
+  /** Add `channel` to `group` (or refresh its join time). */
+  async groupAdd(group: string, channel: string): Promise<void> {
+    requireValidGroupName(group)
+    requireValidChannelName(channel)
+    let members = this._groups.get(group)
+    if (members === undefined) {
+      members = new Map()
+      this._groups.set(group, members)
+    }
+    const now = Date.now()
+    members.set(channel, now)
+    const expires = now + this.groupExpiryMs
+    if (expires < this.nextGroupExpiry) this.nextGroupExpiry = expires
+  }
+
+  /** Remove `channel` from `group`; a no-op when it is not a member. Empty groups are deleted. */
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    requireValidChannelName(channel)
+    requireValidGroupName(group)
+    const members = this._groups.get(group)
+    if (members === undefined) return
+    members.delete(channel)
+    if (members.size === 0) this._groups.delete(group)
+  }
+
+  /** Send a copy to every member; members at capacity are skipped (never ChannelFull). */
+  async groupSend(group: string, message: ChannelMessage): Promise<void> {
+    requireValidMessage(message)
+    requireValidGroupName(group)
+    const now = Date.now()
+    this.cleanIfDue(now)
+    const members = this._groups.get(group)
+    if (members === undefined) return
+    for (const channel of members.keys()) this.deliver(channel, message, now)
+  }
+
+  /** Drop every queued message and every group. Waiting receivers keep waiting. */
+  async flush(): Promise<void> {
+    for (const [name, queue] of this._channels) {
+      queue.clear()
+      if (queue.idle) this._channels.delete(name)
+    }
+    this._groups.clear()
+    this.nextMessageExpiry = Infinity
+    this.nextGroupExpiry = Infinity
+  }
+
+  /**
+   * Flush, and reject waiting receivers with CancelledError. The layer stays usable (Channels'
+   * InMemory close is a no-op; a receive pending forever on a closed layer would leak).
+   */
+  async close(): Promise<void> {
+    const waiters: Waiter[] = []
+    for (const queue of this._channels.values()) waiters.push(...queue.takeAllWaiters())
+    this._channels.clear()
+    await this.flush()
+    for (const waiter of waiters) waiter.reject(new CancelledError('Channel layer closed'))
+  }
+
+  /** Hand the message to a waiter or queue it; false when the channel is full. */
+  private deliver(channel: string, message: ChannelMessage, now: number): boolean {
+    let queue = this._channels.get(channel)
+    if (queue === undefined) {
+      queue = new ChannelQueue(this.getCapacity(channel))
+      this._channels.set(channel, queue)
+    } else {
+      const waiter = queue.takeWaiter()
+      if (waiter !== undefined) {
+        if (queue.idle) this._channels.delete(channel)
+        waiter.resolve(cloneMessage(message))
+        return true
+      }
+      if (queue.size >= queue.capacity) return false
+    }
+    const expires = now + this.expiryMs
+    queue.push(cloneMessage(message), expires)
+    if (expires < this.nextMessageExpiry) this.nextMessageExpiry = expires
+    return true
+  }
+
+  private wait(channel: string, queue: ChannelQueue, signal: AbortSignal | undefined) {
+    return new Promise<ChannelMessage>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          queue.removeWaiter(waiter)
+          if (queue.idle && this._channels.get(channel) === queue) this._channels.delete(channel)
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', waiter.onAbort, { once: true })
+      }
+      queue.addWaiter(waiter)
+    })
+  }
+
+  private cleanIfDue(now: number): void {
+    if (now > this.nextMessageExpiry) this.cleanMessages(now)
+    if (now > this.nextGroupExpiry) this.cleanGroups(now)
+  }
+
+  /** Drop expired messages; a channel that lost one leaves every group (Channels' rule). */
+  private cleanMessages(now: number): void {
+    let next = Infinity
+    let expired: Set<string> | undefined
+    for (const [name, queue] of this._channels) {
+      if (queue.dropExpired(now) > 0) (expired ??= new Set()).add(name)
+      if (queue.idle) this._channels.delete(name)
+      else if (queue.headExpiry < next) next = queue.headExpiry
+    }
+    this.nextMessageExpiry = next
+    if (expired === undefined) return
+    for (const [group, members] of this._groups) {
+      for (const name of expired) members.delete(name)
+      if (members.size === 0) this._groups.delete(group)
+    }
+  }
+
+  /** End memberships older than group_expiry. */
+  private cleanGroups(now: number): void {
+    let next = Infinity
+    for (const [group, members] of this._groups) {
+      for (const [name, joined] of members) {
+        const expires = joined + this.groupExpiryMs
+        if (expires < now) members.delete(name)
+        else if (expires < next) next = expires
+      }
+      if (members.size === 0) this._groups.delete(group)
+    }
+    this.nextGroupExpiry = next
+  }
+}
+
+function either<K1 extends keyof InMemoryChannelLayerOptions, K2 extends keyof InMemoryChannelLayerOptions>(
+  options: InMemoryChannelLayerOptions,
+  camel: K1,
+  snake: K2,
+): InMemoryChannelLayerOptions[K1] | InMemoryChannelLayerOptions[K2] {
+  if (options[camel] !== undefined && options[snake] !== undefined) {
+    throw new ValueError(`Give ${camel} or ${snake}, not both`)
+  }
+  return options[camel] ?? options[snake]
+}
+
+function checkSeconds(value: unknown, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`${name} must be a number of seconds, got ${typeof value}`)
+  }
+  if (value <= 0) throw new ValueError(`${name} must be positive, got ${value}`)
+  return value
+}

@@ -1,0 +1,92 @@
+/**
+ * The settings object a project defines in `settings.ts`, with Django's key names, so a Django
+ * developer finds `ALLOWED_HOSTS`, `CHANNEL_LAYERS` or `SESSION_COOKIE_AGE` where they expect.
+ * @module
+ */
+import type { Application } from '../asgi/types.js'
+import type { ChannelLayerConfig } from '../layers/types.js'
+
+/** `SameSite` values Django accepts for `SESSION_COOKIE_SAMESITE` (`false` leaves it out). */
+export type SameSite = 'Lax' | 'Strict' | 'None' | false
+
+/**
+ * A project's settings: Django's keys (all optional; `getSettings()` fills in the defaults) plus
+ * any keys of the project's own.
+ */
+export interface Settings {
+  /**
+   * The root application: `'mysite.routing.application'` (module path and export, resolved to
+   * `.ts`/`.js` like Django's dotted path) or the application itself.
+   */
+  // Application<any>: routers and consumers narrow the scope type, which is contravariant.
+  ASGI_APPLICATION?: string | Application<any>
+  /** Channel layers by alias: `{ default: { BACKEND: 'InMemoryChannelLayer', CONFIG: {} } }`. */
+  CHANNEL_LAYERS?: Readonly<Record<string, ChannelLayerConfig>>
+  /** Signs cookies and session data; keep it secret in production. */
+  SECRET_KEY?: string
+  /** Host names this site serves (`'.example.com'` matches subdomains, `'*'` anything). */
+  ALLOWED_HOSTS?: readonly string[]
+  /** Development mode: serves static files, lets `localhost` in when ALLOWED_HOSTS is empty. */
+  DEBUG?: boolean
+  /** URL prefix static files are served under (default `'/static/'`). */
+  STATIC_URL?: string
+  /** Directory `collectstatic` copies into and production serves from. */
+  STATIC_ROOT?: string
+  /** Extra directories the static-files finder searches. */
+  STATICFILES_DIRS?: readonly string[]
+  /**
+   * Session store: `'db'` (SQLite at SESSION_DB_PATH; Django's default, the database backend),
+   * `'file'` (SESSION_FILE_PATH), `'signed_cookies'`, `'cache'` (in-process), or a Django dotted
+   * name such as `'django.contrib.sessions.backends.db'`.
+   */
+  SESSION_ENGINE?: string
+  /** Name of the session cookie (default `'sessionid'`). */
+  SESSION_COOKIE_NAME?: string
+  /** Session cookie lifetime in SECONDS, as in Django (default 1209600, two weeks). */
+  SESSION_COOKIE_AGE?: number
+  /** Domain of the session cookie (unset: host-only). */
+  SESSION_COOKIE_DOMAIN?: string
+  /** Path of the session cookie (default `'/'`). */
+  SESSION_COOKIE_PATH?: string
+  /** Send the session cookie over HTTPS only (default false). */
+  SESSION_COOKIE_SECURE?: boolean
+  /** Hide the session cookie from JavaScript (default true). */
+  SESSION_COOKIE_HTTPONLY?: boolean
+  /** `SameSite` of the session cookie (default `'Lax'`). */
+  SESSION_COOKIE_SAMESITE?: SameSite
+  /** Save the session on every HTTP response, not only when modified (default false). */
+  SESSION_SAVE_EVERY_REQUEST?: boolean
+  /** Make the session cookie a browser-session cookie (no Max-Age/Expires; default false). */
+  SESSION_EXPIRE_AT_BROWSER_CLOSE?: boolean
+  /** Directory of the `'file'` session store. */
+  SESSION_FILE_PATH?: string
+  /** SQLite file of the `'db'` session store. */
+  SESSION_DB_PATH?: string
+  /** Authentication backends, tried in order (their names or objects). */
+  AUTHENTICATION_BACKENDS?: readonly unknown[]
+  /** Mount prefix of the site; becomes the scope's `root_path`. */
+  FORCE_SCRIPT_NAME?: string
+  /** Any project-specific key. */
+  [key: string]: unknown
+}
+
+/** The keys `getSettings()` always fills in from its defaults. */
+export type DefaultedKey =
+  | 'CHANNEL_LAYERS'
+  | 'SECRET_KEY'
+  | 'ALLOWED_HOSTS'
+  | 'DEBUG'
+  | 'STATIC_URL'
+  | 'STATICFILES_DIRS'
+  | 'SESSION_ENGINE'
+  | 'SESSION_COOKIE_NAME'
+  | 'SESSION_COOKIE_AGE'
+  | 'SESSION_COOKIE_PATH'
+  | 'SESSION_COOKIE_SECURE'
+  | 'SESSION_COOKIE_HTTPONLY'
+  | 'SESSION_COOKIE_SAMESITE'
+  | 'SESSION_SAVE_EVERY_REQUEST'
+  | 'SESSION_EXPIRE_AT_BROWSER_CLOSE'
+
+/** Settings as `getSettings()` returns them: the project's values over the defaults. */
+export type ResolvedSettings = Readonly<Settings & Required<Pick<Settings, DefaultedKey>>>
