@@ -23,6 +23,11 @@ export interface SslEndpoint {
   extraCertChain?: string
   dhParameters?: string
   backlog?: number
+  /**
+   * Twisted's OpenSSL method name, kept only so descriptions round-trip: Node negotiates the TLS
+   * version itself, so listeners ignore it.
+   */
+  sslmethod?: string
 }
 
 /** A unix domain socket (`unix:`); `mode` is the octal permission applied after bind. */
