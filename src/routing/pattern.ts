@@ -1,0 +1,19 @@
+/** What a pattern yields on a match: the unmatched rest of the path and the captures. */
+export interface PatternMatch {
+  rest: string
+  args: unknown[]
+  kwargs: Record<string, unknown>
+}
+
+/** A precompiled match function; `null` means no match. */
+export type Matcher = (path: string) => PatternMatch | null
+
+/**
+ * A route's pattern (Django's `RoutePattern` / `RegexPattern`). `compile(isEndpoint)` is called
+ * once per router: an endpoint must match the whole path, a prefix (a route to a nested router)
+ * leaves the rest in `path_remaining`.
+ */
+export interface Pattern {
+  compile(isEndpoint: boolean): Matcher
+  toString(): string
+}

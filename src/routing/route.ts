@@ -1,0 +1,91 @@
+import { ImproperlyConfigured } from '../asgi/errors.js'
+import { assertApplication, type RoutedApplication } from './application.js'
+import type { Pattern } from './pattern.js'
+import { RegexPattern } from './regex-pattern.js'
+import { RoutePattern } from './route-pattern.js'
+
+/** Options of `path()` / `rePath()`: `kwargs` defaults merged into `url_route.kwargs`. */
+export interface RouteOptions {
+  kwargs?: Record<string, unknown>
+  /** Kept for parity with Django (no reverse() here). */
+  name?: string
+}
+
+/**
+ * One entry of a URLRouter (Django's `URLPattern`, renamed so it does not shadow the web
+ * platform's `URLPattern`): a pattern, the application it leads to, default kwargs, a name.
+ */
+export class URLRoute {
+  constructor(
+    readonly pattern: Pattern,
+    readonly callback: RoutedApplication,
+    readonly defaultArgs: Readonly<Record<string, unknown>>,
+    readonly name: string | undefined,
+  ) {}
+
+  toString(): string {
+    return `<URLRoute ${String(this.pattern)}>`
+  }
+}
+
+const OPTION_KEYS = new Set(['kwargs', 'name'])
+
+function checkOptions(fn: string, options: unknown): RouteOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${fn}() options must be an object like { kwargs, name }.`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new TypeError(
+        `${fn}() got an unknown option '${key}'; default kwargs go in { kwargs: { ... } }.`,
+      )
+    }
+  }
+  const { kwargs, name } = options as RouteOptions
+  const badKwargs = typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)
+  if (kwargs !== undefined && badKwargs) {
+    const got = kwargs === null ? 'null' : Array.isArray(kwargs) ? 'an array' : typeof kwargs
+    throw new TypeError(`kwargs argument must be an object, but got ${got}.`)
+  }
+  if (name !== undefined && typeof name !== 'string') {
+    throw new TypeError(`${fn}() name must be a string, got ${typeof name}.`)
+  }
+  return { kwargs, name }
+}
+
+function makeRoute(fn: string, pattern: Pattern, app: unknown, options: unknown): URLRoute {
+  const { kwargs, name } = checkOptions(fn, options)
+  assertApplication(app, `${fn}() app`)
+  return new URLRoute(pattern, app, Object.freeze({ ...kwargs }), name)
+}
+
+/**
+ * A route with Django's `path()` syntax: `'chat/<str:room>/'`, converters `str` (default),
+ * `int`, `slug`, `uuid`, `path` and registered ones. Errors in the route throw here.
+ */
+export function path(route: string, app: RoutedApplication, options: RouteOptions = {}): URLRoute {
+  return makeRoute('path', new RoutePattern(route), app, options)
+}
+
+/**
+ * A route from a regular expression (Django's `re_path()`): a RegExp, or a string in JavaScript
+ * syntax; Python's `(?P<name>…)` is accepted too. Named groups become `url_route.kwargs`,
+ * otherwise groups become `url_route.args`. Anchored at the end only if it ends with `$`.
+ */
+export function rePath(
+  regex: string | RegExp,
+  app: RoutedApplication,
+  options: RouteOptions = {},
+): URLRoute {
+  return makeRoute('rePath', new RegexPattern(regex), app, options)
+}
+
+/**
+ * Django's `include()` has no URLRouter equivalent: this always throws, so ported code fails
+ * at startup with Channels' message. Nest `new URLRouter([...])` instead.
+ */
+export function include(..._args: unknown[]): never {
+  throw new ImproperlyConfigured(
+    'include() is not supported in URLRouter. Use nested URLRouter instances instead.',
+  )
+}

@@ -1,0 +1,105 @@
+import type { Receive, Scope, Send, UrlRoute } from '../asgi/types.js'
+import { Resolver404, ValueError } from '../asgi/errors.js'
+import type { RoutedApplication } from './application.js'
+import { AsgiCallable } from './callable.js'
+import type { Matcher } from './pattern.js'
+import { URLRoute } from './route.js'
+
+export { include, path, rePath, URLRoute, type RouteOptions } from './route.js'
+
+interface CompiledRoute {
+  match: Matcher
+  app: RoutedApplication
+  defaults: Readonly<Record<string, unknown>>
+}
+
+function stripLeadingSlashes(path: string): string {
+  let i = 0
+  while (path.charCodeAt(i) === 0x2f) i += 1
+  return i === 0 ? path : path.slice(i)
+}
+
+/**
+ * Routes on the URL path with Django `path()` / `rePath()` routes (Channels' `URLRouter`).
+ * First match wins; the child gets a scope copy with `url_route` and `path_remaining`.
+ * Routes whose app has `_path_routing = true` (a nested URLRouter) match as prefixes.
+ */
+export class URLRouter extends AsgiCallable {
+  /** Marks this app as routing on `path_remaining`, so an outer router matches it as a prefix. */
+  readonly _path_routing = true
+  /** The routes, in matching order. */
+  readonly routes: readonly URLRoute[]
+  readonly #compiled: CompiledRoute[]
+
+  constructor(routes: readonly URLRoute[]) {
+    super()
+    if (!Array.isArray(routes)) {
+      throw new TypeError('URLRouter expects an array of routes built with path() or rePath().')
+    }
+    this.#compiled = routes.map((route: unknown, index) => {
+      if (!(route instanceof URLRoute)) {
+        throw new TypeError(
+          `URLRouter route #${index} must be built with path() or rePath(), got ${
+            route === null ? 'null' : typeof route
+          }.`,
+        )
+      }
+      // Read once, here, like Channels: middleware wrapping a router must set the flag itself
+      // (https://github.com/django/channels/issues/1428).
+      const isEndpoint = route.callback._path_routing !== true
+      const match = route.pattern.compile(isEndpoint)
+      return { match, app: route.callback, defaults: route.defaultArgs }
+    })
+    this.routes = Object.freeze([...routes])
+  }
+
+  /** Routes one connection; a miss throws Resolver404 when nested, ValueError when outermost. */
+  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    const fields = scope as Record<string, unknown>
+    const outermost = fields.path_remaining === undefined
+    const given = outermost ? fields.path : fields.path_remaining
+    if (given === undefined || given === null) {
+      throw new ValueError("No 'path' key in connection scope, cannot route URLs")
+    }
+    if (typeof given !== 'string') {
+      throw new TypeError(`URLRouter: scope 'path' must be a string, got ${typeof given}.`)
+    }
+    let path: string = given
+    if (outermost) {
+      const rootPath = fields.root_path ?? ''
+      if (typeof rootPath !== 'string') {
+        const got = typeof rootPath
+        throw new TypeError(`URLRouter: scope 'root_path' must be a string, got ${got}.`)
+      }
+      if (rootPath !== '') {
+        if (!path.startsWith(rootPath)) throw new ValueError(`No route found for path '${path}'.`)
+        path = path.slice(rootPath.length)
+      }
+    }
+    path = stripLeadingSlashes(path)
+
+    const outer = fields.url_route as UrlRoute | undefined
+    for (const route of this.#compiled) {
+      const match = route.match(path)
+      if (match === null) continue
+      const kwargs = outer === undefined ? match.kwargs : { ...outer.kwargs, ...match.kwargs }
+      Object.assign(kwargs, route.defaults)
+      const child = {
+        ...scope,
+        path_remaining: match.rest,
+        url_route: {
+          args: outer === undefined ? match.args : [...outer.args, ...match.args],
+          kwargs,
+        },
+      }
+      try {
+        return await route.app(child, receive, send)
+      } catch (err) {
+        // A nested router missed: keep trying our later routes (test_path_remaining).
+        if (!(err instanceof Resolver404)) throw err
+      }
+    }
+    if (!outermost) throw new Resolver404(`No route found for path '${path}'.`)
+    throw new ValueError(`No route found for path '${path}'.`)
+  }
+}
