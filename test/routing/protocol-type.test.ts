@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ValueError } from '../../src/asgi/errors.js'
-import type { Application } from '../../src/asgi/types.js'
-import { ProtocolTypeRouter } from '../../src/routing/index.js'
+import type { Application, HttpScope, WebSocketScope } from '../../src/asgi/types.js'
+import { ProtocolTypeRouter, rePath, URLRouter } from '../../src/routing/index.js'
 import { call, mockApplication, receive, send } from './helpers.js'
 
 describe('ProtocolTypeRouter', () => {
@@ -106,5 +106,24 @@ describe('ProtocolTypeRouter', () => {
     const boom = new Error('boom')
     const router = new ProtocolTypeRouter({ http: () => Promise.reject(boom) })
     await expect(call(router, { type: 'http' })).rejects.toBe(boom)
+  })
+
+  it('accepts apps typed for their own scope (the DESIGN.md example compiles and routes)', async () => {
+    const seen: string[] = []
+    const chat: Application<WebSocketScope> = async (scope) => {
+      seen.push(String(scope.url_route?.kwargs.room_name))
+    }
+    const http: Application<HttpScope> = async (scope) => {
+      seen.push(scope.method)
+    }
+    const application = new ProtocolTypeRouter({
+      http,
+      websocket: new URLRouter([rePath(String.raw`^ws/chat/(?<room_name>\w+)/$`, chat)]),
+      mqtt: mockApplication('custom type'),
+    })
+    await call(application, { type: 'websocket', path: '/ws/chat/lobby/' })
+    await call(application, { type: 'http', path: '/', method: 'GET' })
+    expect(seen).toEqual(['lobby', 'GET'])
+    expect(await call(application, { type: 'mqtt' })).toBe('custom type')
   })
 })
