@@ -1,0 +1,173 @@
+/**
+ * The base consumers: one instance per connection (scope), messages dispatched to methods named
+ * after their type (`'chat.message'` → `chat_message`), one at a time.
+ * @module
+ */
+import { AsgiProtocolError, ValueError } from '../asgi/errors.js'
+import type {
+  Application,
+  AsgiSendEvent,
+  ChannelMessage,
+  Receive,
+  Scope,
+  Send,
+} from '../asgi/types.js'
+import { getChannelLayer } from '../layers/registry.js'
+import type { ChannelLayer } from '../layers/types.js'
+import { DispatchLoop } from './dispatch-loop.js'
+import { handlerName } from './handler-name.js'
+
+/** A consumer class with a no-argument constructor (what `asAsgi` instantiates). */
+export type ConsumerClass<C extends AsyncConsumer = AsyncConsumer> = new () => C
+
+/** The application `asAsgi()` returns; it remembers what it builds, as in Channels. */
+export interface ConsumerApplication<C extends AsyncConsumer = AsyncConsumer> extends Application {
+  readonly consumerClass: ConsumerClass<C>
+  readonly consumerInitKwargs: Partial<C>
+}
+
+type Handler = (this: AsyncConsumer, message: ChannelMessage) => unknown
+
+const noop = (): void => {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
+}
+
+/**
+ * Channels' `AsyncConsumer`. Subclass it and add handlers named after message types; serve it
+ * with `MyConsumer.asAsgi()`. A message whose type has no handler kills the instance with
+ * ValueError. Note that any public method is reachable by a message of that name (as in
+ * Channels), so keep helpers that must not be callable by messages `#private`.
+ */
+export class AsyncConsumer {
+  /**
+   * `true` in the sync flavours (`SyncConsumer`, `WebsocketConsumer`, `JsonWebsocketConsumer`):
+   * handlers are plain functions, the sends they make are queued in order and awaited by
+   * `dispatch` after the handler returns, so their errors still surface.
+   */
+  static syncHandlers = false
+
+  /** The connection scope this instance serves. */
+  scope!: Scope
+  /** The channel layer for `channelLayerAlias`, or null when none is configured. */
+  channelLayer: ChannelLayer | null = null
+  /** This instance's channel on the layer (set before the first message when there is a layer). */
+  channelName!: string
+  /** Which CHANNEL_LAYERS alias to use. */
+  channelLayerAlias = 'default'
+
+  #send: Send | undefined
+  #queued = false
+  #chain: Promise<unknown> | undefined
+
+  /**
+   * An application that builds one new instance per call (connection), with `initKwargs`
+   * assigned onto it (Channels' `as_asgi(**initkwargs)`).
+   */
+  static asAsgi<C extends AsyncConsumer>(
+    this: ConsumerClass<C>,
+    initKwargs?: Partial<C>,
+  ): ConsumerApplication<C> {
+    const consumerClass = this
+    const consumerInitKwargs: Partial<C> = initKwargs ?? {}
+    const app: Application = (scope, receive, send) => {
+      const consumer = new consumerClass()
+      Object.assign(consumer, consumerInitKwargs)
+      return consumer.#run(scope, receive, send)
+    }
+    Object.defineProperty(app, 'name', { value: consumerClass.name })
+    return Object.assign(app, { consumerClass, consumerInitKwargs })
+  }
+
+  async #run(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    this.scope = scope
+    this.#send = this.wrapSend(send)
+    this.#queued = (this.constructor as typeof AsyncConsumer).syncHandlers
+    const layer = getChannelLayer(this.channelLayerAlias) ?? null
+    this.channelLayer = layer
+    if (layer !== null) this.channelName = await layer.newChannel()
+    return new DispatchLoop(this, receive, layer, this.channelName).run()
+  }
+
+  /** Hook for subclasses that guard what reaches the server (the WebSocket state machine). */
+  protected wrapSend(send: Send): Send {
+    return send
+  }
+
+  /** Send a raw ASGI event to the server (in the sync flavours: queued, no need to await). */
+  send(message: AsgiSendEvent): Promise<void> {
+    const send = this.#send
+    if (send === undefined) {
+      return Promise.reject(new AsgiProtocolError('Cannot send: the consumer is not serving a connection yet'))
+    }
+    if (!this.#queued) return send(message)
+    return this.defer(() => send(message))
+  }
+
+  /**
+   * Run `task` after every send and task queued before it; `dispatch` awaits it after the
+   * handler returns. This is how a sync handler does async work, such as
+   * `this.defer(() => this.channelLayer!.groupSend(room, event))` (Channels' `async_to_sync`).
+   */
+  defer(task: () => unknown): Promise<void> {
+    const chain = this.#chain
+    let link: Promise<unknown>
+    if (chain === undefined) {
+      try {
+        link = Promise.resolve(task())
+      } catch (error) {
+        link = Promise.reject(error)
+      }
+    } else {
+      link = chain.then(task)
+    }
+    // Marked handled here; the rejection still surfaces from dispatch (or the caller's await).
+    link.then(noop, noop)
+    if (this.#queued) this.#chain = link
+    return link as Promise<void>
+  }
+
+  /**
+   * Call the handler for `message.type` (`.` → `_`) and return its completion. Throws
+   * ValueError for a missing type, a leading underscore, or no handler.
+   */
+  dispatch(message: ChannelMessage): void | Promise<void> {
+    if (message === null || typeof message !== 'object') {
+      throw new ValueError("Incoming message has no 'type' attribute")
+    }
+    const name = handlerName(message.type)
+    const handler = name === null ? undefined : (this as unknown as Record<string, unknown>)[name]
+    if (typeof handler !== 'function') {
+      throw new ValueError(`No handler for message type ${message.type}`)
+    }
+    const result = (handler as Handler).call(this, message)
+    if (this.#queued) {
+      if (this.#chain === undefined && !isThenable(result)) return
+      return this.#flush(result)
+    }
+    return isThenable(result) ? (result as Promise<void>) : undefined
+  }
+
+  async #flush(result: unknown): Promise<void> {
+    if (isThenable(result)) await result
+    let chain = this.#chain
+    while (chain !== undefined) {
+      try {
+        await chain
+      } finally {
+        if (this.#chain === chain) this.#chain = undefined
+      }
+      chain = this.#chain
+    }
+  }
+}
+
+/** Channels' `SyncConsumer`: handlers are plain functions; their sends are queued in order. */
+export class SyncConsumer extends AsyncConsumer {
+  static override syncHandlers = true
+}

@@ -1,0 +1,24 @@
+/**
+ * Consumers: Channels' programming model. One instance per connection; messages dispatched to
+ * methods named after their type (`'chat.message'` → `chat_message`), one at a time.
+ * @module
+ */
+export {
+  AsyncConsumer,
+  SyncConsumer,
+  type ConsumerApplication,
+  type ConsumerClass,
+} from './consumer.js'
+export {
+  AsyncWebsocketConsumer,
+  WebsocketConsumer,
+  type AcceptHeaders,
+  type WebsocketSendOptions,
+} from './websocket.js'
+export {
+  AsyncJsonWebsocketConsumer,
+  JsonWebsocketConsumer,
+  type DecodeErrorFrame,
+} from './json-websocket.js'
+export { AsyncHttpConsumer } from './http.js'
+export type { HeadersInit, HeaderValue } from './header-bytes.js'

@@ -1,0 +1,174 @@
+/**
+ * Channels' generic WebSocket consumers: groups, connect/receive/disconnect hooks, accept, close
+ * and send helpers, in an async and a sync flavour.
+ * @module
+ */
+import {
+  AcceptConnection,
+  DenyConnection,
+  InvalidChannelLayerError,
+  StopConsumer,
+  ValueError,
+} from '../asgi/errors.js'
+import type {
+  AsgiSendEvent,
+  Send,
+  WebSocketAcceptEvent,
+  WebSocketCloseEvent,
+  WebSocketConnectEvent,
+  WebSocketDisconnectEvent,
+  WebSocketReceiveEvent,
+  WebSocketSendEvent,
+} from '../asgi/types.js'
+import type { ChannelLayer } from '../layers/types.js'
+import { AsyncConsumer } from './consumer.js'
+import { toHeaderPairs, type HeaderValue } from './header-bytes.js'
+import { Verdict, WebsocketGuard, WebsocketState } from './websocket-guard.js'
+
+/** What `send()` takes besides a raw ASGI event. Text wins when both are given. */
+export interface WebsocketSendOptions {
+  textData?: string | null
+  bytesData?: Uint8Array | null
+  /** Close after sending: `true` (code 1000) or a close code. */
+  close?: boolean | number
+}
+
+/** Accept headers: `[name, value]` pairs, strings or bytes (sent as bytes). */
+export type AcceptHeaders = Iterable<readonly [HeaderValue, HeaderValue]>
+
+const RESOLVED = Promise.resolve()
+
+function groupsUnsupported(): InvalidChannelLayerError {
+  return new InvalidChannelLayerError("BACKEND is unconfigured or doesn't support groups")
+}
+
+function supportsGroups(layer: ChannelLayer | null): layer is ChannelLayer {
+  return (
+    layer !== null &&
+    typeof layer.groupAdd === 'function' &&
+    typeof layer.groupDiscard === 'function'
+  )
+}
+
+/**
+ * Channels' `AsyncWebsocketConsumer`. Override `connect()` (default: accept), `receive()` and
+ * `disconnect()`; set `groups` to join groups for the connection's lifetime. Sends are checked
+ * against the connection state: sending before accept throws AsgiProtocolError, and sends after
+ * a close are dropped.
+ */
+export class AsyncWebsocketConsumer extends AsyncConsumer {
+  /** Groups joined before `connect()` and left before `disconnect()`. Needs a channel layer. */
+  groups: string[] = []
+
+  readonly #guard = new WebsocketGuard()
+
+  protected override wrapSend(send: Send): Send {
+    const guard = this.#guard
+    return (message) => {
+      let verdict: Verdict
+      try {
+        verdict = guard.check(message)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return verdict === Verdict.Send ? send(message) : RESOLVED
+    }
+  }
+
+  /** `websocket.connect`: join the groups, then `connect()` (AcceptConnection/DenyConnection honoured). */
+  async websocket_connect(_message: WebSocketConnectEvent): Promise<void> {
+    const groups = this.groups ?? []
+    if (groups.length > 0) {
+      const layer = this.channelLayer
+      if (!supportsGroups(layer)) throw groupsUnsupported()
+      for (const group of groups) await layer.groupAdd(group, this.channelName)
+    }
+    try {
+      await this.connect()
+    } catch (error) {
+      if (error instanceof AcceptConnection) await this.accept()
+      else if (error instanceof DenyConnection) await this.close()
+      else throw error
+    }
+  }
+
+  /** Decide on the handshake. The default accepts. */
+  connect(): void | Promise<void> {
+    return this.accept()
+  }
+
+  /** Accept the connection, optionally choosing a subprotocol and adding response headers. */
+  accept(subprotocol?: string | null, headers?: AcceptHeaders): Promise<void> {
+    const message: WebSocketAcceptEvent = { type: 'websocket.accept', subprotocol: subprotocol ?? null }
+    if (headers !== undefined && headers !== null) {
+      const pairs = toHeaderPairs(headers)
+      if (pairs.length > 0) message.headers = pairs
+    }
+    return this.send(message)
+  }
+
+  /** `websocket.receive`: calls `receive(text)` or `receive(undefined, bytes)`; `''` is text. */
+  websocket_receive(message: WebSocketReceiveEvent): void | Promise<void> {
+    // `!= null`: Hypercorn sends `{text: null, bytes}` for binary frames.
+    if (message.text != null) return this.receive(message.text, undefined)
+    return this.receive(undefined, message.bytes ?? undefined)
+  }
+
+  /** Handle one frame from the client. The default ignores it. */
+  receive(_textData?: string, _bytesData?: Uint8Array): void | Promise<void> {}
+
+  /**
+   * Send a frame (`{ textData }` or `{ bytesData }`, optionally closing after it), or a raw ASGI
+   * event. Throws ValueError when neither text nor bytes is given.
+   */
+  override send(options?: WebsocketSendOptions | AsgiSendEvent): Promise<void> {
+    if (options !== null && typeof options === 'object' && 'type' in options) {
+      return super.send(options)
+    }
+    const { textData, bytesData, close } = options ?? {}
+    let message: WebSocketSendEvent
+    if (textData !== undefined && textData !== null) message = { type: 'websocket.send', text: textData }
+    else if (bytesData !== undefined && bytesData !== null) message = { type: 'websocket.send', bytes: bytesData }
+    else throw new ValueError('You must pass one of bytes_data or text_data')
+    const sent = super.send(message)
+    if (close === undefined || close === false) return sent
+    const code = close === true ? undefined : close
+    // Sync flavours queue both now; async ones close once the frame is out.
+    if ((this.constructor as typeof AsyncConsumer).syncHandlers) return this.close(code)
+    return sent.then(() => this.close(code))
+  }
+
+  /** Close (or, before accept, reject with 403). Code omitted when undefined/true; reason only if non-empty. */
+  close(code?: number | boolean | null, reason?: string | null): Promise<void> {
+    const message: WebSocketCloseEvent = { type: 'websocket.close' }
+    if (typeof code === 'number') message.code = code
+    if (reason) message.reason = reason
+    return this.send(message)
+  }
+
+  /** `websocket.disconnect`: leave the groups, call `disconnect(code)`, then stop the consumer. */
+  async websocket_disconnect(message: WebSocketDisconnectEvent): Promise<void> {
+    this.#guard.state = WebsocketState.Closed
+    const groups = this.groups ?? []
+    if (groups.length > 0) {
+      const layer = this.channelLayer
+      if (!supportsGroups(layer)) throw groupsUnsupported()
+      for (const group of groups) await layer.groupDiscard(group, this.channelName)
+    }
+    await this.disconnect(message.code)
+    throw new StopConsumer()
+  }
+
+  /** Called when the socket closed, with the peer's close code. The default does nothing. */
+  disconnect(_code: number): void | Promise<void> {}
+}
+
+/**
+ * Channels' `WebsocketConsumer`: the same API with plain-function hooks. Sends made by a hook
+ * (`this.accept()`, `this.send(...)`) are queued in order and awaited after it returns, so you
+ * don't await them and their errors still end the consumer. Use `this.defer(() => ...)` for other
+ * async work, such as layer calls.
+ */
+export class WebsocketConsumer extends AsyncWebsocketConsumer {
+  static override syncHandlers = true
+}
