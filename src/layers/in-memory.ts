@@ -201,21 +201,24 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   /** Hand the message to a waiter or queue it; false when the channel is full. */
   private deliver(channel: string, message: ChannelMessage, now: number): boolean {
+    // Copy before touching any state: a message that cannot be copied (a function inside)
+    // must leave neither an empty channel entry nor a waiter without its message.
     let queue = this._channels.get(channel)
+    if (queue !== undefined && queue.waiting > 0) {
+      const copy = cloneMessage(message)
+      const waiter = queue.takeWaiter() as Waiter
+      if (queue.idle) this._channels.delete(channel)
+      waiter.resolve(copy)
+      return true
+    }
+    if (queue !== undefined && queue.size >= queue.capacity) return false
+    const copy = cloneMessage(message)
     if (queue === undefined) {
       queue = new ChannelQueue(this.getCapacity(channel))
       this._channels.set(channel, queue)
-    } else {
-      const waiter = queue.takeWaiter()
-      if (waiter !== undefined) {
-        if (queue.idle) this._channels.delete(channel)
-        waiter.resolve(cloneMessage(message))
-        return true
-      }
-      if (queue.size >= queue.capacity) return false
     }
     const expires = now + this.expiryMs
-    queue.push(cloneMessage(message), expires)
+    queue.push(copy, expires)
     if (expires < this.nextMessageExpiry) this.nextMessageExpiry = expires
     return true
   }
