@@ -1,0 +1,154 @@
+/**
+ * What every connection the server tracks has in common: one application instance, its receive
+ * queue, connected/disconnected times, and the reaction to the app's promise settling (Daphne's
+ * `application_checker`, but event-driven: no polling loop).
+ * @module
+ */
+import { CancelledError } from '../asgi/errors.js'
+import { getLogger } from '../asgi/logging.js'
+import type { Application, Scope } from '../asgi/types.js'
+import type { AccessEvent } from './access-log.js'
+import type { ResolvedServerConfig } from './config.js'
+import { ReceiveQueue } from './receive-queue.js'
+
+/** The server's logger. */
+export const log = getLogger('channels.server')
+
+/** A settled promise shared by every `send()` that completes synchronously (no allocation). */
+export const RESOLVED: Promise<void> = Promise.resolve()
+
+/** What a connection needs from the server that owns it. */
+export interface ServerContext {
+  readonly config: ResolvedServerConfig
+  /** Lifespan `state`, copied (shallowly) into each new scope; null when lifespan did not run. */
+  readonly lifespanState: Record<string, unknown> | null
+  /** True once `stop()` began. */
+  readonly stopping: boolean
+  /** Emit an access event. */
+  emit(event: AccessEvent): void
+  /** Forget a connection: its client is gone and its app has finished (or was killed). */
+  release(connection: TrackedConnection): void
+}
+
+/** The server's view of a connection in its table. */
+export interface TrackedConnection {
+  readonly appPromise: Promise<void> | null
+  describe(): string
+  sweep(now: number): void
+  shutdown(): void
+  kill(): void
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error)
+}
+
+/** One tracked connection (an HTTP request or a WebSocket) and its application instance. */
+export abstract class AppConnection<In = unknown> implements TrackedConnection {
+  readonly queue = new ReceiveQueue<In>()
+  readonly connectedAt = Date.now()
+  /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
+  disconnectedAt = 0
+  appDone = false
+  /** The app's promise, for graceful shutdown. */
+  appPromise: Promise<void> | null = null
+  /** The app-facing `send`, bound once per connection. */
+  readonly send = (message: unknown): Promise<void> => this.handleSend(message)
+  private released = false
+
+  constructor(protected readonly ctx: ServerContext) {}
+
+  /** `describe()` for logs: e.g. `GET /x` or `WebSocket /ws/`. */
+  abstract describe(): string
+  /** Handle one app → server event; throws (synchronously is fine) on misuse. */
+  protected abstract handleSend(message: unknown): Promise<void>
+  /** The app raised; the connection answers (500 page, close 1011, abort). */
+  protected abstract onAppError(error: unknown): void
+  /** The app returned normally. */
+  protected abstract onAppReturn(): void
+  /** Periodic housekeeping (timeouts, pings); `now` is `Date.now()`. */
+  protected abstract check(now: number): void
+  /** Graceful shutdown: ask the client to leave (close 1001, 503 …). */
+  abstract shutdown(): void
+
+  /** Run the application instance; its settlement is handled once, here. */
+  protected run(app: Application, scope: Scope): void {
+    if (this.ctx.lifespanState !== null) scope.state = { ...this.ctx.lifespanState }
+    scope.asgi ??= { version: '3.0', spec_version: '2.3' }
+    let promise: Promise<void>
+    try {
+      promise = Promise.resolve(app(scope, this.queue.receive as never, this.send as never))
+    } catch (error) {
+      promise = Promise.reject(error)
+    }
+    this.appPromise = promise.then(
+      () => this.settle(null),
+      (error: unknown) => this.settle(error ?? new Error('Application rejected without a reason')),
+    )
+  }
+
+  private settle(error: unknown): void {
+    this.appDone = true
+    try {
+      if (error !== null && !(error instanceof CancelledError)) {
+        // A cancelled app rethrowing CancelledError is a normal end (Daphne ignores it too).
+        log.error(`Exception inside application: ${errorMessage(error)}`, error)
+        if (!this.queue.isCancelled) this.onAppError(error)
+      } else if (!this.queue.isCancelled) {
+        this.onAppReturn()
+      }
+    } catch (failure) {
+      log.error(`Server error while finishing ${this.describe()}: ${errorMessage(failure)}`, failure)
+    }
+    if (this.disconnectedAt !== 0) this.release()
+  }
+
+  /** The client is gone (or the response finished): start the application close timeout. */
+  protected markDisconnected(): void {
+    if (this.disconnectedAt !== 0) return
+    this.disconnectedAt = Date.now()
+    if (this.appDone) this.release()
+  }
+
+  /** Cancel the app instance: its pending and later receives reject with CancelledError. */
+  kill(): void {
+    this.queue.cancel()
+    this.release()
+  }
+
+  /** Housekeeping entry point: the app close timeout, then the protocol's own checks. */
+  sweep(now: number): void {
+    if (this.disconnectedAt !== 0) {
+      if (!this.appDone && now - this.disconnectedAt > this.ctx.config.applicationCloseTimeout) {
+        log.warn(
+          `Application instance for connection ${this.describe()} took too long to shut down and was killed.`,
+        )
+        this.kill()
+      }
+      return
+    }
+    this.check(now)
+  }
+
+  private release(): void {
+    if (this.released) return
+    this.released = true
+    this.ctx.release(this)
+  }
+}
+
+/** A short type name for error messages (`boolean`, `number`, `Object` …). */
+export function typeName(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
+  return typeof value
+}
+
+/** Read `message.type`, or throw Daphne's ValueError when there is none. */
+export function messageType(message: unknown): string {
+  const type = message !== null && typeof message === 'object' ? (message as { type?: unknown }).type : undefined
+  if (typeof type !== 'string') {
+    return ''
+  }
+  return type
+}

@@ -1,0 +1,29 @@
+/**
+ * `channels-ts/server`: the Daphne-grade ASGI protocol server, programmatically.
+ *
+ * Serves HTTP and WebSocket ASGI applications on uWebSockets.js (or node:http + ws) over TCP,
+ * TLS and unix-socket endpoints, with Daphne's scopes, timeouts, 403 reject, error pages and
+ * access-log events, plus lifespan, graceful 1001 shutdown and hot-swappable applications.
+ *
+ * @example
+ * ```ts
+ * import { createServer, formatAccessLog } from 'channels-ts/server'
+ *
+ * const server = createServer(application, ['tcp:port=8000:interface=127.0.0.1'], {
+ *   onAction: (event) => console.log(formatAccessLog(event)),
+ * })
+ * const { reactor, listeners } = await server.start()
+ * // … later
+ * await server.stop()
+ * ```
+ * @module
+ */
+export { createServer } from './server.js'
+export type { ListenerInfo, Server, StartResult } from './server.js'
+export { DEFAULT_MAX_MESSAGE_SIZE, resolveServerConfig } from './config.js'
+export type { ProxyHeaderNames, ReactorChoice, ResolvedProxyHeaders, ResolvedServerConfig, ServerOptions } from './config.js'
+export { formatAccessLog, formatLogDate, formatRunserverLine } from './access-log.js'
+export type { AccessEvent, RunserverLine, RunserverStyle } from './access-log.js'
+export { LifespanStartupError } from './lifespan.js'
+export { parseXForwardedFor } from './proxy-headers.js'
+export { errorPageHtml } from './error-page.js'

@@ -1,0 +1,35 @@
+/**
+ * Checking the headers an app sends (`http.response.start`, `websocket.accept`): names and values
+ * may be bytes (ASGI) or strings (a convenience); anything else, or bytes that would split the
+ * header block, is refused with Daphne's message shape.
+ * @module
+ */
+import { typeName } from '../connection.js'
+
+const TOKEN = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
+// eslint-disable-next-line no-control-regex
+const UNSAFE_VALUE = /[\r\n\0]/
+
+function repr(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1')
+  return String(value)
+}
+
+/** Bytes (latin-1) or a string, as a string. */
+export function headerToString(value: Uint8Array | string): string {
+  return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
+}
+
+/** Null when the pair is acceptable, else the error message (Daphne's wording for wrong types). */
+export function validateHeader(name: unknown, value: unknown): string | null {
+  if (!(name instanceof Uint8Array) && typeof name !== 'string') {
+    return `Header name '${repr(name)}' expected to be \`bytes\`, but got \`${typeName(name)}\``
+  }
+  if (!(value instanceof Uint8Array) && typeof value !== 'string') {
+    return `Header value '${repr(value)}' expected to be \`bytes\`, but got \`${typeName(value)}\``
+  }
+  const nameText = headerToString(name)
+  if (!TOKEN.test(nameText)) return `Invalid header name '${nameText}'`
+  if (UNSAFE_VALUE.test(headerToString(value))) return `Invalid header value for '${nameText}': CR, LF and NUL are not allowed`
+  return null
+}

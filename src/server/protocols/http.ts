@@ -1,0 +1,276 @@
+/**
+ * The ASGI HTTP state machine, reactor-agnostic: one instance per request (keep-alive requests
+ * each get their own app instance, as in Daphne). The body is streamed to the app as
+ * `http.request` chunks as they arrive (Daphne buffers it all, then re-chunks by 8192 bytes);
+ * the response follows Daphne's rules and error texts.
+ * @module
+ */
+import { AsgiProtocolError, ValueError } from '../../asgi/errors.js'
+import type { HttpReceiveEvent, HttpScope } from '../../asgi/types.js'
+import type { Application } from '../../asgi/types.js'
+import type { HttpResponder, ReactorRequest, ResponseHead } from '../../reactor/types.js'
+import { AppConnection, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
+import { errorPage } from '../error-page.js'
+import { buildScopeParts, describeClient } from '../request.js'
+import { headerToString, validateHeader } from './headers.js'
+
+const enum Phase {
+  /** Waiting for `http.response.start`. */
+  Waiting,
+  /** Start received; nothing written yet (Daphne writes the head with the first body). */
+  Started,
+  /** Head written, body streaming. */
+  Streaming,
+  /** Response finished (or abandoned on timeout / error). */
+  Finished,
+}
+
+const EMPTY = Buffer.alloc(0)
+const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveEvent
+
+/** One HTTP request/response and its application instance. */
+export class HttpConnection extends AppConnection<HttpReceiveEvent> {
+  private phase = Phase.Waiting
+  /** The client left before the response finished. */
+  private aborted = false
+  /** Ended by the server (timeout, error): later sends are ignored like after a disconnect. */
+  private abandoned = false
+  private status = 0
+  private head: ResponseHead | null = null
+  private noBody = false
+  private size = 0
+  private drainWaiter: (() => void) | null = null
+  private readonly method: string
+  private readonly rawPath: string
+  private readonly query: string | null
+  private readonly path: string
+  private readonly client: string | null
+
+  constructor(
+    ctx: ServerContext,
+    request: ReactorRequest,
+    private readonly response: HttpResponder,
+    app: Application,
+  ) {
+    super(ctx)
+    const parts = buildScopeParts(request, ctx.config)
+    this.method = request.method
+    this.rawPath = parts.rawPath
+    this.query = parts.query
+    this.path = parts.path
+    this.client = describeClient(parts.client)
+    response.onAborted(() => this.onAborted())
+    response.onData((chunk, last) => {
+      const body = chunk.byteLength === 0 ? EMPTY : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      this.queue.push({ type: 'http.request', body, more_body: !last })
+    })
+    const scope: HttpScope = {
+      type: 'http',
+      asgi: { version: '3.0', spec_version: '2.3' },
+      http_version: request.httpVersion,
+      method: request.method,
+      scheme: parts.forwardedScheme ?? (request.tls ? 'https' : 'http'),
+      path: parts.path,
+      raw_path: Buffer.from(parts.rawPath, 'latin1'),
+      query_string: parts.query === null ? EMPTY : Buffer.from(parts.query, 'latin1'),
+      root_path: parts.rootPath,
+      headers: parts.headers,
+      client: parts.client,
+      server: parts.server,
+    }
+    this.run(app, scope)
+  }
+
+  describe(): string {
+    return `${this.method} ${this.rawPath}`
+  }
+
+  protected handleSend(message: unknown): Promise<void> {
+    try {
+      return this.dispatch(message)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  private dispatch(message: unknown): Promise<void> {
+    const type = messageType(message)
+    if (type === '') throw new ValueError('Message has no type defined')
+    if (this.aborted || this.abandoned) return RESOLVED // the client is gone: Daphne ignores it
+    if (type === 'http.response.start') {
+      if (this.phase !== Phase.Waiting) throw new ValueError('HTTP response has already been started')
+      this.start(message as Record<string, unknown>)
+      return RESOLVED
+    }
+    if (type === 'http.response.body') {
+      if (this.phase === Phase.Waiting) {
+        throw new ValueError('HTTP response has not yet been started but got http.response.body')
+      }
+      if (this.phase === Phase.Finished) {
+        throw new AsgiProtocolError(`Unexpected ASGI message 'http.response.body' sent, after response already completed.`)
+      }
+      return this.body(message as Record<string, unknown>)
+    }
+    throw new ValueError(`Cannot handle message type ${type}!`)
+  }
+
+  private start(message: Record<string, unknown>): void {
+    const status = message.status
+    if (status === undefined || status === null) {
+      throw new ValueError('Specifying a status code is required for a Response message.')
+    }
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
+      throw new ValueError(`Invalid HTTP status code ${String(status)} in response start.`)
+    }
+    const headers: ResponseHead['headers'] = []
+    let hasServer = false
+    const raw = message.headers
+    if (raw !== undefined && raw !== null) {
+      for (const pair of raw as Iterable<unknown>) {
+        const [name, value] = pair as [unknown, unknown]
+        const problem = validateHeader(name, value)
+        if (problem !== null) {
+          // Daphne answers 500 before raising into the app.
+          this.sendErrorPage(500, 'Exception inside application.')
+          throw new ValueError(problem)
+        }
+        const nameText = headerToString(name as Uint8Array | string)
+        if (nameText.length === 6 && nameText.toLowerCase() === 'server') hasServer = true
+        headers.push([nameText, headerToString(value as Uint8Array | string)])
+      }
+    }
+    if (!hasServer && this.ctx.config.serverName) headers.push(['Server', this.ctx.config.serverName])
+    this.status = status
+    this.noBody = this.method === 'HEAD' || status === 204 || status === 304 || status < 200
+    this.head = { status, headers }
+    this.phase = Phase.Started
+  }
+
+  private body(message: Record<string, unknown>): Promise<void> {
+    let body = message.body as Uint8Array | undefined | null
+    if (body === undefined || body === null) body = EMPTY
+    else if (!(body instanceof Uint8Array)) {
+      throw new ValueError(`Body expected to be \`bytes\`, but got \`${typeName(body)}\``)
+    }
+    const more = message.more_body === true
+    const response = this.response
+    let writable = true
+    response.cork(() => {
+      if (this.phase === Phase.Started) {
+        const head = this.head as ResponseHead
+        // A one-message response gets a Content-Length instead of chunked framing.
+        if (!more && !this.noBody && !head.headers.some(([n]) => n.length === 14 && n.toLowerCase() === 'content-length')) {
+          head.headers.push(['Content-Length', String(body.byteLength)])
+        }
+        response.writeHead(head)
+        this.phase = Phase.Streaming
+      }
+      if (this.noBody) {
+        if (!more) response.end()
+      } else if (more) {
+        if (body.byteLength > 0) {
+          this.size += body.byteLength
+          writable = response.write(body)
+        }
+      } else {
+        this.size += body.byteLength
+        response.end(body.byteLength > 0 ? body : undefined)
+      }
+    })
+    if (!more) {
+      this.finish(true)
+      return RESOLVED
+    }
+    if (writable) return RESOLVED
+    // Real backpressure: the app's `await send()` waits until the reactor drained.
+    return new Promise<void>((resolve) => {
+      this.drainWaiter = resolve
+      response.onWritable(() => this.drained())
+    })
+  }
+
+  private drained(): void {
+    const waiter = this.drainWaiter
+    this.drainWaiter = null
+    if (waiter) waiter()
+  }
+
+  /** The response is over: access log (unless abandoned), then `http.disconnect` for the app. */
+  private finish(log: boolean): void {
+    this.phase = Phase.Finished
+    if (log) {
+      this.ctx.emit({
+        protocol: 'http',
+        action: 'complete',
+        method: this.method,
+        path: this.path,
+        rawPath: this.rawPath,
+        ...(this.query !== null ? { query: this.query } : {}),
+        status: this.status,
+        size: this.size,
+        client: this.client,
+        durationMs: Date.now() - this.connectedAt,
+        time: new Date(),
+      })
+    }
+    this.queue.push(DISCONNECT)
+    this.markDisconnected()
+  }
+
+  private sendErrorPage(status: number, message: string): void {
+    if (this.phase === Phase.Streaming || this.phase === Phase.Finished) return
+    const page = errorPage(status, message, this.ctx.config.serverName)
+    this.response.cork(() => {
+      this.response.writeHead(page.head)
+      this.response.end(page.body)
+    })
+    this.status = status
+    this.size = page.body.byteLength
+    this.abandoned = true
+    this.finish(true)
+  }
+
+  private onAborted(): void {
+    if (this.phase === Phase.Finished || this.aborted) return
+    this.aborted = true
+    this.phase = Phase.Finished
+    this.drained()
+    this.queue.push(DISCONNECT)
+    this.markDisconnected()
+  }
+
+  protected onAppError(): void {
+    if (this.aborted || this.phase === Phase.Finished) return
+    if (this.phase === Phase.Streaming) {
+      // Never Daphne's checker-loop death: drop the stream without its terminating chunk.
+      this.abandoned = true
+      this.response.abort()
+      this.finish(false)
+      return
+    }
+    this.sendErrorPage(500, 'Exception inside application.')
+  }
+
+  protected onAppReturn(): void {
+    if (this.aborted || this.phase === Phase.Finished) return
+    log.error(`ASGI callable returned without completing the response to ${this.describe()}.`)
+    this.onAppError()
+  }
+
+  protected check(now: number): void {
+    const limit = this.ctx.config.httpTimeout
+    if (limit === null || this.phase === Phase.Finished || now - this.connectedAt <= limit) return
+    if (this.phase === Phase.Streaming) {
+      log.warn('Application timed out while sending response')
+      this.abandoned = true
+      this.response.end()
+      this.finish(false)
+      return
+    }
+    this.sendErrorPage(503, 'Application failed to respond within time limit.')
+  }
+
+  shutdown(): void {
+    // In-flight requests are allowed to finish within applicationCloseTimeout.
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * The ASGI WebSocket state machine, reactor-agnostic: one instance (and one app instance) per
+ * connection. `websocket.connect` is queued before the handshake; the app's accept or close
+ * decides between 101 and `403 Access denied`. Guards are worded like starlette/uvicorn.
+ *
+ * Deliberate differences from Daphne (daphne-semantics.md §6): accept `headers` are sent
+ * (daphne#326); close `reason` is sent and every RFC-valid code is allowed (daphne#374); empty
+ * text/bytes messages are sent, not dropped; the scope has `scheme` and `http_version`
+ * (daphne#538); duplicate request headers stay separate pairs (as over HTTP) instead of being
+ * joined with ','; an app that returns after accept gets its socket closed with 1000.
+ * @module
+ */
+import { AsgiProtocolError } from '../../asgi/errors.js'
+import {
+  WS_1000_NORMAL_CLOSURE,
+  WS_1001_GOING_AWAY,
+  WS_1006_ABNORMAL_CLOSURE,
+  WS_1008_POLICY_VIOLATION,
+  WS_1009_MESSAGE_TOO_BIG,
+  WS_1011_INTERNAL_ERROR,
+} from '../../asgi/status.js'
+import type { Application, WebSocketReceiveEvents, WebSocketScope } from '../../asgi/types.js'
+import {
+  SendResult,
+  type ReactorRequest,
+  type ReactorWebSocket,
+  type UpgradeResponder,
+  type WebSocketHandlers,
+} from '../../reactor/types.js'
+import { AppConnection, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
+import { errorPage } from '../error-page.js'
+import { buildScopeParts, describeClient, unquote } from '../request.js'
+import { headerToString, validateHeader } from './headers.js'
+
+const enum State {
+  /** Handshake pending: the app decides. */
+  Connecting,
+  /** Accepted; the reactor has not opened the socket yet (sends are buffered). */
+  Accepting,
+  Open,
+  /** The server sent a close frame (or rejected); waiting for the end. */
+  Closing,
+  Closed,
+}
+
+const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect' })
+
+/** RFC 6455 §7.4: codes an endpoint may send (1004–1006 and 1015 are reserved; 3000–4999 apps). */
+export function isValidCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999))
+}
+
+function wireAccepted(): string {
+  return `Expected ASGI message 'websocket.send' or 'websocket.close'`
+}
+
+/** One WebSocket connection and its application instance; it is also the reactor's handler set. */
+export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> implements WebSocketHandlers {
+  private state = State.Connecting
+  private socket: ReactorWebSocket | null = null
+  private pending: (string | Uint8Array)[] | null = null
+  private pendingClose: [number, string] | null = null
+  private openedAt = 0
+  /** Incoming traffic since the last sweep (cheaper than a clock read per message). */
+  private active = false
+  private lastActive = 0
+  private pingSentAt = 0
+  private timedOut = false
+  /** The reactor reported backpressure and has not drained yet. */
+  backpressured = false
+  private readonly rawPath: string
+  private readonly path: string
+  private readonly client: string | null
+  private readonly subprotocols: string[]
+
+  constructor(
+    ctx: ServerContext,
+    request: ReactorRequest,
+    offered: string[],
+    private upgrade: UpgradeResponder | null,
+    app: Application,
+  ) {
+    super(ctx)
+    const parts = buildScopeParts(request, ctx.config)
+    this.rawPath = parts.rawPath
+    this.path = parts.path
+    this.client = describeClient(parts.client)
+    this.subprotocols = offered.map(unquote)
+    const forwarded = parts.forwardedScheme
+    const scope: WebSocketScope = {
+      type: 'websocket',
+      asgi: { version: '3.0', spec_version: '2.3' },
+      http_version: request.httpVersion,
+      scheme:
+        forwarded === null
+          ? request.tls ? 'wss' : 'ws'
+          : forwarded === 'https' || forwarded === 'wss' ? 'wss' : 'ws',
+      path: parts.path,
+      raw_path: Buffer.from(parts.rawPath, 'latin1'),
+      query_string: Buffer.from(parts.query ?? '', 'latin1'),
+      root_path: parts.rootPath,
+      headers: parts.headers,
+      client: parts.client,
+      server: parts.server,
+      subprotocols: this.subprotocols,
+    }
+    upgrade?.onAborted(() => this.onUpgradeAborted())
+    this.queue.push(CONNECT)
+    this.emitAccess('connecting')
+    this.run(app, scope)
+  }
+
+  describe(): string {
+    return `WebSocket ${this.rawPath}`
+  }
+
+  private emitAccess(action: 'connecting' | 'connected' | 'rejected' | 'disconnected'): void {
+    this.ctx.emit({ protocol: 'websocket', action, path: this.path, rawPath: this.rawPath, client: this.client, time: new Date() })
+  }
+
+  // ---- app → server ------------------------------------------------------------------------
+
+  protected handleSend(message: unknown): Promise<void> {
+    try {
+      this.dispatch(message)
+      return RESOLVED
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  private dispatch(message: unknown): void {
+    const type = messageType(message)
+    const event = message as Record<string, unknown>
+    switch (this.state) {
+      case State.Connecting:
+        if (type === 'websocket.accept') return this.accept(event)
+        if (type === 'websocket.close') return this.reject(403, 'Access denied')
+        if (type === 'websocket.send') {
+          throw new AsgiProtocolError(
+            "Socket has not been accepted, so cannot send over it: expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
+          )
+        }
+        throw new AsgiProtocolError(`Expected ASGI message 'websocket.accept' or 'websocket.close', but got '${type}'.`)
+      case State.Accepting:
+      case State.Open:
+        if (type === 'websocket.send') return this.sendMessage(event)
+        if (type === 'websocket.close') return this.close(event)
+        throw new AsgiProtocolError(`${wireAccepted()}, but got '${type}'.`)
+      default:
+        // Closing or closed: the client is gone or going; Daphne ignores late sends.
+        return
+    }
+  }
+
+  private accept(event: Record<string, unknown>): void {
+    const subprotocol = event.subprotocol
+    if (subprotocol !== undefined && subprotocol !== null) {
+      if (typeof subprotocol !== 'string' || !this.subprotocols.includes(subprotocol)) {
+        throw new AsgiProtocolError(
+          `Subprotocol '${String(subprotocol)}' was not offered by the client (offered: ${JSON.stringify(this.subprotocols)}).`,
+        )
+      }
+    }
+    const headers: [string, string][] = []
+    if (event.headers !== undefined && event.headers !== null) {
+      for (const pair of event.headers as Iterable<unknown>) {
+        const [name, value] = pair as [unknown, unknown]
+        const problem = validateHeader(name, value)
+        if (problem !== null) throw new AsgiProtocolError(problem)
+        headers.push([headerToString(name as string), headerToString(value as string)])
+      }
+    }
+    if (this.ctx.config.serverName && !headers.some(([n]) => n.toLowerCase() === 'server')) {
+      headers.unshift(['Server', this.ctx.config.serverName])
+    }
+    const upgrade = this.upgrade as UpgradeResponder
+    this.upgrade = null
+    this.state = State.Accepting
+    upgrade.accept({ subprotocol: (subprotocol as string | undefined) ?? null, headers }, this)
+  }
+
+  /** Answer the handshake with an HTTP status instead of 101 (403 on app close, 500 on error). */
+  private reject(status: number, reason: string, page?: string): void {
+    const upgrade = this.upgrade
+    if (upgrade === null) return
+    this.upgrade = null
+    if (page === undefined) {
+      upgrade.reject({ status, reason, headers: [] })
+    } else {
+      const { head, body } = errorPage(status, page, this.ctx.config.serverName)
+      upgrade.reject(head, body)
+    }
+    this.emitAccess('rejected')
+    this.ended(WS_1006_ABNORMAL_CLOSURE, '')
+  }
+
+  private sendMessage(event: Record<string, unknown>): void {
+    const text = event.text
+    const bytes = event.bytes
+    let payload: string | Uint8Array
+    if (text !== undefined && text !== null) {
+      if (bytes !== undefined && bytes !== null) {
+        throw new AsgiProtocolError("Invalid 'websocket.send' message: it contains both 'bytes' and 'text' keys.")
+      }
+      if (typeof text !== 'string') throw new AsgiProtocolError(`'text' expected to be a string, but got \`${typeName(text)}\``)
+      payload = text
+    } else if (bytes !== undefined && bytes !== null) {
+      if (!(bytes instanceof Uint8Array)) throw new AsgiProtocolError(`'bytes' expected to be bytes, but got \`${typeName(bytes)}\``)
+      payload = bytes
+    } else {
+      throw new AsgiProtocolError("Invalid 'websocket.send' message: it contains neither 'bytes' nor 'text'.")
+    }
+    const socket = this.socket
+    if (socket === null) {
+      ;(this.pending ??= []).push(payload)
+      return
+    }
+    this.write(socket, payload)
+  }
+
+  private write(socket: ReactorWebSocket, payload: string | Uint8Array): void {
+    const result = socket.send(payload)
+    if (result === SendResult.SUCCESS) return
+    if (result === SendResult.BACKPRESSURE) {
+      // The reactor keeps the data; we only note it (onDrain clears it).
+      this.backpressured = true
+      return
+    }
+    // Over the reactor's buffer ceiling: a client that does not read. Never drop silently.
+    log.warn(`${this.describe()} [${this.client ?? 'None'}]: send buffer full, closing the connection`)
+    this.closeSocket(WS_1008_POLICY_VIOLATION, 'Send buffer full')
+  }
+
+  private close(event: Record<string, unknown>): void {
+    const code = event.code ?? WS_1000_NORMAL_CLOSURE
+    const reason = event.reason ?? ''
+    if (typeof code !== 'number' || !isValidCloseCode(code)) {
+      throw new AsgiProtocolError(`Invalid WebSocket close code ${String(code)}: expected 1000-1003, 1007-1014 or 3000-4999.`)
+    }
+    if (typeof reason !== 'string') throw new AsgiProtocolError(`Close reason expected to be a string, but got \`${typeName(reason)}\``)
+    if (Buffer.byteLength(reason) > 123) throw new AsgiProtocolError('Close reason must be at most 123 bytes of UTF-8.')
+    this.closeSocket(code, reason)
+  }
+
+  private closeSocket(code: number, reason: string): void {
+    if (this.state === State.Accepting) {
+      this.pendingClose = [code, reason]
+      return
+    }
+    if (this.state !== State.Open) return
+    this.state = State.Closing
+    this.socket?.close(code, reason)
+  }
+
+  // ---- reactor → server --------------------------------------------------------------------
+
+  onOpen(socket: ReactorWebSocket): void {
+    if (this.state !== State.Accepting) {
+      socket.terminate()
+      return
+    }
+    this.socket = socket
+    this.state = State.Open
+    this.openedAt = this.lastActive = Date.now()
+    this.emitAccess('connected')
+    const pending = this.pending
+    this.pending = null
+    if (pending !== null) socket.cork(() => { for (const payload of pending) this.write(socket, payload) })
+    const close = this.pendingClose
+    if (close !== null) {
+      this.pendingClose = null
+      this.closeSocket(close[0], close[1])
+    }
+  }
+
+  onText(text: string): void {
+    if (this.state !== State.Open) return
+    this.active = true
+    const limit = this.ctx.config.websocketMaxMessageSize
+    // A UTF-16 unit is 1–3 UTF-8 bytes: only count bytes when the length alone can't decide.
+    if (limit !== 0 && (text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text) > limit))) {
+      return this.tooBig()
+    }
+    this.queue.push({ type: 'websocket.receive', text })
+  }
+
+  onBinary(data: Uint8Array): void {
+    if (this.state !== State.Open) return
+    this.active = true
+    const limit = this.ctx.config.websocketMaxMessageSize
+    if (limit !== 0 && data.byteLength > limit) return this.tooBig()
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    this.queue.push({ type: 'websocket.receive', bytes })
+  }
+
+  private tooBig(): void {
+    log.info(`${this.describe()} [${this.client ?? 'None'}]: message over ${this.ctx.config.websocketMaxMessageSize} bytes, closing with 1009`)
+    this.closeSocket(WS_1009_MESSAGE_TOO_BIG, 'Message too big')
+  }
+
+  onDrain(): void {
+    this.backpressured = false
+  }
+
+  onPong(): void {
+    this.active = true
+  }
+
+  onClose(code: number, reason: string): void {
+    if (this.state === State.Closed) return
+    this.socket = null
+    this.ended(code, reason)
+  }
+
+  private onUpgradeAborted(): void {
+    if (this.upgrade === null) return
+    this.upgrade = null
+    this.ended(WS_1006_ABNORMAL_CLOSURE, '')
+  }
+
+  private ended(code: number, reason: string): void {
+    this.state = State.Closed
+    this.pending = null
+    this.queue.push(reason ? { type: 'websocket.disconnect', code, reason } : { type: 'websocket.disconnect', code })
+    this.emitAccess('disconnected')
+    this.markDisconnected()
+  }
+
+  // ---- app lifecycle and housekeeping ------------------------------------------------------
+
+  protected onAppError(): void {
+    if (this.state === State.Connecting) this.reject(500, 'Internal server error')
+    else this.closeSocket(WS_1011_INTERNAL_ERROR, '')
+  }
+
+  protected onAppReturn(): void {
+    if (this.state === State.Connecting) {
+      log.error(`ASGI callable returned without accepting or closing ${this.describe()}.`)
+      this.reject(403, 'Access denied')
+    } else {
+      // Nobody is left to read its messages (Daphne keeps it open until the client leaves).
+      this.closeSocket(WS_1000_NORMAL_CLOSURE, '')
+    }
+  }
+
+  protected check(now: number): void {
+    const config = this.ctx.config
+    if (this.state === State.Connecting) {
+      const limit = Math.min(config.websocketHandshakeTimeout, config.websocketConnectTimeout)
+      if (now - this.connectedAt > limit) {
+        log.warn(`${this.describe()} [${this.client ?? 'None'}]: the application neither accepted nor closed the handshake within ${limit} ms; rejecting it.`)
+        this.reject(403, 'Access denied')
+      }
+      return
+    }
+    if (this.state !== State.Open) return
+    const socket = this.socket as ReactorWebSocket
+    if (config.websocketTimeout !== null && !this.timedOut && now - this.openedAt > config.websocketTimeout) {
+      this.timedOut = true
+      this.closeSocket(WS_1000_NORMAL_CLOSURE, '')
+      return
+    }
+    if (this.active) {
+      this.active = false
+      this.lastActive = now
+      this.pingSentAt = 0
+    }
+    if (this.pingSentAt !== 0) {
+      if (now - this.pingSentAt > config.pingTimeout) {
+        log.info(`${this.describe()} [${this.client ?? 'None'}]: no answer to ping within ${config.pingTimeout} ms, dropping it`)
+        socket.terminate()
+      }
+    } else if (now - this.lastActive >= config.pingInterval) {
+      this.pingSentAt = now
+      socket.ping()
+    }
+  }
+
+  shutdown(): void {
+    if (this.state === State.Connecting) this.reject(503, 'Service Unavailable', 'The server is shutting down.')
+    else this.closeSocket(WS_1001_GOING_AWAY, 'Server shutting down')
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * One application instance's receive queue: the hot path of every WebSocket message.
+ *
+ * When the app is already waiting, an incoming event resolves the pending promise directly;
+ * otherwise it is appended to an array. No closure is created per message or per receive (the
+ * promise executor is bound once per queue). Cancellation makes the pending and every later
+ * `receive()` reject with CancelledError, which is how JavaScript apps are told to stop.
+ * @module
+ */
+import { CancelledError } from '../asgi/errors.js'
+
+type Resolve<T> = (value: T) => void
+type Reject = (reason: unknown) => void
+
+/** An unbounded FIFO with a single consumer, like Daphne's `asyncio.Queue` + `queue.get`. */
+export class ReceiveQueue<T> {
+  private items: T[] = []
+  private head = 0
+  private resolve: Resolve<T> | null = null
+  private reject: Reject | null = null
+  private cancelled: CancelledError | null = null
+  private readonly executor: (resolve: Resolve<T>, reject: Reject) => void
+  /** The `receive` callable handed to the app (bound once). */
+  readonly receive: () => Promise<T>
+
+  constructor() {
+    this.executor = (resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    }
+    this.receive = () => this.next()
+  }
+
+  /** Events waiting to be received. */
+  get size(): number {
+    return this.items.length - this.head
+  }
+
+  /** True once `cancel()` was called. */
+  get isCancelled(): boolean {
+    return this.cancelled !== null
+  }
+
+  /** Deliver an event: straight to a waiting receive, else queued. Ignored after cancel. */
+  push(item: T): void {
+    if (this.cancelled) return
+    const resolve = this.resolve
+    if (resolve !== null) {
+      this.resolve = null
+      this.reject = null
+      resolve(item)
+      return
+    }
+    this.items.push(item)
+  }
+
+  /** Reject the pending receive, and every later one, with CancelledError; drop queued events. */
+  cancel(message = 'Application instance was cancelled'): void {
+    if (this.cancelled) return
+    this.cancelled = new CancelledError(message)
+    this.items = []
+    this.head = 0
+    const reject = this.reject
+    this.resolve = null
+    this.reject = null
+    if (reject !== null) reject(this.cancelled)
+  }
+
+  private next(): Promise<T> {
+    if (this.cancelled) return Promise.reject(this.cancelled)
+    if (this.head < this.items.length) {
+      const item = this.items[this.head] as T
+      this.items[this.head] = undefined as T
+      this.head++
+      if (this.head === this.items.length) {
+        this.items.length = 0
+        this.head = 0
+      } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head)
+        this.head = 0
+      }
+      return Promise.resolve(item)
+    }
+    if (this.resolve !== null) {
+      // ASGI has one reader per instance; a second concurrent receive would orphan the first.
+      return Promise.reject(new TypeError('receive() called again before the previous receive() resolved'))
+    }
+    return new Promise<T>(this.executor)
+  }
+}

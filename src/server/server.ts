@@ -1,0 +1,297 @@
+/**
+ * The ASGI protocol server: owns the reactor, the listeners, the connection table and every
+ * application instance's lifecycle (Daphne's `Server`). One housekeeping sweep per server (an
+ * unref'd interval, like Daphne's timeout checker) handles pings, idle and HTTP timeouts and the
+ * application close timeout; there are no per-connection timers.
+ * @module
+ */
+import type { Application } from '../asgi/types.js'
+import { parseEndpoint } from '../endpoints/parse.js'
+import type { Endpoint } from '../endpoints/types.js'
+import type {
+  BoundAddress,
+  HttpResponder,
+  Listener,
+  Reactor,
+  ReactorHandlers,
+  ReactorName,
+  ReactorOptions,
+  ReactorRequest,
+  UpgradeResponder,
+} from '../reactor/types.js'
+import type { AccessEvent } from './access-log.js'
+import { resolveServerConfig, sweepInterval, type ResolvedServerConfig, type ServerOptions } from './config.js'
+import { log, type ServerContext, type TrackedConnection } from './connection.js'
+import { errorPage } from './error-page.js'
+import { Lifespan } from './lifespan.js'
+import { HttpConnection } from './protocols/http.js'
+import { WebSocketConnection } from './protocols/websocket.js'
+import { checkRequest } from './request.js'
+
+/** One endpoint the server listens on, with the address it really bound. */
+export interface ListenerInfo {
+  endpoint: Endpoint
+  address: BoundAddress
+}
+
+/** What `start()` reports: the reactor it runs on and where it listens. */
+export interface StartResult {
+  reactor: ReactorName
+  /** What the reactor really loaded, e.g. `uWebSockets.js 20.30.0 (native)`. */
+  engine: string
+  /** Set when `auto` fell back to another reactor. */
+  warning?: string
+  listeners: ListenerInfo[]
+}
+
+/** A running (or startable) ASGI server. */
+export interface Server {
+  /** Start lifespan, then listen on every endpoint. Rejects (and closes what opened) on failure. */
+  start(): Promise<StartResult>
+  /** Graceful stop: stop accepting, close WebSockets with 1001, drain apps, lifespan shutdown. */
+  stop(): Promise<void>
+  /** Resolves when the server has stopped (after `stop()`, or a signal when `signalHandlers`). */
+  readonly closed: Promise<void>
+  /** The app new connections use; open connections keep the one they started with. */
+  application: Application
+  /** Tracked connections (in-flight HTTP requests, WebSockets, apps still finishing). */
+  readonly connectionCount: number
+  readonly config: ResolvedServerConfig
+}
+
+/** Largest incoming message the reactor accepts when the app limit is 0 (unlimited). */
+const UNLIMITED_PAYLOAD = 512 * 1024 * 1024
+/** Headroom above the app limit so an oversized message reaches us and gets close 1009. */
+const PAYLOAD_HEADROOM = 1024
+/** Outgoing bytes a reactor buffers per WebSocket before reporting a dropped send. */
+const MAX_BACKPRESSURE = 8 * 1024 * 1024
+/** The signals that stop a server gracefully when `signalHandlers` is on. */
+const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+
+type CreateReactor = (
+  name: 'auto' | ReactorName,
+  options: ReactorOptions,
+) => Promise<{ reactor: Reactor; warning?: string }> | { reactor: Reactor; warning?: string }
+
+/** Build a server for `application` on `endpoints` (Endpoint objects or strports strings). */
+export function createServer(
+  application: Application,
+  endpoints: readonly (Endpoint | string)[],
+  options: ServerOptions = {},
+): Server {
+  return new AsgiServer(application, endpoints, options)
+}
+
+class AsgiServer implements Server, ServerContext {
+  readonly config: ResolvedServerConfig
+  application: Application
+  lifespanState: Record<string, unknown> | null = null
+  stopping = false
+  readonly closed: Promise<void>
+  private resolveClosed!: () => void
+  private readonly endpoints: Endpoint[]
+  private readonly connections = new Set<TrackedConnection>()
+  private reactor: Reactor | null = null
+  private listeners: Listener[] = []
+  private lifespan: Lifespan | null = null
+  private sweeper: NodeJS.Timeout | null = null
+  private unsubscribeSignals: (() => void) | null = null
+  private starting: Promise<StartResult> | null = null
+  private stopped: Promise<void> | null = null
+  private drained: (() => void) | null = null
+  private readonly handlers: ReactorHandlers
+
+  constructor(application: Application, endpoints: readonly (Endpoint | string)[], options: ServerOptions) {
+    if (typeof application !== 'function') throw new TypeError('createServer() needs an ASGI application function')
+    this.application = application
+    this.config = resolveServerConfig(options)
+    this.endpoints = endpoints.map((e) => (typeof e === 'string' ? parseEndpoint(e) : e))
+    if (this.endpoints.length === 0) throw new TypeError('No endpoints. This server will not listen on anything.')
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve
+    })
+    this.handlers = {
+      onRequest: (request, response) => this.onRequest(request, response),
+      onUpgrade: (request, subprotocols, upgrade) => this.onUpgrade(request, subprotocols, upgrade),
+    }
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  start(): Promise<StartResult> {
+    this.starting ??= this.doStart()
+    return this.starting
+  }
+
+  private async doStart(): Promise<StartResult> {
+    const limit = this.config.websocketMaxMessageSize
+    const { createReactor } = (await import('../reactor/index.js')) as { createReactor: CreateReactor }
+    const { reactor, warning } = await createReactor(this.config.reactor, {
+      maxPayloadLength: limit === 0 ? UNLIMITED_PAYLOAD : limit + PAYLOAD_HEADROOM,
+      maxBackpressure: MAX_BACKPRESSURE,
+    })
+    this.reactor = reactor
+    this.lifespan = new Lifespan(this.application, this.config.lifespan, this.config.applicationCloseTimeout)
+    try {
+      await this.lifespan.startup()
+      this.lifespanState = this.lifespan.state
+      for (const endpoint of this.endpoints) {
+        try {
+          this.listeners.push(await reactor.listen(endpoint, this.handlers))
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error)
+          throw new Error(message.startsWith('Listen failure') ? message : `Listen failure: ${message}`, { cause: error })
+        }
+      }
+    } catch (error) {
+      await Promise.allSettled(this.listeners.map((listener) => listener.close()))
+      this.listeners = []
+      await reactor.stop().catch(() => undefined)
+      await this.lifespan.shutdown()
+      this.resolveClosed()
+      throw error
+    }
+    this.sweeper = setInterval(() => this.sweep(), sweepInterval(this.config))
+    this.sweeper.unref()
+    if (this.config.signalHandlers) {
+      this.unsubscribeSignals = reactor.onSignal(HANDLED_SIGNALS, (signal) => {
+        log.info(`Received ${signal}, shutting down`)
+        void this.stop()
+      })
+    }
+    const result: StartResult = {
+      reactor: reactor.name,
+      engine: reactor.engine,
+      listeners: this.listeners.map((listener) => ({ endpoint: listener.endpoint, address: listener.address })),
+    }
+    if (warning !== undefined) result.warning = warning
+    return result
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop()
+    return this.stopped
+  }
+
+  private async doStop(): Promise<void> {
+    this.stopping = true
+    if (this.starting !== null) await this.starting.catch(() => undefined)
+    this.unsubscribeSignals?.()
+    await Promise.allSettled(this.listeners.map((listener) => listener.close()))
+    for (const connection of [...this.connections]) connection.shutdown()
+    if (this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.drained = resolve
+        timer = setTimeout(resolve, this.config.applicationCloseTimeout)
+      })
+      clearTimeout(timer)
+      this.drained = null
+    }
+    if (this.connections.size > 0) {
+      const remaining = [...this.connections]
+      for (const connection of remaining) connection.kill()
+      log.info(`Killed ${remaining.length} pending application instances`)
+      // Give cancelled apps a moment to see their CancelledError and unwind.
+      await Promise.race([
+        Promise.allSettled(remaining.map((c) => c.appPromise)),
+        new Promise((resolve) => setTimeout(resolve, 50)),
+      ])
+    }
+    if (this.sweeper !== null) clearInterval(this.sweeper)
+    this.sweeper = null
+    await this.reactor?.stop()
+    await this.lifespan?.shutdown()
+    this.resolveClosed()
+  }
+
+  // ---- ServerContext ------------------------------------------------------------------------
+
+  emit(event: AccessEvent): void {
+    const onAction = this.config.onAction
+    if (onAction === null) return
+    try {
+      onAction(event)
+    } catch (error) {
+      log.error('Error in the onAction access-log callback', error)
+    }
+  }
+
+  release(connection: TrackedConnection): void {
+    this.connections.delete(connection)
+    if (this.connections.size === 0) this.drained?.()
+  }
+
+  // ---- reactor handlers ---------------------------------------------------------------------
+
+  private onRequest(request: ReactorRequest, response: HttpResponder): void {
+    try {
+      const problem = checkRequest(request)
+      if (problem !== null) return this.badRequest(problem, request, response)
+      this.connections.add(new HttpConnection(this, request, response, this.application))
+    } catch (error) {
+      log.error(`Server error while handling ${request.method} ${request.url}`, error)
+      try {
+        const page = errorPage(500, 'channels-ts HTTP processing error', this.config.serverName)
+        response.writeHead(page.head)
+        response.end(page.body)
+      } catch {
+        response.abort()
+      }
+    }
+  }
+
+  private onUpgrade(request: ReactorRequest, subprotocols: string[], upgrade: UpgradeResponder): void {
+    try {
+      const problem = checkRequest(request)
+      if (problem !== null) {
+        const page = errorPage(400, problem, this.config.serverName)
+        upgrade.reject(page.head, page.body)
+        return
+      }
+      if (this.stopping) {
+        const page = errorPage(503, 'The server is shutting down.', this.config.serverName)
+        upgrade.reject(page.head, page.body)
+        return
+      }
+      this.connections.add(new WebSocketConnection(this, request, subprotocols, upgrade, this.application))
+    } catch (error) {
+      log.error(`Server error while handling WebSocket ${request.url}`, error)
+      upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })
+    }
+  }
+
+  /** Daphne's pre-checks: a 400 page, logged with an unknown client (as Daphne prints `None`). */
+  private badRequest(problem: string, request: ReactorRequest, response: HttpResponder): void {
+    const page = errorPage(400, problem, this.config.serverName)
+    response.onAborted(() => undefined)
+    response.cork(() => {
+      response.writeHead(page.head)
+      response.end(page.body)
+    })
+    this.emit({
+      protocol: 'http',
+      action: 'complete',
+      method: request.method,
+      path: request.url,
+      status: 400,
+      size: page.body.byteLength,
+      client: null,
+      durationMs: 0,
+      time: new Date(),
+    })
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const connection of this.connections) {
+      try {
+        connection.sweep(now)
+      } catch (error) {
+        log.error(`Server error during housekeeping of ${connection.describe()}`, error)
+      }
+    }
+  }
+}
