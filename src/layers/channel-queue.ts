@@ -1,6 +1,7 @@
 /**
  * One in-memory channel: a bounded FIFO of (message, expiry) with a head index (O(1) shift, no
- * Array.shift on long queues) and the receivers waiting on it.
+ * Array.shift on long queues) and the receivers waiting on it. Allocation-light on purpose: a
+ * channel entry is created and dropped around every delivery to an idle consumer.
  * @module
  */
 import type { ChannelMessage } from '../asgi/types.js'
@@ -13,8 +14,40 @@ const COMPACT_AT = 1024
 export interface Waiter {
   resolve(message: ChannelMessage): void
   reject(reason: unknown): void
-  signal: AbortSignal | undefined
-  onAbort: (() => void) | undefined
+  readonly channel: string
+  readonly queue: ChannelQueue
+  /** The waiters sharing this receive's AbortSignal (see InMemoryChannelLayer.watch). */
+  readonly group: WaiterSet | undefined
+}
+
+/**
+ * A tiny set of waiters tuned for its usual size of one (a consumer has one pending receive
+ * per signal); a Set's add/delete showed up per delivery in profiles.
+ */
+export class WaiterSet {
+  private one: Waiter | undefined
+  private many: Set<Waiter> | undefined
+
+  add(waiter: Waiter): void {
+    if (this.one === undefined && this.many === undefined) this.one = waiter
+    else {
+      this.many ??= new Set(this.one === undefined ? [] : [this.one])
+      this.one = undefined
+      this.many.add(waiter)
+    }
+  }
+
+  delete(waiter: Waiter): void {
+    if (this.one === waiter) this.one = undefined
+    else this.many?.delete(waiter)
+  }
+
+  /** Remove and return every member. */
+  drain(): Waiter[] {
+    const all = this.many === undefined ? (this.one === undefined ? [] : [this.one]) : [...this.many]
+    this.one = this.many = undefined
+    return all
+  }
 }
 
 /** The read-only view of a channel that `InMemoryChannelLayer.channels` exposes. */
@@ -29,49 +62,58 @@ export interface ChannelQueueView {
 
 /** A channel's queue and waiters. Invariant: waiters exist only while the queue is empty. */
 export class ChannelQueue implements ChannelQueueView {
-  private messages: ChannelMessage[] = []
-  private expires: number[] = []
+  // Allocated on first push: most channels only ever hand messages straight to a waiter.
+  private messages: ChannelMessage[] | undefined
+  private expires: number[] | undefined
   private head = 0
-  private waiters: Waiter[] | undefined
+  // The common case is exactly one waiter; more go to `moreWaiters` (FIFO after `waiter`).
+  private waiter: Waiter | undefined
+  private moreWaiters: Waiter[] | undefined
 
   constructor(readonly capacity: number) {}
 
   get size(): number {
-    return this.messages.length - this.head
+    return this.messages === undefined ? 0 : this.messages.length - this.head
   }
 
   get waiting(): number {
-    return this.waiters === undefined ? 0 : this.waiters.length
+    if (this.waiter === undefined) return 0
+    return this.moreWaiters === undefined ? 1 : 1 + this.moreWaiters.length
   }
 
   /** True when nothing is queued and nobody waits: the entry can be dropped. */
   get idle(): boolean {
-    return this.messages.length === this.head && this.waiting === 0
+    return this.waiter === undefined && this.size === 0
   }
 
   /** Expiry time (ms) of the oldest message, or Infinity when empty. */
   get headExpiry(): number {
-    return this.head < this.expires.length ? (this.expires[this.head] as number) : Infinity
+    return this.size > 0 ? ((this.expires as number[])[this.head] as number) : Infinity
   }
 
   push(message: ChannelMessage, expiresAt: number): void {
-    this.messages.push(message)
-    this.expires.push(expiresAt)
+    if (this.messages === undefined) {
+      this.messages = [message]
+      this.expires = [expiresAt]
+    } else {
+      this.messages.push(message)
+      ;(this.expires as number[]).push(expiresAt)
+    }
   }
 
   /** Remove and return the oldest message. Call only when `size > 0`. */
   shift(): ChannelMessage {
-    const message = this.messages[this.head] as ChannelMessage
+    const messages = this.messages as ChannelMessage[]
+    const message = messages[this.head] as ChannelMessage
     // Release the reference now; the slot itself is reclaimed by compaction or reset.
-    ;(this.messages as unknown[])[this.head] = undefined
+    ;(messages as unknown[])[this.head] = undefined
     this.head++
-    if (this.head === this.messages.length) {
-      this.messages.length = 0
-      this.expires.length = 0
+    if (this.head === messages.length) {
+      this.messages = this.expires = undefined
       this.head = 0
-    } else if (this.head >= COMPACT_AT && this.head * 2 >= this.messages.length) {
-      this.messages = this.messages.slice(this.head)
-      this.expires = this.expires.slice(this.head)
+    } else if (this.head >= COMPACT_AT && this.head * 2 >= messages.length) {
+      this.messages = messages.slice(this.head)
+      this.expires = (this.expires as number[]).slice(this.head)
       this.head = 0
     }
     return message
@@ -80,7 +122,7 @@ export class ChannelQueue implements ChannelQueueView {
   /** Drop messages whose expiry is before `now`; returns how many were dropped. */
   dropExpired(now: number): number {
     let dropped = 0
-    while (this.head < this.expires.length && (this.expires[this.head] as number) < now) {
+    while (this.size > 0 && ((this.expires as number[])[this.head] as number) < now) {
       this.shift()
       dropped++
     }
@@ -89,42 +131,53 @@ export class ChannelQueue implements ChannelQueueView {
 
   /** Drop every queued message (waiters stay). */
   clear(): void {
-    this.messages = []
-    this.expires = []
+    this.messages = this.expires = undefined
     this.head = 0
   }
 
   addWaiter(waiter: Waiter): void {
-    if (this.waiters === undefined) this.waiters = [waiter]
-    else this.waiters.push(waiter)
+    if (this.waiter === undefined) this.waiter = waiter
+    else if (this.moreWaiters === undefined) this.moreWaiters = [waiter]
+    else this.moreWaiters.push(waiter)
   }
 
-  /** Take the longest-waiting receiver, detaching its abort listener. */
+  /** Take the longest-waiting receiver (detached from its signal's group). */
   takeWaiter(): Waiter | undefined {
-    const waiters = this.waiters
-    if (waiters === undefined || waiters.length === 0) return undefined
-    // Waiter lists are short (usually one receiver per channel), so shift() is cheap here.
-    const waiter = waiters.shift() as Waiter
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort)
+    const waiter = this.waiter
+    if (waiter === undefined) return undefined
+    this.promoteNext()
+    waiter.group?.delete(waiter)
     return waiter
   }
 
   /** Forget a waiter (its receive was aborted). Returns whether it was waiting. */
   removeWaiter(waiter: Waiter): boolean {
-    const waiters = this.waiters
-    const index = waiters === undefined ? -1 : waiters.indexOf(waiter)
+    if (this.waiter === waiter) {
+      this.promoteNext()
+      return true
+    }
+    const index = this.moreWaiters === undefined ? -1 : this.moreWaiters.indexOf(waiter)
     if (index === -1) return false
-    ;(waiters as Waiter[]).splice(index, 1)
+    ;(this.moreWaiters as Waiter[]).splice(index, 1)
+    if (this.moreWaiters?.length === 0) this.moreWaiters = undefined
     return true
   }
 
   /** Take every waiter (used by close()). */
   takeAllWaiters(): Waiter[] {
-    const waiters = this.waiters ?? []
-    this.waiters = undefined
-    for (const w of waiters) {
-      if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort)
-    }
+    const waiters: Waiter[] = []
+    for (let w = this.takeWaiter(); w !== undefined; w = this.takeWaiter()) waiters.push(w)
     return waiters
+  }
+
+  private promoteNext(): void {
+    const more = this.moreWaiters
+    if (more === undefined) {
+      this.waiter = undefined
+      return
+    }
+    // Waiter lists beyond the first are short and rare, so shift() is fine here.
+    this.waiter = more.shift()
+    if (more.length === 0) this.moreWaiters = undefined
   }
 }

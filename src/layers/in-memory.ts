@@ -8,7 +8,7 @@ import { CancelledError, ChannelFull, ValueError } from '../asgi/errors.js'
 import type { ChannelMessage } from '../asgi/types.js'
 import { capacityFor, checkCapacity, compileCapacities } from './capacity.js'
 import type { CapacityRule, ChannelCapacityInput } from './capacity.js'
-import { ChannelQueue } from './channel-queue.js'
+import { ChannelQueue, WaiterSet } from './channel-queue.js'
 import type { ChannelQueueView, Waiter } from './channel-queue.js'
 import { cloneMessage } from './clone.js'
 import type { ChannelLayer, LayerExtension } from './types.js'
@@ -65,6 +65,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
   // them has passed, instead of on every receive as Channels does (O(all messages) each time).
   private nextMessageExpiry = Infinity
   private nextGroupExpiry = Infinity
+  private readonly watched = new WeakMap<AbortSignal, WaiterSet>()
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -112,16 +113,22 @@ export class InMemoryChannelLayer implements ChannelLayer {
    * The next message on `channel`, waiting for one if needed. An aborted `signal` rejects with
    * its reason and takes no message: one that arrives later waits for the next receive.
    */
-  async receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage> {
-    requireValidChannelName(channel)
+  receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage> {
+    // Not `async`: this is the hot path of every consumer, and the extra promise an async
+    // function wraps around `wait()` costs a microtask hop per delivery.
+    try {
+      requireValidChannelName(channel)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     const signal = options?.signal
-    if (signal?.aborted) throw signal.reason
+    if (signal?.aborted) return Promise.reject(signal.reason)
     this.cleanIfDue(Date.now())
     let queue = this._channels.get(channel)
     if (queue !== undefined && queue.size > 0) {
       const message = queue.shift()
       if (queue.idle) this._channels.delete(channel)
-      return message
+      return Promise.resolve(message)
     }
     if (queue === undefined) {
       queue = new ChannelQueue(this.getCapacity(channel))
@@ -225,17 +232,39 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   private wait(channel: string, queue: ChannelQueue, signal: AbortSignal | undefined) {
     return new Promise<ChannelMessage>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          queue.removeWaiter(waiter)
-          if (queue.idle && this._channels.get(channel) === queue) this._channels.delete(channel)
-          reject(signal.reason)
-        }
-        signal.addEventListener('abort', waiter.onAbort, { once: true })
-      }
+      const group = signal === undefined ? undefined : this.watch(signal)
+      const waiter: Waiter = { resolve, reject, channel, queue, group }
+      group?.add(waiter)
       queue.addWaiter(waiter)
     })
+  }
+
+  /**
+   * The set of waiters using `signal`, with ONE abort listener per signal for its lifetime:
+   * adding and removing an EventTarget listener per receive cost more than the rest of a
+   * delivery (a consumer re-arms its receive with the same signal after every message).
+   */
+  private watch(signal: AbortSignal): WaiterSet {
+    let group = this.watched.get(signal)
+    if (group === undefined) {
+      const waiters = new WaiterSet()
+      group = waiters
+      this.watched.set(signal, waiters)
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.watched.delete(signal)
+          for (const waiter of waiters.drain()) {
+            const { queue, channel } = waiter
+            queue.removeWaiter(waiter)
+            if (queue.idle && this._channels.get(channel) === queue) this._channels.delete(channel)
+            waiter.reject(signal.reason)
+          }
+        },
+        { once: true },
+      )
+    }
+    return group
   }
 
   private cleanIfDue(now: number): void {
