@@ -1,0 +1,97 @@
+/**
+ * Where an ASGI application lives: Django's dotted `ASGI_APPLICATION` ('mysite.routing.application'
+ * → `mysite/routing.(ts|js)`, export `application`, relative to the project folder) or Daphne's
+ * `path/to/module.ts:export.path` form. Messages are Django's.
+ * @module
+ */
+import { existsSync, statSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { CommandError } from './errors.js'
+
+/** A resolved application reference. */
+export interface AppReference {
+  /** Absolute path of the module file. */
+  file: string
+  /** The export (and attribute chain) to read, e.g. `['application']`. */
+  attribute: string[]
+  /** How error messages name the module (`mysite.routing`). */
+  moduleName: string
+}
+
+const MODULE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs']
+
+/** Resolve the ASGI_APPLICATION setting. */
+export function resolveAsgiApplicationSetting(value: unknown, projectDir: string): AppReference {
+  if (value === undefined || value === null || value === '') {
+    throw new CommandError('You have not set ASGI_APPLICATION, which is needed to run the server.')
+  }
+  if (typeof value !== 'string') {
+    throw new CommandError(`ASGI_APPLICATION must be a string like 'mysite.routing.application'.`)
+  }
+  return resolveAppReference(value, projectDir, 'ASGI_APPLICATION module')
+}
+
+/**
+ * Resolve `module:attr.path` (Daphne's positional `application`) or `dotted.module.attr`
+ * (Django's ASGI_APPLICATION) against `baseDir`.
+ */
+export function resolveAppReference(
+  spec: string,
+  baseDir: string,
+  what = 'ASGI_APPLICATION module',
+): AppReference {
+  let moduleSpec: string
+  let attribute: string[]
+  let candidates: string[]
+  const colon = spec.lastIndexOf(':')
+  if (colon > 1 || (colon === 1 && !/^[a-zA-Z]:[\\/]/.test(spec))) {
+    // Daphne splits on the first ':' of "module:attr"; we take the last so paths may hold ':'.
+    moduleSpec = spec.slice(0, colon)
+    attribute = spec.slice(colon + 1).split('.')
+    candidates = [moduleSpec]
+    if (/^[\w.]+$/.test(moduleSpec) && !MODULE_EXTENSIONS.some((e) => moduleSpec.endsWith(e))) {
+      candidates.push(moduleSpec.replaceAll('.', '/'))
+    }
+  } else {
+    const dot = spec.lastIndexOf('.')
+    if (dot <= 0) throw new CommandError(`Cannot import ${what} '${spec}'`)
+    moduleSpec = spec.slice(0, dot)
+    attribute = [spec.slice(dot + 1)]
+    candidates = [moduleSpec.replaceAll('.', '/')]
+  }
+  if (attribute.some((part) => part === '')) {
+    throw new CommandError(`Cannot find '${attribute.join('.')}' in ${what} ${moduleSpec}`)
+  }
+  for (const candidate of candidates) {
+    const file = findModuleFile(isAbsolute(candidate) ? candidate : resolve(baseDir, candidate))
+    if (file !== undefined) return { file, attribute, moduleName: moduleSpec }
+  }
+  throw new CommandError(`Cannot import ${what} '${moduleSpec}'`)
+}
+
+/** Read the attribute chain from a module's exports; Django's message when it is missing. */
+export function pickExport(
+  exports: Record<string, unknown>,
+  ref: AppReference,
+  what = 'ASGI_APPLICATION module',
+): unknown {
+  let value: unknown = exports
+  for (const part of ref.attribute) {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || !(part in value)) {
+      throw new CommandError(`Cannot find '${ref.attribute.join('.')}' in ${what} ${ref.moduleName}`)
+    }
+    value = (value as Record<string, unknown>)[part]
+  }
+  return value
+}
+
+function findModuleFile(base: string): string | undefined {
+  if (isFile(base)) return base
+  for (const ext of MODULE_EXTENSIONS) if (isFile(base + ext)) return base + ext
+  for (const ext of MODULE_EXTENSIONS) if (isFile(join(base, `index${ext}`))) return join(base, `index${ext}`)
+  return undefined
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile()
+}

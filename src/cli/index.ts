@@ -1,0 +1,148 @@
+/**
+ * The `channels` command: `runserver`, `serve`, `startproject`, `startapp`. `main` parses argv
+ * with commander, lazy-imports the command module, and is the only place that turns an error into
+ * red text and an exit code.
+ * @module
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { CommandError } from './errors.js'
+import { createContext, type CliContext, type CliDeps } from './io.js'
+import { frameworkVersion } from './package-info.js'
+
+export type { CliDeps, CreateServer, CliServer, CliServerStarted } from './io.js'
+export { CommandError } from './errors.js'
+
+/** argparse's exit code for a usage error (Daphne and Django both use argparse). */
+const USAGE_ERROR = 2
+
+/** Run the CLI with `argv` (without node and script); resolves to the process exit code. */
+export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const ctx = createContext(deps)
+  let exitCode = 0
+  const program = buildProgram(ctx, (code) => {
+    exitCode = code
+  })
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return exitCode
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version end parsing with a "success" CommanderError.
+      return error.exitCode === 0 ? 0 : USAGE_ERROR
+    }
+    if (error instanceof CommandError) {
+      ctx.stderr(`${ctx.paint.red(error.message)}\n`)
+      return error.exitCode
+    }
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    ctx.stderr(`${ctx.paint.red(text)}\n`)
+    return 1
+  }
+}
+
+function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Command {
+  const program = new Command('channels')
+    .description('Django Channels for TypeScript: development and production servers, project scaffolding.')
+    .version(frameworkVersion(), '-V, --version', 'output the version number')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.stdout(text),
+      writeErr: (text) => ctx.stderr(text),
+      outputError: (text, write) => write(ctx.paint.red(text)),
+    })
+    .showHelpAfterError('(add --help for additional information)')
+
+  const seconds = (name: string) => (value: string) => parseInteger(name, value)
+  const reactorOption = () =>
+    new Option('--reactor <name>', 'event loop: uWebSockets.js, node:http + ws, or auto').choices(['auto', 'uws', 'node']).default('auto')
+
+  program
+    .command('runserver')
+    .description('Start a development server with hot reload, static files and a request log.')
+    .argument('[addrport]', 'optional port number, or ipaddr:port (default 127.0.0.1:8000)')
+    .option('-6, --ipv6', 'use an IPv6 address')
+    .option('--noreload', 'do not reload the application when files change')
+    .option('--nostatic', 'do not serve static files at STATIC_URL')
+    .option('--insecure', 'serve static files even when DEBUG is false')
+    .option('--http_timeout <seconds>', 'HTTP request timeout in seconds (default: none)', seconds('--http_timeout'))
+    .option(
+      '--websocket_handshake_timeout <seconds>',
+      'WebSocket handshake timeout in seconds',
+      seconds('--websocket_handshake_timeout'),
+      5,
+    )
+    .addOption(reactorOption())
+    .option('--settings <path>', 'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)')
+    .action(async (addrport: string | undefined, options: Record<string, unknown>) => {
+      const { runserver } = await import('./runserver.js')
+      setExitCode(await runserver(addrport, options as never, ctx))
+    })
+
+  program
+    .command('serve')
+    .description('Run the production server (Daphne\'s command line).')
+    .argument('[application]', 'the ASGI application as path/to/module.ts:export (default: ASGI_APPLICATION)')
+    .option('-p, --port <port>', 'port number to listen on', (v) => parseInteger('--port', v))
+    .option('-b, --bind <address>', 'the host/address to bind to')
+    .option('-u, --unix-socket <path>', 'bind to a UNIX socket rather than a TCP host/port')
+    .option('--fd <fd>', 'bind to a file descriptor rather than a TCP host/port or named sock', (v) => parseInteger('--fd', v))
+    .option('-e, --endpoint <description>', 'use raw server strings passed directly (repeatable)', collect, [])
+    .option('--websocket_timeout <seconds>', 'maximum time to allow a websocket to be connected; -1 for infinite', (v) => parseInteger('--websocket_timeout', v), 86400)
+    .option('--websocket_connect_timeout <seconds>', 'maximum time to allow a connection to handshake', (v) => parseInteger('--websocket_connect_timeout', v), 5)
+    .option('-v, --verbosity <level>', 'how verbose to make the output', (v) => parseInteger('--verbosity', v), 1)
+    .option('-t, --http-timeout <seconds>', 'how long to wait for a worker before timing out HTTP connections', (v) => parseInteger('--http-timeout', v))
+    .option('--access-log <path>', "where to write the access log (- for stdout, the default for verbosity 1)")
+    .option('--ping-interval <seconds>', 'seconds a WebSocket must be idle before a keepalive ping is sent', (v) => parseInteger('--ping-interval', v), 20)
+    .option('--ping-timeout <seconds>', 'seconds before a WebSocket is closed if no response to a keepalive ping', (v) => parseInteger('--ping-timeout', v), 30)
+    .option('--application-close-timeout <seconds>', 'seconds before an ASGI application instance is killed', (v) => parseInteger('--application-close-timeout', v), 10)
+    .option('--websocket-max-message-size <bytes>', 'largest incoming WebSocket message; 0 = unlimited', (v) => parseInteger('--websocket-max-message-size', v), 1048576)
+    .option('--root-path <path>', 'the setting for the ASGI root_path variable', '')
+    .option('--proxy-headers', 'use X-Forwarded-For/X-Forwarded-Port for the client address when behind a proxy')
+    .option('--proxy-headers-host <header>', 'header to read the client address from (requires --proxy-headers)')
+    .option('--proxy-headers-port <header>', 'header to read the client port from (requires --proxy-headers)')
+    .option('-s, --server-name <name>', 'the Server response header; "" disables it')
+    .option('--no-server-name', 'send no Server response header')
+    .addOption(reactorOption())
+    .option('--settings <path>', 'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)')
+    .action(async (application: string | undefined, options: Record<string, unknown>) => {
+      const { serve } = await import('./serve.js')
+      setExitCode(await serve(application, options as never, ctx))
+    })
+
+  program
+    .command('startproject')
+    .description('Create a project folder from the template.')
+    .argument('<name>', 'the project name (a valid identifier)')
+    .argument('[directory]', 'where to create it (default: ./<name>)')
+    .option('--force', 'write into a non-empty directory')
+    .option('--link <path>', 'depend on the framework at this folder (default: this installation)')
+    .option('--channels-version <range>', 'depend on channels-ts from the registry at this version range')
+    .action(async (name: string, directory: string | undefined, options: Record<string, unknown>) => {
+      const { startproject } = await import('./startproject.js')
+      setExitCode(await startproject(name, directory, options as never, ctx))
+    })
+
+  program
+    .command('startapp')
+    .description('Add an app folder (consumers.ts and routing.ts) to the project.')
+    .argument('<name>', 'the app name (a valid identifier)')
+    .argument('[directory]', 'where to create it (default: ./<name>)')
+    .action(async (name: string, directory: string | undefined) => {
+      const { startapp } = await import('./startapp.js')
+      setExitCode(await startapp(name, directory, ctx))
+    })
+
+  return program
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+/** Integers only, like argparse's `type=int` (which refuses `1.5` and `12abc`). */
+function parseInteger(name: string, value: string): number {
+  if (!/^[-+]?\d+$/.test(value.trim())) {
+    throw new CommandError(`argument ${name}: invalid int value: '${value}'`, { exitCode: USAGE_ERROR })
+  }
+  return Number(value)
+}

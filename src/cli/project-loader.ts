@@ -1,0 +1,91 @@
+/**
+ * Wires a GenerationLoader to a real project: settings and application bundlers, ASGI_APPLICATION
+ * resolution, the framework's settings and channel layers, and (for runserver) static files.
+ * Shared by runserver (with reload) and serve (one generation).
+ * @module
+ */
+import type { Application } from '../asgi/types.js'
+import { channelLayers } from '../layers/index.js'
+import type { ChannelLayer } from '../layers/types.js'
+import { configureSettings, type Settings } from '../settings/index.js'
+import { resolveAppReference, resolveAsgiApplicationSetting, type AppReference } from './app-path.js'
+import { createBundler } from './reload/bundler.js'
+import { GenerationLoader } from './reload/generations.js'
+import type { ProjectSettings } from './settings-loader.js'
+
+/** Options for {@link createProjectLoader}. */
+export interface ProjectLoaderOptions {
+  projectDir: string
+  /** The settings module; absent for `serve app.ts:application` without settings. */
+  settingsFile?: string
+  /** `module:attr` overriding ASGI_APPLICATION (serve's positional argument), relative to `baseDir`. */
+  application?: { spec: string; baseDir: string }
+  color: boolean
+  wrap?: (app: Application, settings: ProjectSettings) => Application
+}
+
+/** A loader for the project's settings and application. */
+export async function createProjectLoader(options: ProjectLoaderOptions): Promise<GenerationLoader> {
+  const { projectDir, color } = options
+  const settingsBundler = options.settingsFile
+    ? await createBundler(options.settingsFile, { projectDir, color })
+    : undefined
+  return new GenerationLoader({
+    settingsBundler,
+    createAppBundler: (entry) => createBundler(entry, { projectDir, color }),
+    appReference: (settings) => appReference(settings, options),
+    applySettings: (next, previous) => {
+      // Django projects compute BASE_DIR from __file__; a bundle can't, so provide it.
+      if (next.BASE_DIR === undefined) next.BASE_DIR = projectDir
+      return applySettings(next, previous)
+    },
+    wrap: options.wrap,
+  })
+}
+
+function appReference(settings: ProjectSettings, options: ProjectLoaderOptions): AppReference | Application {
+  if (options.application) {
+    return resolveAppReference(options.application.spec, options.application.baseDir, 'module')
+  }
+  const value = settings.ASGI_APPLICATION
+  // The settings may hold the application itself: it then reloads with the settings bundle.
+  if (typeof value === 'function') return value as Application
+  return resolveAsgiApplicationSetting(value, options.projectDir)
+}
+
+/**
+ * Install `next` as the process settings and make sure its channel layers can be built, before
+ * anything serves with them. A CHANNEL_LAYERS value equal to the previous one is kept by identity,
+ * so the running layers (and every group membership) survive a settings reload.
+ */
+export function applySettings(next: ProjectSettings, previous: ProjectSettings | undefined): () => void {
+  if (previous && sameValue(next.CHANNEL_LAYERS, previous.CHANNEL_LAYERS)) {
+    next.CHANNEL_LAYERS = previous.CHANNEL_LAYERS
+  }
+  const oldLayers = new Map<string, ChannelLayer>(channelLayers.backends)
+  const before = configureSettings(next as Settings)
+  const undo = () => {
+    configureSettings(before)
+    for (const [alias, layer] of oldLayers) channelLayers.set(alias, layer)
+  }
+  try {
+    // New layers first: a bad BACKEND fails this reload instead of a later connection.
+    const aliases = Object.keys((next.CHANNEL_LAYERS as Record<string, unknown> | undefined) ?? {})
+    for (const alias of aliases) channelLayers.get(alias)
+  } catch (error) {
+    undo()
+    throw error
+  }
+  return undo
+}
+
+/** Deep equality for settings values; functions and classes compare by identity. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+}

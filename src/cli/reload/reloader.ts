@@ -1,0 +1,107 @@
+/**
+ * The reload loop: watch the project, decide which batches matter, rebuild (settings too when a
+ * settings input changed), and report "Detected changes in 'x'. Reloading..." and
+ * "Reloaded in N ms (generation G)". Reloads never overlap; changes arriving during one are
+ * coalesced into the next.
+ * @module
+ */
+import { extname, relative } from 'node:path'
+import type { GenerationLoader, LoadOutcome } from './generations.js'
+import { watchProject, type ProjectWatcher } from './watcher.js'
+
+/** Source files whose change may matter when the last build failed (its inputs are unknown). */
+const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'])
+
+/** What one batch of changes asks for. */
+export type ReloadKind = 'none' | 'app' | 'all'
+
+/**
+ * Pure filter: a settings input → reload everything; an app input (or, after a failed build, any
+ * code file) → reload the application; anything else (static files, docs) → nothing.
+ */
+export function classifyChanges(paths: readonly string[], loader: GenerationLoader): ReloadKind {
+  let kind: ReloadKind = 'none'
+  for (const path of paths) {
+    if (loader.settingsInputs.has(path)) return 'all'
+    if (loader.appInputs.has(path) || loader.failedFiles.has(path)) kind = 'app'
+    else if (loader.lastFailed && CODE_EXTENSIONS.has(extname(path))) kind = 'app'
+  }
+  return kind
+}
+
+/** Where the reloader reports. */
+export interface ReloaderReporter {
+  info(line: string): void
+  error(text: string): void
+  /** Called after every successful reload (runserver swaps layers, tests observe). */
+  reloaded?(outcome: Extract<LoadOutcome, { ok: true }>): void
+}
+
+/** A running reload loop. */
+export interface Reloader {
+  ready: Promise<void>
+  /** Resolves once no reload is running or queued. */
+  idle(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Start watching `projectDir` and reloading through `loader`. */
+export function startReloader(
+  projectDir: string,
+  loader: GenerationLoader,
+  reporter: ReloaderReporter,
+  now: () => number = () => performance.now(),
+): Reloader {
+  let running: Promise<void> | undefined
+  let queued: { paths: Set<string>; kind: ReloadKind } | undefined
+
+  const run = async (paths: string[], kind: ReloadKind): Promise<void> => {
+    const names = paths.map((p) => `'${relative(projectDir, p)}'`).join(', ')
+    reporter.info(`Detected changes in ${names}. Reloading...`)
+    const started = now()
+    const outcome = await loader.load({ settings: kind === 'all' })
+    if (outcome.ok) {
+      const ms = Math.round(now() - started)
+      reporter.info(`Reloaded in ${ms} ms (generation ${outcome.generation.id})`)
+      reporter.reloaded?.(outcome)
+    } else {
+      reporter.error(outcome.message)
+      const current = loader.current
+      reporter.info(
+        current
+          ? `Still serving generation ${current.id}; fix the error and save again.`
+          : 'No application loaded yet; fix the error and save again.',
+      )
+    }
+  }
+
+  const drain = async (): Promise<void> => {
+    while (queued) {
+      const { paths, kind } = queued
+      queued = undefined
+      await run([...paths], kind)
+    }
+    running = undefined
+  }
+
+  const onChange = (paths: string[]) => {
+    const kind = classifyChanges(paths, loader)
+    if (kind === 'none') return
+    if (!queued) queued = { paths: new Set(), kind }
+    for (const p of paths) queued.paths.add(p)
+    if (kind === 'all') queued.kind = 'all'
+    running ??= drain()
+  }
+
+  const watcher: ProjectWatcher = watchProject(projectDir, onChange)
+  return {
+    ready: watcher.ready,
+    async idle() {
+      while (running) await running
+    },
+    async close() {
+      await watcher.close()
+      while (running) await running
+    },
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * `channels runserver`: Daphne's development server command. One long-lived process owns the
+ * sockets, the connections and the channel layer; user code is rebuilt into generations on change
+ * (DESIGN.md §3), static files are served in DEBUG, and each request is logged.
+ * @module
+ */
+import { setLogHandler } from '../asgi/logging.js'
+import type { Application } from '../asgi/types.js'
+import { buildEndpointDescriptionStrings, parseEndpoint } from '../endpoints/index.js'
+import { channelLayers } from '../layers/index.js'
+import { formatRunserverLine, type AccessEvent } from '../server/access-log.js'
+import { StaticFilesHandler, staticRoots } from '../staticfiles/index.js'
+import { displayUrl, parseAddrport } from './addrport.js'
+import { bannerLines, CHECK_LINES } from './banner.js'
+import { CommandError } from './errors.js'
+import { untilAborted, type CliContext, type CliServer } from './io.js'
+import { describeListenError } from './listen-errors.js'
+import { createLogHandler } from './log-handler.js'
+import { frameworkVersion } from './package-info.js'
+import { createProjectLoader } from './project-loader.js'
+import { createStableApplication } from './reload/stable-app.js'
+import { startReloader, type Reloader } from './reload/reloader.js'
+import { findSettings, type ProjectSettings } from './settings-loader.js'
+
+/** runserver's flags, as commander hands them over. */
+export interface RunserverOptions {
+  ipv6?: boolean
+  noreload?: boolean
+  nostatic?: boolean
+  insecure?: boolean
+  http_timeout?: number
+  websocket_handshake_timeout?: number
+  reactor?: 'auto' | 'uws' | 'node'
+  settings?: string
+}
+
+/** Run the development server until shutdown; resolves to the exit code. */
+export async function runserver(addrport: string | undefined, options: RunserverOptions, ctx: CliContext): Promise<number> {
+  const location = findSettings(options.settings, ctx.env, ctx.cwd)
+  const bind = parseAddrport(addrport, options.ipv6 === true)
+  const out = (line: string) => ctx.stdout(`${line}\n`)
+  const err = (line: string) => ctx.stderr(`${line}\n`)
+  process.setSourceMapsEnabled(true)
+  const previousHandler = setLogHandler(createLogHandler(ctx, { minLevel: 'warn', format: 'plain' }))
+
+  const serveStatic = (settings: ProjectSettings) =>
+    options.nostatic !== true && (settings.DEBUG === true || options.insecure === true)
+  const loader = await createProjectLoader({
+    projectDir: location.projectDir,
+    settingsFile: location.file,
+    color: ctx.color,
+    wrap: (app: Application, settings) =>
+      serveStatic(settings)
+        ? StaticFilesHandler(app, {
+            staticUrl: typeof settings.STATIC_URL === 'string' ? settings.STATIC_URL : '/static/',
+            roots: staticRoots(location.projectDir, settings),
+          })
+        : app,
+  })
+  let server: CliServer | undefined
+  let reloader: Reloader | undefined
+  try {
+    out(CHECK_LINES[0] ?? '')
+    const first = await loader.load({ settings: true })
+    if (!first.ok) throw new CommandError(first.message)
+    checkAllowedHosts(first.generation.settings)
+    for (const line of CHECK_LINES.slice(1)) out(line)
+
+    const endpoints = buildEndpointDescriptionStrings({ host: bind.addr, port: bind.port }).map(parseEndpoint)
+    const createServer = await ctx.createServer()
+    const app = createStableApplication(() => {
+      const current = loader.current
+      if (!current) throw new Error('No application generation loaded')
+      return current.app
+    })
+    server = createServer(app, endpoints, {
+      reactor: options.reactor ?? 'auto',
+      httpTimeout: options.http_timeout === undefined ? null : options.http_timeout * 1000,
+      websocketHandshakeTimeout: (options.websocket_handshake_timeout ?? 5) * 1000,
+      rootPath: typeof first.generation.settings.FORCE_SCRIPT_NAME === 'string' ? first.generation.settings.FORCE_SCRIPT_NAME : '',
+      signalHandlers: false,
+      onAction: (event: AccessEvent) => {
+        const line = formatRunserverLine(event)
+        err(ctx.paint.style(line.style, line.message))
+      },
+    })
+    let started
+    try {
+      started = await server.start()
+    } catch (error) {
+      server = undefined
+      throw new CommandError(describeListenError(error))
+    }
+    const bound = started.listeners[0]?.address
+    const port = bound && bound.kind === 'tcp' ? bound.port : bind.port
+    for (const line of bannerLines({
+      date: ctx.now(),
+      version: frameworkVersion(),
+      settings: location.display,
+      url: displayUrl(bind.addr, port, bind.ipv6),
+      engine: started.engine,
+      warning: started.warning,
+    })) {
+      out(line)
+    }
+
+    if (options.noreload !== true) {
+      reloader = startReloader(location.projectDir, loader, {
+        info: err,
+        error: (text) => err(ctx.paint.red(text)),
+      })
+      await reloader.ready
+      err(`Watching for file changes in ${location.projectDir}`)
+    }
+    await untilAborted(ctx.shutdown())
+    return 0
+  } finally {
+    await reloader?.close()
+    await server?.stop()
+    await loader.dispose()
+    await channelLayers.closeAll().catch(() => undefined)
+    setLogHandler(previousHandler)
+  }
+}
+
+/** Django's check: a production-mode server must say which hosts it serves. */
+function checkAllowedHosts(settings: ProjectSettings): void {
+  const hosts = settings.ALLOWED_HOSTS
+  const empty = !Array.isArray(hosts) || hosts.length === 0
+  if (settings.DEBUG !== true && empty) {
+    throw new CommandError('CommandError: You must set settings.ALLOWED_HOSTS if DEBUG is False.')
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * `channels serve`: the production server with Daphne's command line (daphne/cli.py). No reload,
+ * no static files; the application is `module:attr` or, by default, ASGI_APPLICATION.
+ * @module
+ */
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { getLogger, setLogHandler, type LogLevel } from '../asgi/logging.js'
+import { describeEndpoint, parseEndpoint, resolveEndpointStrings } from '../endpoints/index.js'
+import { channelLayers } from '../layers/index.js'
+import { configureSettings } from '../settings/index.js'
+import { formatAccessLog, type AccessEvent } from '../server/access-log.js'
+import type { ServerOptions } from '../server/config.js'
+import { CommandError } from './errors.js'
+import { untilAborted, type CliContext, type CliServer } from './io.js'
+import { describeListenError } from './listen-errors.js'
+import { createLogHandler } from './log-handler.js'
+import { createProjectLoader } from './project-loader.js'
+import { findSettings, type SettingsLocation } from './settings-loader.js'
+
+/** serve's flags, as commander hands them over (Daphne's names). */
+export interface ServeOptions {
+  port?: number
+  bind?: string
+  unixSocket?: string
+  fd?: number
+  endpoint?: string[]
+  websocket_timeout?: number
+  websocket_connect_timeout?: number
+  verbosity?: number
+  httpTimeout?: number
+  accessLog?: string
+  pingInterval?: number
+  pingTimeout?: number
+  applicationCloseTimeout?: number
+  websocketMaxMessageSize?: number
+  rootPath?: string
+  proxyHeaders?: boolean
+  proxyHeadersHost?: string
+  proxyHeadersPort?: string
+  serverName?: string | false
+  reactor?: 'auto' | 'uws' | 'node'
+  settings?: string
+}
+
+const VERBOSITY: Record<number, LogLevel> = { 0: 'warn', 1: 'info', 2: 'debug', 3: 'debug' }
+const logger = getLogger('channels.cli')
+
+/** Daphne's flags → ServerOptions (milliseconds); exported for the CLI tests. */
+export function serverOptionsFrom(options: ServeOptions): ServerOptions {
+  const needsProxy = (flag: string) =>
+    new CommandError(`argument ${flag}: --proxy-headers has to be passed for this parameter.`)
+  if (options.proxyHeadersHost !== undefined && options.proxyHeaders !== true) throw needsProxy('--proxy-headers-host')
+  if (options.proxyHeadersPort !== undefined && options.proxyHeaders !== true) throw needsProxy('--proxy-headers-port')
+  const seconds = (value: number | undefined, fallback: number) => (value ?? fallback) * 1000
+  const websocketTimeout = options.websocket_timeout ?? 86400
+  const connect = seconds(options.websocket_connect_timeout, 5)
+  return {
+    reactor: options.reactor ?? 'auto',
+    httpTimeout: options.httpTimeout === undefined ? null : options.httpTimeout * 1000,
+    websocketTimeout: websocketTimeout < 0 ? null : websocketTimeout * 1000,
+    // Daphne's CLI passes its connect timeout as both of these (daphne/cli.py).
+    websocketConnectTimeout: connect,
+    websocketHandshakeTimeout: connect,
+    pingInterval: seconds(options.pingInterval, 20),
+    pingTimeout: seconds(options.pingTimeout, 30),
+    applicationCloseTimeout: seconds(options.applicationCloseTimeout, 10),
+    websocketMaxMessageSize: options.websocketMaxMessageSize ?? 1048576,
+    rootPath: options.rootPath ?? '',
+    proxyHeaders:
+      options.proxyHeaders === true
+        ? {
+            address: options.proxyHeadersHost ?? 'X-Forwarded-For',
+            port: options.proxyHeadersPort ?? 'X-Forwarded-Port',
+            proto: 'X-Forwarded-Proto',
+          }
+        : false,
+    ...(options.serverName === false
+      ? { serverName: '' }
+      : options.serverName !== undefined
+        ? { serverName: options.serverName }
+        : {}),
+    signalHandlers: false,
+  }
+}
+
+/** Run the production server until SIGINT/SIGTERM; resolves to the exit code. */
+export async function serve(application: string | undefined, options: ServeOptions, ctx: CliContext): Promise<number> {
+  const level = VERBOSITY[options.verbosity ?? 1]
+  if (level === undefined) throw new CommandError(`argument -v/--verbosity: invalid choice: ${options.verbosity} (choose from 0, 1, 2, 3)`, { exitCode: 2 })
+  const serverOptions = serverOptionsFrom(options)
+  const endpoints = resolveEndpointStrings({
+    host: options.bind ?? null,
+    port: options.port ?? null,
+    unixSocket: options.unixSocket ?? null,
+    fileDescriptor: options.fd ?? null,
+    endpoints: options.endpoint ?? [],
+  })
+  const parsed = endpoints.map(parseEndpoint)
+
+  let location: SettingsLocation | undefined
+  try {
+    location = findSettings(options.settings, ctx.env, ctx.cwd)
+  } catch (error) {
+    // Without a positional application the settings are required (for ASGI_APPLICATION).
+    if (application === undefined || options.settings !== undefined) throw error
+  }
+  process.setSourceMapsEnabled(true)
+  const previousHandler = setLogHandler(createLogHandler(ctx, { minLevel: level, format: 'daphne' }))
+  const accessLog = openAccessLog(options.accessLog, options.verbosity ?? 1, ctx)
+  if (accessLog) serverOptions.onAction = (event: AccessEvent) => accessLog.write(`${formatAccessLog(event)}\n`)
+  if (!location) configureSettings({})
+  const loader = await createProjectLoader({
+    projectDir: location?.projectDir ?? ctx.cwd,
+    settingsFile: location?.file,
+    application: application === undefined ? undefined : { spec: application, baseDir: ctx.cwd },
+    color: ctx.color,
+  })
+  let server: CliServer | undefined
+  try {
+    const loaded = await loader.load({ settings: true })
+    if (!loaded.ok) throw new CommandError(loaded.message)
+    logger.info(`Starting server at ${endpoints.join(', ')}`)
+    const createServer = await ctx.createServer()
+    server = createServer(loaded.generation.app, parsed, serverOptions)
+    let started
+    try {
+      started = await server.start()
+    } catch (error) {
+      server = undefined
+      throw new CommandError(describeListenError(error).replace(/^Error: /, 'Listen failure: '))
+    }
+    logger.info(`Reactor: ${started.engine}`)
+    if (started.warning) logger.warn(started.warning)
+    for (const { endpoint, address } of started.listeners) {
+      if (address.kind === 'tcp' || address.kind === 'ssl') {
+        logger.info(`Listening on TCP address ${address.host}:${address.port}`)
+      } else {
+        logger.info(`Listening on ${describeEndpoint(endpoint)}`)
+      }
+    }
+    await untilAborted(ctx.shutdown())
+    return 0
+  } finally {
+    await server?.stop()
+    await loader.dispose()
+    await channelLayers.closeAll().catch(() => undefined)
+    await accessLog?.close()
+    setLogHandler(previousHandler)
+  }
+}
+
+interface AccessLogSink {
+  write(line: string): void
+  close(): Promise<void>
+}
+
+/** Daphne: `--access-log -` or no flag at verbosity ≥ 1 → stdout; a path → appended to. */
+function openAccessLog(path: string | undefined, verbosity: number, ctx: CliContext): AccessLogSink | undefined {
+  if (path === undefined && verbosity < 1) return undefined
+  if (path === undefined || path === '-') return { write: ctx.stdout, close: async () => undefined }
+  const stream: WriteStream = createWriteStream(path, { flags: 'a' })
+  return {
+    write: (line) => void stream.write(line),
+    close: () => new Promise((resolve) => stream.end(() => resolve())),
+  }
+}
