@@ -39,7 +39,8 @@ export function globToRegExp(glob: string): RegExp {
       if (j >= glob.length) {
         out += '\\['
       } else {
-        let stuff = glob.slice(i, j).replace(/\\/g, '\\\\')
+        // A leading ']' is literal in fnmatch; JS reads "[]" as an empty class, so escape it.
+        let stuff = glob.slice(i, j).replace(/\\/g, '\\\\').replace(/]/g, '\\]')
         i = j + 1
         if (stuff.startsWith('!')) stuff = '^' + stuff.slice(1)
         else if (stuff.startsWith('^') || stuff.startsWith('[')) stuff = '\\' + stuff

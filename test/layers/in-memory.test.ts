@@ -360,3 +360,61 @@ describe('InMemoryChannelLayer uncopyable messages', () => {
     expect(layer.channels.size).toBe(0)
   })
 })
+
+describe('InMemoryChannelLayer abort signals', () => {
+  it('one signal shared by several pending receives aborts them all', async () => {
+    const layer = new InMemoryChannelLayer()
+    const controller = new AbortController()
+    const { signal } = controller
+    const pending = [
+      layer.receive('a', { signal }),
+      layer.receive('b', { signal }),
+      layer.receive('a', { signal }),
+    ]
+    controller.abort()
+    for (const p of pending) await expect(p).rejects.toBe(signal.reason)
+    expect(layer.channels.size).toBe(0)
+  })
+
+  it('aborting the middle of three waiters keeps the others in order', async () => {
+    const layer = new InMemoryChannelLayer()
+    const controller = new AbortController()
+    const first = layer.receive('c')
+    const middle = layer.receive('c', { signal: controller.signal })
+    const last = layer.receive('c')
+    controller.abort()
+    await expect(middle).rejects.toThrow()
+    expect(layer.channels.get('c')?.waiting).toBe(2)
+    await layer.send('c', { type: 'm.1' })
+    await layer.send('c', { type: 'm.2' })
+    expect((await first).type).toBe('m.1')
+    expect((await last).type).toBe('m.2')
+  })
+
+  it('a signal reused across deliveries still aborts a later receive', async () => {
+    const layer = new InMemoryChannelLayer()
+    const controller = new AbortController()
+    const { signal } = controller
+    for (let i = 0; i < 3; i++) {
+      const p = layer.receive('reuse', { signal })
+      await layer.send('reuse', { type: 'n', i })
+      expect((await p).i).toBe(i)
+    }
+    const waiting = layer.receive('reuse', { signal })
+    controller.abort()
+    await expect(waiting).rejects.toBe(signal.reason)
+    await layer.send('reuse', { type: 'kept' })
+    expect((await layer.receive('reuse')).type).toBe('kept')
+  })
+
+  it('close rejects every waiter, however many share a channel', async () => {
+    const layer = new InMemoryChannelLayer()
+    const controller = new AbortController()
+    const pending = [layer.receive('c'), layer.receive('c', { signal: controller.signal })]
+    await layer.close()
+    for (const p of pending) await expect(p).rejects.toBeInstanceOf(CancelledError)
+    // Aborting afterwards is harmless.
+    controller.abort()
+    expect(layer.channels.size).toBe(0)
+  })
+})
