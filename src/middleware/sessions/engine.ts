@@ -1,0 +1,98 @@
+/**
+ * SESSION_ENGINE → a session factory. Accepts short names, Django's dotted names, or a
+ * {@link SessionStore} object (e.g. a Redis store). Named stores are opened once and cached.
+ * @module
+ */
+import { ImproperlyConfigured } from '../../asgi/errors.js'
+import { getSettings } from '../../settings/index.js'
+import { MemorySessionStore } from './memory-store.js'
+import type { Session } from './session.js'
+import { SignedCookieSession } from './signed-cookie-session.js'
+import { SqliteSessionStore } from './sqlite-store.js'
+import { StoreSession } from './store-session.js'
+import type { SessionStore } from './store.js'
+
+/** What SESSION_ENGINE (or a middleware's `engine` option) may hold. */
+export type SessionEngine = string | SessionStore
+
+/** Builds the session object for one connection from its cookie value (or null). */
+export type SessionFactory = (sessionKey: string | null) => Session
+
+/** Default SQLite file of the `'db'` engine (Django's default database is `db.sqlite3`). */
+export const DEFAULT_SESSION_DB_PATH = './db.sqlite3'
+
+const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite'> = {
+  signed_cookies: 'signed_cookies',
+  'django.contrib.sessions.backends.signed_cookies': 'signed_cookies',
+  memory: 'memory',
+  cache: 'memory',
+  'django.contrib.sessions.backends.cache': 'memory',
+  sqlite: 'sqlite',
+  db: 'sqlite',
+  cached_db: 'sqlite',
+  'django.contrib.sessions.backends.db': 'sqlite',
+  'django.contrib.sessions.backends.cached_db': 'sqlite',
+}
+
+const openStores = new Map<string, SessionStore>()
+
+/** Whether `value` looks like a {@link SessionStore}. */
+export function isSessionStore(value: unknown): value is SessionStore {
+  if (value === null || typeof value !== 'object') return false
+  const store = value as Record<string, unknown>
+  return ['load', 'save', 'delete', 'exists', 'createKey'].every((m) => typeof store[m] === 'function')
+}
+
+/**
+ * The store a store-backed engine uses (`'memory'` or `'db'`): the same instance until
+ * {@link closeSessionStores}. Null for `'signed_cookies'`, which keeps no server-side data.
+ */
+export function getSessionStore(engine: SessionEngine = currentEngine()): SessionStore | null {
+  if (isSessionStore(engine)) return engine
+  const kind = ENGINE_ALIASES[engine]
+  if (kind === undefined) {
+    throw new ImproperlyConfigured(
+      `Unknown SESSION_ENGINE ${JSON.stringify(engine)}: use 'db' (SQLite), 'memory', ` +
+        `'signed_cookies', a Django backend path, or a SessionStore object.`,
+    )
+  }
+  if (kind === 'signed_cookies') return null
+  const path = String(getSettings().SESSION_DB_PATH ?? DEFAULT_SESSION_DB_PATH)
+  const cacheKey = kind === 'memory' ? 'memory' : `sqlite:${path}`
+  let store = openStores.get(cacheKey)
+  if (store === undefined) {
+    store = kind === 'memory' ? new MemorySessionStore() : new SqliteSessionStore({ path })
+    openStores.set(cacheKey, store)
+  }
+  return store
+}
+
+/** The session factory of `engine` (default: SESSION_ENGINE). */
+export function resolveSessionEngine(engine: SessionEngine = currentEngine()): SessionFactory {
+  const store = getSessionStore(engine)
+  if (store === null) return (key) => new SignedCookieSession(key)
+  return (key) => new StoreSession(store, key)
+}
+
+/**
+ * A loaded session: an existing one by key, or a new empty one (Django's
+ * `SessionStore(session_key=...)`, loaded eagerly because reads here are synchronous).
+ */
+export async function createSession(
+  sessionKey: string | null = null,
+  engine?: SessionEngine,
+): Promise<Session> {
+  const session = resolveSessionEngine(engine)(sessionKey)
+  await session.load()
+  return session
+}
+
+/** Close and forget the stores opened for named engines (tests, shutdown). */
+export function closeSessionStores(): void {
+  for (const store of openStores.values()) store.close?.()
+  openStores.clear()
+}
+
+function currentEngine(): SessionEngine {
+  return getSettings().SESSION_ENGINE as SessionEngine
+}
