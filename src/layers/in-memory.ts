@@ -106,7 +106,15 @@ export class InMemoryChannelLayer implements ChannelLayer {
   async send(channel: string, message: ChannelMessage): Promise<void> {
     requireValidMessage(message)
     requireValidChannelName(channel)
-    if (!this.deliver(channel, message, Date.now())) throw new ChannelFull(channel)
+    const now = Date.now()
+    if (this.deliver(channel, message, now)) return
+    // Full: if messages may have expired, clean up and try once more. Channels never cleans on
+    // send, so a channel full of expired messages refused sends until someone received.
+    if (now > this.nextMessageExpiry) {
+      this.cleanMessages(now)
+      if (this.deliver(channel, message, now)) return
+    }
+    throw new ChannelFull(channel)
   }
 
   /**

@@ -9,6 +9,7 @@ export type { ChannelQueueView } from './channel-queue.js'
 export { compileCapacities, globToRegExp } from './capacity.js'
 export type { CapacityRule, ChannelCapacityInput } from './capacity.js'
 export { cloneMessage } from './clone.js'
+export { sameChannelLayerConfigs } from './config-equal.js'
 export {
   ChannelLayerManager,
   DEFAULT_CHANNEL_LAYER,

@@ -418,3 +418,20 @@ describe('InMemoryChannelLayer abort signals', () => {
     expect(layer.channels.size).toBe(0)
   })
 })
+
+describe('InMemoryChannelLayer send on a channel full of expired messages', () => {
+  it('drops the expired messages and accepts the send', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_700_000_000_000 })
+    const layer = new InMemoryChannelLayer({ capacity: 2, expiry: 1 })
+    await layer.groupAdd('g', 'c')
+    await layer.send('c', { type: 'old.1' })
+    await layer.send('c', { type: 'old.2' })
+    await expect(layer.send('c', { type: 'refused' })).rejects.toBeInstanceOf(ChannelFull)
+    vi.advanceTimersByTime(1_001)
+    await layer.send('c', { type: 'new' })
+    expect(layer.channels.get('c')?.size).toBe(1)
+    expect((await layer.receive('c')).type).toBe('new')
+    // Dropping an expired message ends the channel's group memberships (Channels' rule).
+    expect(layer.groups.size).toBe(0)
+  })
+})
