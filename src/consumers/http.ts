@@ -8,6 +8,7 @@ import type {
   HttpDisconnectEvent,
   HttpRequestEvent,
   HttpResponseBodyEvent,
+  HttpScope,
 } from '../asgi/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { toHeaderPairs, type HeadersInit } from './header-bytes.js'
@@ -33,6 +34,8 @@ function toBody(body: unknown): Uint8Array {
  * consumer stops as soon as `handle()` returns (channels#1747).
  */
 export class AsyncHttpConsumer extends AsyncConsumer {
+  /** The HTTP request scope (`method`, `path`, `headers`, `query_string`…). */
+  declare scope: HttpScope
   /** Request body chunks received so far. */
   body: Uint8Array[] = []
 

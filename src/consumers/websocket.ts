@@ -18,6 +18,7 @@ import type {
   WebSocketConnectEvent,
   WebSocketDisconnectEvent,
   WebSocketReceiveEvent,
+  WebSocketScope,
   WebSocketSendEvent,
 } from '../asgi/types.js'
 import type { ChannelLayer } from '../layers/types.js'
@@ -57,6 +58,8 @@ function supportsGroups(layer: ChannelLayer | null): layer is ChannelLayer {
  * a close are dropped.
  */
 export class AsyncWebsocketConsumer extends AsyncConsumer {
+  /** The WebSocket connection scope (`path`, `headers`, `subprotocols`, `url_route`…). */
+  declare scope: WebSocketScope
   /** Groups joined before `connect()` and left before `disconnect()`. Needs a channel layer. */
   groups: string[] = []
 

@@ -46,12 +46,18 @@ describe('test_json_websocket_consumer / test_async_json_websocket_consumer', ()
   it.each(['sync', 'async'] as const)(
     '%s: strict mode (onDecodeError rethrows) makes bytes kill the app with ValueError',
     async (flavour) => {
-      const Base = jsonConsumers({})[flavour]
-      class Strict extends Base {
+      const { sync: SyncBase, async: AsyncBase } = jsonConsumers({})
+      class StrictSync extends SyncBase {
         override onDecodeError(error: unknown): void {
           throw error
         }
       }
+      class StrictAsync extends AsyncBase {
+        override onDecodeError(error: unknown): void {
+          throw error
+        }
+      }
+      const Strict = flavour === 'sync' ? StrictSync : StrictAsync
       const communicator = new WebsocketCommunicator(Strict.asAsgi(), '/testws/')
       await communicator.connect()
       await communicator.sendTo({ bytesData: W000 })
