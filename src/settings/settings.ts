@@ -69,6 +69,12 @@ export function getSettings(): ResolvedSettings {
  * restore in completion order, so don't interleave them.
  */
 export function overrideSettings<R>(partial: Settings, fn: () => R): R {
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+    throw new TypeError(`overrideSettings needs an object of settings, got ${describe(partial)}`)
+  }
+  if (typeof fn !== 'function') {
+    throw new TypeError(`overrideSettings needs a function to run, got ${describe(fn)}`)
+  }
   const previous = configureSettings({ ...current, ...partial })
   let result: R
   try {

@@ -169,3 +169,19 @@ describe('onSettingsChange', () => {
     expect(listener).toHaveBeenCalledTimes(3)
   })
 })
+
+describe('overrideSettings bad input', () => {
+  it.each([[null], ['DEBUG'], [[['DEBUG', true]]]])('refuses %s as the override', (bad) => {
+    expect(() => overrideSettings(bad as never, () => {})).toThrow(
+      /^overrideSettings needs an object of settings/,
+    )
+    expect(getSettings().DEBUG).toBe(false)
+  })
+
+  it('refuses a missing function without changing settings', () => {
+    expect(() => overrideSettings({ DEBUG: true }, undefined as never)).toThrow(
+      'overrideSettings needs a function to run, got undefined',
+    )
+    expect(getSettings().DEBUG).toBe(false)
+  })
+})
