@@ -435,3 +435,20 @@ describe('InMemoryChannelLayer send on a channel full of expired messages', () =
     expect(layer.groups.size).toBe(0)
   })
 })
+
+describe('InMemoryChannelLayer specifics', () => {
+  it('a receive aborted after its message was handed over still resolves with it', async () => {
+    const layer = new InMemoryChannelLayer()
+    const controller = new AbortController()
+    const pending = layer.receive('late-abort', { signal: controller.signal })
+    await layer.send('late-abort', { type: 'delivered' })
+    controller.abort()
+    expect((await pending).type).toBe('delivered')
+  })
+
+  it('receives on any process-specific name', async () => {
+    const layer = new InMemoryChannelLayer()
+    await layer.send('group!abc', { type: 'fine' })
+    expect((await layer.receive('group!abc')).type).toBe('fine')
+  })
+})
