@@ -37,7 +37,13 @@ export class ChannelLayerManager {
 
   /** The `CHANNEL_LAYERS` setting (`{}` when unset). */
   get configs(): Readonly<Record<string, ChannelLayerConfig>> {
-    return getSettings().CHANNEL_LAYERS
+    const configs: unknown = getSettings().CHANNEL_LAYERS
+    if (configs === null || typeof configs !== 'object' || Array.isArray(configs)) {
+      throw new InvalidChannelLayerError(
+        `CHANNEL_LAYERS must be an object of aliases, got ${describe(configs)}`,
+      )
+    }
+    return configs as Readonly<Record<string, ChannelLayerConfig>>
   }
 
   /** The layers built (or set) so far, by alias. */
@@ -179,6 +185,7 @@ function isLayer(value: unknown): value is ChannelLayer {
 
 function describe(value: unknown): string {
   if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
   return typeof value
 }

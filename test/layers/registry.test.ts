@@ -279,3 +279,16 @@ describe('set and closeAll', () => {
     await expect(manager.closeAll()).rejects.toBeInstanceOf(AggregateError)
   })
 })
+
+describe('a malformed CHANNEL_LAYERS setting', () => {
+  it.each([
+    [null, 'null'],
+    ['redis', 'string'],
+    [[IN_MEMORY.default], 'an array'],
+  ])('%s → InvalidChannelLayerError', (value, detail) => {
+    configureSettings({ CHANNEL_LAYERS: value as never })
+    expect(() => getChannelLayer()).toThrow(
+      new InvalidChannelLayerError(`CHANNEL_LAYERS must be an object of aliases, got ${detail}`),
+    )
+  })
+})
