@@ -62,7 +62,8 @@ export class DispatchLoop {
   #armClient(): void {
     let pending: Promise<unknown>
     try {
-      pending = this.#receive()
+      // Promise.resolve returns a native promise as-is; it only wraps a plain-JS server's value.
+      pending = Promise.resolve(this.#receive())
     } catch (error) {
       this.#finish(error)
       return

@@ -23,6 +23,9 @@ function describe(value: unknown): string {
 
 /** Convert headers to ASGI byte pairs, keeping names as given (Channels does not lower-case). */
 export function toHeaderPairs(headers: HeadersInit): HeaderPair[] {
+  if (headers === null || typeof headers !== 'object') {
+    throw new TypeError(`Headers must be [name, value] pairs or a record, got ${describe(headers)}`)
+  }
   const pairs: HeaderPair[] = []
   const entries =
     Symbol.iterator in headers

@@ -33,7 +33,7 @@ function toApplication(app: ApplicationLike): Application {
   if (typeof app !== 'function') {
     throw new TypeError(`Expected an ASGI application or a consumer class, got ${app === null ? 'null' : typeof app}`)
   }
-  if (app.prototype instanceof AsyncConsumer) return (app as unknown as typeof AsyncConsumer).asAsgi()
+  if (app === AsyncConsumer || app.prototype instanceof AsyncConsumer) return (app as unknown as typeof AsyncConsumer).asAsgi()
   return app as Application
 }
 

@@ -82,6 +82,39 @@ describe('test_error', () => {
   })
 })
 
+describe('sendHeaders', () => {
+  it.each([
+    ['a number', 5, 'Headers must be [name, value] pairs or a record, got number'],
+    ['a string', 'x', 'Headers must be [name, value] pairs or a record, got string'],
+    ['a list of strings', ['ab'], 'Each header must be a [name, value] pair, got string'],
+    ['a triple', [['a', 'b', 'c']], 'Each header must be a [name, value] pair, got array'],
+    ['a numeric value', { 'X-N': 1 }, 'Header value must be a string or Uint8Array, got number'],
+  ])('rejects %s with a TypeError', async (_, headers, message) => {
+    class Bad extends AsyncHttpConsumer {
+      override async handle(): Promise<void> {
+        await this.sendHeaders({ headers: headers as never })
+      }
+    }
+    const failure = new HttpCommunicator(Bad.asAsgi(), 'GET', '/').getResponse()
+    await expect(failure).rejects.toBeInstanceOf(TypeError)
+    await expect(failure).rejects.toThrow(message)
+  })
+
+  it('defaults to status 200 and no headers', async () => {
+    class Plain extends AsyncHttpConsumer {
+      override async handle(): Promise<void> {
+        await this.sendHeaders()
+        await this.sendBody('ok')
+      }
+    }
+    expect(await new HttpCommunicator(Plain, 'GET', '/').getResponse()).toEqual({
+      status: 200,
+      headers: [],
+      body: Buffer.from('ok'),
+    })
+  })
+})
+
 describe('test_per_scope_consumers', () => {
   it('asAsgi() builds a distinct instance per request', async () => {
     let counter = 0
