@@ -31,7 +31,7 @@ export class BaseMiddleware extends AsgiCallable {
   }
 
   /** Handles one connection; subclasses override this and end with `super.asgi(...)`. */
-  asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+  async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     return this.inner({ ...scope }, receive, send)
   }
 }

@@ -100,7 +100,7 @@ export class CookieMiddleware extends BaseMiddleware {
   /** Same as the module's {@link deleteCookie}. */
   static deleteCookie = deleteCookie
 
-  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (!('headers' in scope)) {
       throw new ValueError(
         'CookieMiddleware was passed a scope that did not have a headers key ' +
