@@ -103,7 +103,9 @@ export class AsyncConsumer {
   send(message: AsgiSendEvent): Promise<void> {
     const send = this.#send
     if (send === undefined) {
-      return Promise.reject(new AsgiProtocolError('Cannot send: the consumer is not serving a connection yet'))
+      return Promise.reject(
+        new AsgiProtocolError('Cannot send: the consumer is not serving a connection yet'),
+      )
     }
     if (!this.#queued) return send(message)
     return this.defer(() => send(message))

@@ -27,7 +27,8 @@ export function handlerName(type: unknown): string | null {
   let name = cache.get(type)
   if (name === undefined) {
     const candidate = type.replaceAll('.', '_')
-    if (candidate.startsWith('_')) throw new ValueError('Malformed type in message (leading underscore)')
+    if (candidate.startsWith('_'))
+      throw new ValueError('Malformed type in message (leading underscore)')
     name = BLOCKED.has(candidate) ? null : candidate
     if (cache.size >= CACHE_LIMIT) cache.clear()
     cache.set(type, name)

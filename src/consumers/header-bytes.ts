@@ -9,7 +9,8 @@ import type { HeaderPair } from '../asgi/types.js'
 export type HeaderValue = string | Uint8Array
 
 /** Headers as a consumer may give them: `[name, value]` pairs or a `{ name: value }` record. */
-export type HeadersInit = Iterable<readonly [HeaderValue, HeaderValue]> | Record<string, HeaderValue>
+export type HeadersInit =
+  Iterable<readonly [HeaderValue, HeaderValue]> | Record<string, HeaderValue>
 
 function toBytes(value: unknown, what: string): Uint8Array {
   if (value instanceof Uint8Array) return value

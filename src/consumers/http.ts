@@ -89,7 +89,12 @@ export class AsyncHttpConsumer extends AsyncConsumer {
   async http_request(message: HttpRequestEvent): Promise<void> {
     if (message.body !== undefined && message.body.length > 0) this.body.push(message.body)
     if (message.more_body) return
-    const body = this.body.length === 1 ? this.body[0]! : this.body.length === 0 ? EMPTY : Buffer.concat(this.body)
+    const body =
+      this.body.length === 1
+        ? this.body[0]!
+        : this.body.length === 0
+          ? EMPTY
+          : Buffer.concat(this.body)
     try {
       await this.handle(body)
     } catch (error) {

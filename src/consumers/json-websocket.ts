@@ -92,7 +92,10 @@ export class AsyncJsonWebsocketConsumer extends AsyncWebsocketConsumer {
   }
 }
 
-/** Channels' `JsonWebsocketConsumer`: plain-function hooks; sends are queued (see WebsocketConsumer). */
+/**
+ * Channels' `JsonWebsocketConsumer`: plain-function hooks; sends are queued (see
+ * WebsocketConsumer).
+ */
 export class JsonWebsocketConsumer extends AsyncJsonWebsocketConsumer {
   static override syncHandlers = true
 }

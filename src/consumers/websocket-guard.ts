@@ -39,7 +39,10 @@ export class WebsocketGuard {
 
   /** Advance the state for `message`; throws AsgiProtocolError when it is not allowed now. */
   check(message: unknown): Verdict {
-    const type = message !== null && typeof message === 'object' ? (message as { type?: unknown }).type : undefined
+    const type =
+      message !== null && typeof message === 'object'
+        ? (message as { type?: unknown }).type
+        : undefined
     switch (this.state) {
       case WebsocketState.Connecting:
         if (type === 'websocket.accept') this.state = WebsocketState.Connected
@@ -64,7 +67,8 @@ export class WebsocketGuard {
       case WebsocketState.Closed:
         if (type === 'websocket.send' || type === 'websocket.close') return Verdict.Drop
         throw new AsgiProtocolError(
-          `Unexpected ASGI message ${describe(message)}, after sending 'websocket.close' or the client disconnected.`,
+          `Unexpected ASGI message ${describe(message)}, ` +
+            "after sending 'websocket.close' or the client disconnected.",
         )
     }
   }

@@ -78,7 +78,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     }
   }
 
-  /** `websocket.connect`: join the groups, then `connect()` (AcceptConnection/DenyConnection honoured). */
+  /** `websocket.connect`: join the groups, then `connect()` (Accept/DenyConnection honoured). */
   async websocket_connect(_message: WebSocketConnectEvent): Promise<void> {
     const groups = this.groups ?? []
     if (groups.length > 0) {
@@ -102,7 +102,10 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
 
   /** Accept the connection, optionally choosing a subprotocol and adding response headers. */
   accept(subprotocol?: string | null, headers?: AcceptHeaders): Promise<void> {
-    const message: WebSocketAcceptEvent = { type: 'websocket.accept', subprotocol: subprotocol ?? null }
+    const message: WebSocketAcceptEvent = {
+      type: 'websocket.accept',
+      subprotocol: subprotocol ?? null,
+    }
     if (headers !== undefined && headers !== null) {
       const pairs = toHeaderPairs(headers)
       if (pairs.length > 0) message.headers = pairs
@@ -130,8 +133,10 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     }
     const { textData, bytesData, close } = options ?? {}
     let message: WebSocketSendEvent
-    if (textData !== undefined && textData !== null) message = { type: 'websocket.send', text: textData }
-    else if (bytesData !== undefined && bytesData !== null) message = { type: 'websocket.send', bytes: bytesData }
+    if (textData !== undefined && textData !== null)
+      message = { type: 'websocket.send', text: textData }
+    else if (bytesData !== undefined && bytesData !== null)
+      message = { type: 'websocket.send', bytes: bytesData }
     else throw new ValueError('You must pass one of bytes_data or text_data')
     const sent = super.send(message)
     if (close === undefined || close === false) return sent
@@ -141,7 +146,10 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     return sent.then(() => this.close(code))
   }
 
-  /** Close (or, before accept, reject with 403). Code omitted when undefined/true; reason only if non-empty. */
+  /**
+   * Close (before accept: reject, which a server answers with 403). The code is omitted when
+   * undefined or `true`; the reason only when non-empty.
+   */
   close(code?: number | boolean | null, reason?: string | null): Promise<void> {
     const message: WebSocketCloseEvent = { type: 'websocket.close' }
     if (typeof code === 'number') message.code = code

@@ -31,9 +31,12 @@ const RESOLVED = Promise.resolve()
 
 function toApplication(app: ApplicationLike): Application {
   if (typeof app !== 'function') {
-    throw new TypeError(`Expected an ASGI application or a consumer class, got ${app === null ? 'null' : typeof app}`)
+    throw new TypeError(
+      `Expected an ASGI application or a consumer class, got ${app === null ? 'null' : typeof app}`,
+    )
   }
-  if (app === AsyncConsumer || app.prototype instanceof AsyncConsumer) return (app as unknown as typeof AsyncConsumer).asAsgi()
+  if (app === AsyncConsumer || app.prototype instanceof AsyncConsumer)
+    return (app as unknown as typeof AsyncConsumer).asAsgi()
   return app as Application
 }
 
@@ -67,14 +70,17 @@ export class ApplicationCommunicator {
   }
 
   readonly #receive = (): Promise<AsgiReceiveEvent | ChannelMessage> => {
-    if (this.#cancelRequested) return Promise.reject(new CancelledError('The application instance was cancelled'))
+    if (this.#cancelRequested)
+      return Promise.reject(new CancelledError('The application instance was cancelled'))
     return this.#input.get()
   }
 
   readonly #send = (message: AsgiSendEvent): Promise<void> => {
     if (message === null || typeof message !== 'object' || typeof message.type !== 'string') {
       return Promise.reject(
-        new AsgiProtocolError(`Expected an ASGI message object with a string 'type', but got ${describe(message)}.`),
+        new AsgiProtocolError(
+          `Expected an ASGI message object with a string 'type', but got ${describe(message)}.`,
+        ),
       )
     }
     this.#output.put(message)

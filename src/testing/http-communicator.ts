@@ -31,7 +31,12 @@ export class HttpCommunicator extends ApplicationCommunicator {
   readonly #body: Uint8Array
   #sentRequest = false
 
-  constructor(application: ApplicationLike, method: string, path: string, options: HttpCommunicatorOptions = {}) {
+  constructor(
+    application: ApplicationLike,
+    method: string,
+    path: string,
+    options: HttpCommunicatorOptions = {},
+  ) {
     if (typeof method !== 'string') throw new TypeError(`Expected str method, got ${typeof method}`)
     const { path: decoded, query_string } = splitPath(path)
     const scope: HttpScope = {
@@ -68,7 +73,11 @@ export class HttpCommunicator extends ApplicationCommunicator {
       if (chunk.body !== undefined) chunks.push(chunk.body)
       if (!chunk.more_body) break
     }
-    return { status: start.status, headers: start.headers === undefined ? [] : [...start.headers], body: Buffer.concat(chunks) }
+    return {
+      status: start.status,
+      headers: start.headers === undefined ? [] : [...start.headers],
+      body: Buffer.concat(chunks),
+    }
   }
 
   /** Send the `http.request` event with the whole body (only the first call does anything). */

@@ -19,7 +19,8 @@ export interface WebsocketCommunicatorOptions {
 }
 
 /** `[true, subprotocol]` when accepted, `[false, closeCode]` when rejected. */
-export type ConnectResult = [accepted: true, subprotocol: string | null] | [accepted: false, code: number]
+export type ConnectResult =
+  [accepted: true, subprotocol: string | null] | [accepted: false, code: number]
 
 function check(condition: boolean, message: string): asserts condition {
   if (!condition) throw new AssertionError({ message })
@@ -33,7 +34,11 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
   /** Headers the app sent with `websocket.accept` (set by `connect()`). */
   responseHeaders: HeaderPair[] | null = null
 
-  constructor(application: ApplicationLike, path: string, options: WebsocketCommunicatorOptions = {}) {
+  constructor(
+    application: ApplicationLike,
+    path: string,
+    options: WebsocketCommunicatorOptions = {},
+  ) {
     const { path: decoded, query_string } = splitPath(path)
     const scope: WebSocketScope = {
       type: 'websocket',
@@ -42,11 +47,12 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
       headers: scopeHeaders(options.headers),
       subprotocols: options.subprotocols ?? [],
     }
-    if (options.specVersion !== undefined) scope.asgi = { version: '3.0', spec_version: options.specVersion }
+    if (options.specVersion !== undefined)
+      scope.asgi = { version: '3.0', spec_version: options.specVersion }
     super(application, scope)
   }
 
-  /** Send `websocket.connect`; returns `[true, subprotocol]` on accept or `[false, code]` on close. */
+  /** Send `websocket.connect`: `[true, subprotocol]` on accept, `[false, code]` on close. */
   async connect(timeout = 1000): Promise<ConnectResult> {
     await this.sendInput({ type: 'websocket.connect' })
     const response = await this.receiveOutput(timeout)
@@ -108,7 +114,7 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
     return JSON.parse(payload)
   }
 
-  /** Send `websocket.disconnect` and wait for the app to finish (a cancelled app: CancelledError). */
+  /** Send `websocket.disconnect` and wait for the app to end (cancelled app: CancelledError). */
   async disconnect(code = 1000, timeout = 1000): Promise<void> {
     await this.sendInput({ type: 'websocket.disconnect', code })
     await this.wait(timeout)

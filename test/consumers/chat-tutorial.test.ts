@@ -38,7 +38,9 @@ class ChatConsumer extends AsyncWebsocketConsumer {
   }
 }
 
-const application = new URLRouter([rePath(String.raw`^ws/chat/(?<room_name>\w+)/$`, ChatConsumer.asAsgi())])
+const application = new URLRouter([
+  rePath(String.raw`^ws/chat/(?<room_name>\w+)/$`, ChatConsumer.asAsgi()),
+])
 
 describe('the Channels tutorial chat consumer', () => {
   it('broadcasts to everyone in the room and nobody else', async () => {

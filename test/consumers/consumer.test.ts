@@ -47,12 +47,16 @@ describe('dispatch', () => {
   })
 
   it('rejects a non-string type with a TypeError', () => {
-    expect(() => new Consumer().dispatch({ type: 42 } as unknown as ChannelMessage)).toThrow(TypeError)
+    expect(() => new Consumer().dispatch({ type: 42 } as unknown as ChannelMessage)).toThrow(
+      TypeError,
+    )
   })
 
   it.each(['_private', '.private'])('blocks the leading-underscore type %s', (type) => {
     const consumer = new Consumer()
-    expect(() => consumer.dispatch({ type })).toThrow('Malformed type in message (leading underscore)')
+    expect(() => consumer.dispatch({ type })).toThrow(
+      'Malformed type in message (leading underscore)',
+    )
     expect(consumer.seen).toEqual([])
   })
 

@@ -25,7 +25,9 @@ describe('test_async_http_consumer', () => {
     const response = await communicator.getResponse()
     expect(response.body).toEqual(Buffer.from('{"value":42}'))
     expect(response.status).toBe(200)
-    expect(response.headers).toEqual([[Buffer.from('Content-Type'), Buffer.from('application/json')]])
+    expect(response.headers).toEqual([
+      [Buffer.from('Content-Type'), Buffer.from('application/json')],
+    ])
   })
 
   it('joins a body sent in chunks', async () => {
@@ -38,8 +40,16 @@ describe('test_async_http_consumer', () => {
     }
     const communicator = new HttpCommunicator(Collect.asAsgi(), 'POST', '/')
     await communicator.sendInput({ type: 'http.request', body: Buffer.from('ab'), more_body: true })
-    await communicator.sendInput({ type: 'http.request', body: Buffer.from('cd'), more_body: false })
-    expect(await communicator.receiveOutput()).toEqual({ type: 'http.response.start', status: 204, headers: [] })
+    await communicator.sendInput({
+      type: 'http.request',
+      body: Buffer.from('cd'),
+      more_body: false,
+    })
+    expect(await communicator.receiveOutput()).toEqual({
+      type: 'http.response.start',
+      status: 204,
+      headers: [],
+    })
     expect(seen).toEqual(['abcd'])
   })
 })
@@ -78,7 +88,9 @@ describe('test_error', () => {
       }
     }
     const communicator = new HttpCommunicator(Bad.asAsgi(), 'GET', '/')
-    await expect(communicator.getResponse()).rejects.toThrow(/Response body must be a string or Uint8Array/)
+    await expect(communicator.getResponse()).rejects.toThrow(
+      /Response body must be a string or Uint8Array/,
+    )
   })
 })
 
@@ -139,14 +151,24 @@ describe('test_async_http_consumer_future', () => {
   it('works when receive/send are wrapped callables returning promises', async () => {
     class FortyTwo extends AsyncHttpConsumer {
       override async handle(): Promise<void> {
-        await this.sendResponse(200, Buffer.from('42'), { headers: { 'Content-Type': 'text/plain' } })
+        await this.sendResponse(200, Buffer.from('42'), {
+          headers: { 'Content-Type': 'text/plain' },
+        })
       }
     }
     const app = FortyTwo.asAsgi()
     const asyncWrapped: Application = (scope, receive, send) =>
-      app(scope, async () => await receive(), async (message) => await send(message))
+      app(
+        scope,
+        async () => await receive(),
+        async (message) => await send(message),
+      )
     const thenWrapped: Application = (scope, receive, send) =>
-      app(scope, () => receive().then((m) => m), (message) => send(message).then(() => undefined))
+      app(
+        scope,
+        () => receive().then((m) => m),
+        (message) => send(message).then(() => undefined),
+      )
     for (const wrapped of [asyncWrapped, thenWrapped]) {
       const response = await new HttpCommunicator(wrapped, 'GET', '/').getResponse()
       expect(response.body).toEqual(Buffer.from('42'))
@@ -179,17 +201,26 @@ describe('long-poll / SSE after handle() returns (channels#1747)', () => {
       const layer = getChannelLayer() as InMemoryChannelLayer
       const communicator = new HttpCommunicator(Events.asAsgi(), 'GET', '/events/')
       await communicator.sendRequest()
-      expect(await communicator.receiveOutput()).toMatchObject({ type: 'http.response.start', status: 200 })
+      expect(await communicator.receiveOutput()).toMatchObject({
+        type: 'http.response.start',
+        status: 200,
+      })
       expect(await communicator.receiveOutput()).toEqual({
         type: 'http.response.body',
         body: Buffer.from('data: hello\n\n'),
         more_body: true,
       })
       await layer.groupSend('news', { type: 'news.item', text: 'one' })
-      expect(await communicator.receiveOutput()).toMatchObject({ body: Buffer.from('data: one\n\n'), more_body: true })
+      expect(await communicator.receiveOutput()).toMatchObject({
+        body: Buffer.from('data: one\n\n'),
+        more_body: true,
+      })
       expect(Events.disconnects).toBe(0)
       await layer.groupSend('news', { type: 'news.item', text: 'two', last: true })
-      expect(await communicator.receiveOutput()).toMatchObject({ body: Buffer.from('data: two\n\n'), more_body: false })
+      expect(await communicator.receiveOutput()).toMatchObject({
+        body: Buffer.from('data: two\n\n'),
+        more_body: false,
+      })
       await communicator.wait()
       expect(Events.disconnects).toBe(1)
       expect(layer.groups.size).toBe(0)

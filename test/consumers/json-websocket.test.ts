@@ -34,7 +34,10 @@ function jsonConsumers(results: Record<string, unknown>) {
 describe('test_json_websocket_consumer / test_async_json_websocket_consumer', () => {
   it.each(['sync', 'async'] as const)('%s: round-trips JSON', async (flavour) => {
     const results: Record<string, unknown> = {}
-    const communicator = new WebsocketCommunicator(jsonConsumers(results)[flavour].asAsgi(), '/testws/')
+    const communicator = new WebsocketCommunicator(
+      jsonConsumers(results)[flavour].asAsgi(),
+      '/testws/',
+    )
     const [connected] = await communicator.connect()
     expect(connected).toBe(true)
     await communicator.sendJsonTo({ hello: 'world' })
@@ -69,13 +72,19 @@ describe('test_json_websocket_consumer / test_async_json_websocket_consumer', ()
 })
 
 describe('bad frames do not crash the consumer (channels#2219)', () => {
-  it.each(['sync', 'async'] as const)('%s: a binary frame closes with 1003 by default', async (flavour) => {
-    const communicator = new WebsocketCommunicator(jsonConsumers({})[flavour].asAsgi(), '/testws/')
-    await communicator.connect()
-    await communicator.sendTo({ bytesData: W000 })
-    expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.close', code: 1003 })
-    await communicator.disconnect(1003)
-  })
+  it.each(['sync', 'async'] as const)(
+    '%s: a binary frame closes with 1003 by default',
+    async (flavour) => {
+      const communicator = new WebsocketCommunicator(
+        jsonConsumers({})[flavour].asAsgi(),
+        '/testws/',
+      )
+      await communicator.connect()
+      await communicator.sendTo({ bytesData: W000 })
+      expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.close', code: 1003 })
+      await communicator.disconnect(1003)
+    },
+  )
 
   it.each([
     ['invalid JSON', '{"hello": '],

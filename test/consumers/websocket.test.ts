@@ -47,34 +47,39 @@ describe('test_websocket_consumer / test_async_websocket_consumer', () => {
     return { sync: Sync, async: Async }
   }
 
-  it.each(['sync', 'async'] as const)('%s: connects, echoes text and bytes, disconnects', async (flavour) => {
-    const results: Record<string, unknown> = {}
-    const app = echoConsumers(results)[flavour].asAsgi()
-    const communicator = new WebsocketCommunicator(app, '/testws/')
-    const [connected] = await communicator.connect()
-    expect(connected).toBe(true)
-    expect(results.connected).toBe(true)
-    await communicator.sendTo({ textData: 'hello' })
-    expect(await communicator.receiveFrom()).toBe('hello')
-    expect(results.received).toEqual(['hello', undefined])
-    await communicator.sendTo({ bytesData: W000 })
-    expect(await communicator.receiveFrom()).toEqual(W000)
-    expect(results.received).toEqual([undefined, W000])
-    await communicator.disconnect(4001)
-    expect(results.disconnected).toBe(4001)
-  })
+  it.each(['sync', 'async'] as const)(
+    '%s: connects, echoes text and bytes, disconnects',
+    async (flavour) => {
+      const results: Record<string, unknown> = {}
+      const app = echoConsumers(results)[flavour].asAsgi()
+      const communicator = new WebsocketCommunicator(app, '/testws/')
+      const [connected] = await communicator.connect()
+      expect(connected).toBe(true)
+      expect(results.connected).toBe(true)
+      await communicator.sendTo({ textData: 'hello' })
+      expect(await communicator.receiveFrom()).toBe('hello')
+      expect(results.received).toEqual(['hello', undefined])
+      await communicator.sendTo({ bytesData: W000 })
+      expect(await communicator.receiveFrom()).toEqual(W000)
+      expect(results.received).toEqual([undefined, W000])
+      await communicator.disconnect(4001)
+      expect(results.disconnected).toBe(4001)
+    },
+  )
 })
 
 describe('test_websocket_consumer_subprotocol', () => {
   class Sync extends WebsocketConsumer {
     override connect(): void {
-      if (JSON.stringify(this.scope.subprotocols) !== '["subprotocol1","subprotocol2"]') throw new Error('bad scope')
+      if (JSON.stringify(this.scope.subprotocols) !== '["subprotocol1","subprotocol2"]')
+        throw new Error('bad scope')
       this.accept('subprotocol2')
     }
   }
   class Async extends AsyncWebsocketConsumer {
     override async connect(): Promise<void> {
-      if (JSON.stringify(this.scope.subprotocols) !== '["subprotocol1","subprotocol2"]') throw new Error('bad scope')
+      if (JSON.stringify(this.scope.subprotocols) !== '["subprotocol1","subprotocol2"]')
+        throw new Error('bad scope')
       await this.accept('subprotocol2')
     }
   }
@@ -90,34 +95,37 @@ describe('test_websocket_consumer_subprotocol', () => {
 })
 
 describe('test_websocket_consumer_groups', () => {
-  it.each(['sync', 'async'] as const)('%s: joins on connect, leaves on disconnect', async (flavour) => {
-    const results: Record<string, unknown> = {}
-    class Sync extends WebsocketConsumer {
-      override groups = ['chat']
-      override receive(textData?: string, bytesData?: Uint8Array): void {
-        results.received = [textData, bytesData]
-        this.send({ textData, bytesData })
+  it.each(['sync', 'async'] as const)(
+    '%s: joins on connect, leaves on disconnect',
+    async (flavour) => {
+      const results: Record<string, unknown> = {}
+      class Sync extends WebsocketConsumer {
+        override groups = ['chat']
+        override receive(textData?: string, bytesData?: Uint8Array): void {
+          results.received = [textData, bytesData]
+          this.send({ textData, bytesData })
+        }
       }
-    }
-    class Async extends AsyncWebsocketConsumer {
-      override groups = ['chat']
-      override async receive(textData?: string, bytesData?: Uint8Array): Promise<void> {
-        results.received = [textData, bytesData]
-        await this.send({ textData, bytesData })
+      class Async extends AsyncWebsocketConsumer {
+        override groups = ['chat']
+        override async receive(textData?: string, bytesData?: Uint8Array): Promise<void> {
+          results.received = [textData, bytesData]
+          await this.send({ textData, bytesData })
+        }
       }
-    }
-    const Consumer = flavour === 'sync' ? Sync : Async
-    await overrideSettings({ CHANNEL_LAYERS: { default: IN_MEMORY } }, async () => {
-      const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/')
-      await communicator.connect()
-      const layer = getChannelLayer() as InMemoryChannelLayer
-      await layer.groupSend('chat', { type: 'websocket.receive', text: 'hello' })
-      expect(await communicator.receiveFrom()).toBe('hello')
-      expect(results.received).toEqual(['hello', undefined])
-      await communicator.disconnect()
-      expect(layer.groups.size).toBe(0)
-    })
-  })
+      const Consumer = flavour === 'sync' ? Sync : Async
+      await overrideSettings({ CHANNEL_LAYERS: { default: IN_MEMORY } }, async () => {
+        const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/')
+        await communicator.connect()
+        const layer = getChannelLayer() as InMemoryChannelLayer
+        await layer.groupSend('chat', { type: 'websocket.receive', text: 'hello' })
+        expect(await communicator.receiveFrom()).toBe('hello')
+        expect(results.received).toEqual(['hello', undefined])
+        await communicator.disconnect()
+        expect(layer.groups.size).toBe(0)
+      })
+    },
+  )
 
   it('raises InvalidChannelLayerError when groups are set without a layer', async () => {
     class Grouped extends AsyncWebsocketConsumer {
@@ -203,7 +211,9 @@ describe('test_accept_headers', () => {
     ['sync', Sync],
     ['async', Async],
   ] as const)('%s: exposes accept headers as responseHeaders (as bytes)', async (_, Consumer) => {
-    const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/', { specVersion: '2.3' })
+    const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/', {
+      specVersion: '2.3',
+    })
     const [connected] = await communicator.connect()
     expect(connected).toBe(true)
     expect(communicator.responseHeaders).toEqual([[Buffer.from('foo'), Buffer.from('bar')]])
@@ -216,7 +226,9 @@ describe('test_accept_headers', () => {
       }
     }
     const communicator = new WebsocketCommunicator(Bad.asAsgi(), '/testws/')
-    await expect(communicator.connect()).rejects.toThrow('Header value must be a string or Uint8Array, got number')
+    await expect(communicator.connect()).rejects.toThrow(
+      'Header value must be a string or Uint8Array, got number',
+    )
   })
 })
 
@@ -237,9 +249,15 @@ describe('test_close_reason', () => {
     ['sync', Sync],
     ['async', Async],
   ] as const)('%s: sends the code and reason', async (_, Consumer) => {
-    const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/', { specVersion: '2.3' })
+    const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/', {
+      specVersion: '2.3',
+    })
     await communicator.connect()
-    expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.close', code: 4007, reason: 'test reason' })
+    expect(await communicator.receiveOutput()).toEqual({
+      type: 'websocket.close',
+      code: 4007,
+      reason: 'test reason',
+    })
   })
 
   it('omits the code for undefined/true and the reason when empty', async () => {
@@ -270,12 +288,25 @@ describe('test_websocket_receive_with_none_text', () => {
     const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/')
     const [connected] = await communicator.connect()
     expect(connected).toBe(true)
-    await communicator.sendInput({ type: 'websocket.receive', text: null, bytes: Buffer.from('test data') })
-    expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.send', text: 'Received bytes of length: 9' })
+    await communicator.sendInput({
+      type: 'websocket.receive',
+      text: null,
+      bytes: Buffer.from('test data'),
+    })
+    expect(await communicator.receiveOutput()).toEqual({
+      type: 'websocket.send',
+      text: 'Received bytes of length: 9',
+    })
     await communicator.sendInput({ type: 'websocket.receive', bytes: Buffer.from('more data') })
-    expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.send', text: 'Received bytes of length: 9' })
+    expect(await communicator.receiveOutput()).toEqual({
+      type: 'websocket.send',
+      text: 'Received bytes of length: 9',
+    })
     await communicator.sendInput({ type: 'websocket.receive', text: 'Hello, world!' })
-    expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.send', text: 'Received text: Hello, world!' })
+    expect(await communicator.receiveOutput()).toEqual({
+      type: 'websocket.send',
+      text: 'Received text: Hello, world!',
+    })
     await communicator.disconnect()
   })
 
@@ -328,7 +359,9 @@ describe('connect outcomes', () => {
         throw new RangeError('nope')
       }
     }
-    await expect(new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()).rejects.toThrow('nope')
+    await expect(new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()).rejects.toThrow(
+      'nope',
+    )
   })
 })
 
@@ -361,46 +394,52 @@ describe('send()', () => {
     communicator.stop()
   })
 
-  it.each(['sync', 'async'] as const)('%s: throws ValueError with neither text nor bytes', async (flavour) => {
-    class Sync extends WebsocketConsumer {
-      override receive(): void {
-        this.send({})
+  it.each(['sync', 'async'] as const)(
+    '%s: throws ValueError with neither text nor bytes',
+    async (flavour) => {
+      class Sync extends WebsocketConsumer {
+        override receive(): void {
+          this.send({})
+        }
       }
-    }
-    class Async extends AsyncWebsocketConsumer {
-      override async receive(): Promise<void> {
-        await this.send({ textData: null })
+      class Async extends AsyncWebsocketConsumer {
+        override async receive(): Promise<void> {
+          await this.send({ textData: null })
+        }
       }
-    }
-    const Consumer = flavour === 'sync' ? Sync : Async
-    const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/')
-    await communicator.connect()
-    await communicator.sendTo({ textData: 'go' })
-    const failure = communicator.receiveFrom()
-    await expect(failure).rejects.toThrow(ValueError)
-    await expect(failure).rejects.toThrow('You must pass one of bytes_data or text_data')
-  })
+      const Consumer = flavour === 'sync' ? Sync : Async
+      const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/')
+      await communicator.connect()
+      await communicator.sendTo({ textData: 'go' })
+      const failure = communicator.receiveFrom()
+      await expect(failure).rejects.toThrow(ValueError)
+      await expect(failure).rejects.toThrow('You must pass one of bytes_data or text_data')
+    },
+  )
 })
 
 describe('the WebSocket protocol guard', () => {
-  it.each(['sync', 'async'] as const)('%s: sending before accept is an AsgiProtocolError', async (flavour) => {
-    class Sync extends WebsocketConsumer {
-      override connect(): void {
-        this.send({ textData: 'too early' })
+  it.each(['sync', 'async'] as const)(
+    '%s: sending before accept is an AsgiProtocolError',
+    async (flavour) => {
+      class Sync extends WebsocketConsumer {
+        override connect(): void {
+          this.send({ textData: 'too early' })
+        }
       }
-    }
-    class Async extends AsyncWebsocketConsumer {
-      override async connect(): Promise<void> {
-        await this.send({ textData: 'too early' })
+      class Async extends AsyncWebsocketConsumer {
+        override async connect(): Promise<void> {
+          await this.send({ textData: 'too early' })
+        }
       }
-    }
-    const Consumer = flavour === 'sync' ? Sync : Async
-    const failure = new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()
-    await expect(failure).rejects.toThrow(AsgiProtocolError)
-    await expect(failure).rejects.toThrow(
-      "Expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
-    )
-  })
+      const Consumer = flavour === 'sync' ? Sync : Async
+      const failure = new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()
+      await expect(failure).rejects.toThrow(AsgiProtocolError)
+      await expect(failure).rejects.toThrow(
+        "Expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
+      )
+    },
+  )
 
   it('rejects a misspelled event type from a plain-JS consumer', async () => {
     class Consumer extends AsyncWebsocketConsumer {

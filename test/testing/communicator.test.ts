@@ -61,7 +61,9 @@ describe('test_http_communicator', () => {
       await send({ type: 'http.response.body', body: Buffer.from('x') })
     }
     await expect(new HttpCommunicator(app, 'GET', '/').getResponse()).rejects.toThrow(
-      new AssertionError({ message: "Expected type 'http.response.start', but was 'http.response.body'" }),
+      new AssertionError({
+        message: "Expected type 'http.response.start', but was 'http.response.body'",
+      }),
     )
   })
 
@@ -73,7 +75,10 @@ describe('test_http_communicator', () => {
       await send({ type: 'http.response.body', body: Buffer.from('a'), more_body: true })
       await send({ type: 'http.response.body', body: Buffer.from('b') })
     }
-    const communicator = new HttpCommunicator(app, 'POST', '/p', { body: 'payload', headers: [['X-Token', 'abc']] })
+    const communicator = new HttpCommunicator(app, 'POST', '/p', {
+      body: 'payload',
+      headers: [['X-Token', 'abc']],
+    })
     expect(communicator.scope).toMatchObject({
       type: 'http',
       method: 'POST',
@@ -83,14 +88,18 @@ describe('test_http_communicator', () => {
     const response = await communicator.getResponse()
     await communicator.sendRequest()
     expect(response).toEqual({ status: 201, headers: [], body: Buffer.from('ab') })
-    expect(requests).toEqual([{ type: 'http.request', body: Buffer.from('payload'), more_body: false }])
+    expect(requests).toEqual([
+      { type: 'http.request', body: Buffer.from('payload'), more_body: false },
+    ])
   })
 
   it('rejects a non-string path or a bad body with a TypeError', () => {
-    expect(() => new HttpCommunicator(SimpleHttpApp, 'GET', 42 as unknown as string)).toThrow(TypeError)
-    expect(() => new HttpCommunicator(SimpleHttpApp, 'GET', '/', { body: 42 as unknown as string })).toThrow(
+    expect(() => new HttpCommunicator(SimpleHttpApp, 'GET', 42 as unknown as string)).toThrow(
       TypeError,
     )
+    expect(
+      () => new HttpCommunicator(SimpleHttpApp, 'GET', '/', { body: 42 as unknown as string }),
+    ).toThrow(TypeError)
   })
 })
 
@@ -113,7 +122,9 @@ describe('test_websocket_communicator', () => {
     const communicator = new WebsocketCommunicator(SimpleWebsocketApp, '/testws/')
     const exactlyOne = 'You must supply exactly one of text_data or bytes_data'
     await expect(communicator.sendTo({})).rejects.toThrow(exactlyOne)
-    await expect(communicator.sendTo({ textData: 'a', bytesData: W000 })).rejects.toThrow(exactlyOne)
+    await expect(communicator.sendTo({ textData: 'a', bytesData: W000 })).rejects.toThrow(
+      exactlyOne,
+    )
     await expect(communicator.sendTo({ textData: 1 as unknown as string })).rejects.toThrow(
       'The text_data argument must be a str',
     )
@@ -143,7 +154,9 @@ describe('test_websocket_incorrect_read_json', () => {
     await communicator.connect()
     const failure = communicator.receiveFrom()
     await expect(failure).rejects.toBeInstanceOf(AssertionError)
-    await expect(failure).rejects.toThrow("Expected type 'websocket.send', but was 'websocket.close'")
+    await expect(failure).rejects.toThrow(
+      "Expected type 'websocket.send', but was 'websocket.close'",
+    )
   })
 
   it('reports a misspelled event type from a raw app', async () => {
@@ -205,7 +218,11 @@ describe('test_connection_scope', () => {
   }
 
   it.each([
-    ['user:pass@example.com:8080/p/a/t/h?query=string#hash', 'user:pass@example.com:8080/p/a/t/h', 'query=string'],
+    [
+      'user:pass@example.com:8080/p/a/t/h?query=string#hash',
+      'user:pass@example.com:8080/p/a/t/h',
+      'query=string',
+    ],
     ['wss://user:pass@example.com:8080/p/a/t/h?query=string#hash', '/p/a/t/h', 'query=string'],
     [
       'ws://www.example.com/%E9%A6%96%E9%A1%B5/index.php?foo=%E9%A6%96%E9%A1%B5&spam=eggs',
@@ -228,13 +245,15 @@ describe('test_connection_scope', () => {
   })
 
   it('keeps a malformed percent escape instead of throwing', () => {
-    expect(new WebsocketCommunicator(SimpleWebsocketApp, '/a%zzb%E9/').scope.path).toBe('/a%zzb\uFFFD/')
+    expect(new WebsocketCommunicator(SimpleWebsocketApp, '/a%zzb%E9/').scope.path).toBe(
+      '/a%zzb\uFFFD/',
+    )
   })
 
   it('rejects a non-string path with a TypeError', () => {
-    expect(() => new WebsocketCommunicator(SimpleWebsocketApp, new URL('ws://x/') as unknown as string)).toThrow(
-      new TypeError('Expected str, got object'),
-    )
+    expect(
+      () => new WebsocketCommunicator(SimpleWebsocketApp, new URL('ws://x/') as unknown as string),
+    ).toThrow(new TypeError('Expected str, got object'))
   })
 
   it('builds headers, subprotocols and spec version into the scope', () => {
@@ -313,7 +332,9 @@ describe('ApplicationCommunicator', () => {
         throw new RangeError('cleanup failed')
       }
     }
-    await expect(new ApplicationCommunicator(app, scope).receiveOutput(10)).rejects.toThrow('cleanup failed')
+    await expect(new ApplicationCommunicator(app, scope).receiveOutput(10)).rejects.toThrow(
+      'cleanup failed',
+    )
   })
 
   it('receiveOutput times out (without cancelling) when the app already finished', async () => {
@@ -404,7 +425,8 @@ describe('ApplicationCommunicator', () => {
         await send({ type: 'lifespan.startup.complete' })
       }
     }
-    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
     const communicator = new ApplicationCommunicator(app, scope)
     const before = timers()
     const output = communicator.receiveOutput(60_000)
