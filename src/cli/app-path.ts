@@ -16,6 +16,8 @@ export interface AppReference {
   attribute: string[]
   /** How error messages name the module (`mysite.routing`). */
   moduleName: string
+  /** How error messages name what it is (`ASGI_APPLICATION module`). */
+  what: string
 }
 
 const MODULE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs']
@@ -64,21 +66,17 @@ export function resolveAppReference(
   }
   for (const candidate of candidates) {
     const file = findModuleFile(isAbsolute(candidate) ? candidate : resolve(baseDir, candidate))
-    if (file !== undefined) return { file, attribute, moduleName: moduleSpec }
+    if (file !== undefined) return { file, attribute, moduleName: moduleSpec, what }
   }
   throw new CommandError(`Cannot import ${what} '${moduleSpec}'`)
 }
 
 /** Read the attribute chain from a module's exports; Django's message when it is missing. */
-export function pickExport(
-  exports: Record<string, unknown>,
-  ref: AppReference,
-  what = 'ASGI_APPLICATION module',
-): unknown {
+export function pickExport(exports: Record<string, unknown>, ref: AppReference): unknown {
   let value: unknown = exports
   for (const part of ref.attribute) {
     if (value === null || (typeof value !== 'object' && typeof value !== 'function') || !(part in value)) {
-      throw new CommandError(`Cannot find '${ref.attribute.join('.')}' in ${what} ${ref.moduleName}`)
+      throw new CommandError(`Cannot find '${ref.attribute.join('.')}' in ${ref.what} ${ref.moduleName}`)
     }
     value = (value as Record<string, unknown>)[part]
   }

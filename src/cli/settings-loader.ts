@@ -23,7 +23,11 @@ const DEFAULT_NAMES = ['settings.ts', 'settings.js', 'settings.mjs']
 export interface SettingsLocation {
   /** Absolute path of the settings module. */
   file: string
-  /** The project folder: the settings module's folder. Paths in settings are relative to it. */
+  /**
+   * The project folder, against which ASGI_APPLICATION and STATICFILES_DIRS resolve and which is
+   * watched: the working folder when the settings lie inside it (Django's manage.py folder), else
+   * the settings module's own folder.
+   */
   projectDir: string
   /** How the banner names it: relative to cwd when inside it (`settings.ts`). */
   display: string
@@ -90,8 +94,8 @@ export function settingsFromExports(exports: Record<string, unknown>): ProjectSe
 
 function location(file: string, cwd: string): SettingsLocation {
   const rel = relative(cwd, file)
-  const display = rel.startsWith('..') || isAbsolute(rel) ? file : rel
-  return { file, projectDir: dirname(file), display }
+  const outside = rel.startsWith('..') || isAbsolute(rel)
+  return { file, projectDir: outside ? dirname(file) : cwd, display: outside ? file : rel }
 }
 
 function isFile(path: string): boolean {

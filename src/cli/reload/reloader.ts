@@ -88,7 +88,8 @@ export function startReloader(
     const kind = classifyChanges(paths, loader)
     if (kind === 'none') return
     if (!queued) queued = { paths: new Set(), kind }
-    for (const p of paths) queued.paths.add(p)
+    // Name only the files that matter in "Detected changes in …".
+    for (const p of paths) if (classifyChanges([p], loader) !== 'none') queued.paths.add(p)
     if (kind === 'all') queued.kind = 'all'
     running ??= drain()
   }
