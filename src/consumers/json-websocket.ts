@@ -4,6 +4,7 @@
  * @module
  */
 import { ValueError } from '../asgi/errors.js'
+import { getLogger } from '../asgi/logging.js'
 import { WS_1003_UNSUPPORTED_DATA, WS_1007_INVALID_FRAME_PAYLOAD_DATA } from '../asgi/status.js'
 import { AsyncWebsocketConsumer } from './websocket.js'
 
@@ -12,6 +13,8 @@ export interface DecodeErrorFrame {
   textData?: string
   bytesData?: Uint8Array
 }
+
+const log = getLogger('channels.consumers')
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -77,12 +80,15 @@ export class AsyncJsonWebsocketConsumer extends AsyncWebsocketConsumer {
   /**
    * A frame could not be decoded: a binary frame or an empty text frame (`error` is a
    * ValueError "No text section for incoming WebSocket frame!") or invalid JSON (the
-   * decoder's error). The default closes with 1003 for binary, 1007 otherwise.
+   * decoder's error). The default closes with 1003 for binary, 1007 otherwise, and logs at
+   * debug level only (logger `channels.consumers`).
    */
-  onDecodeError(_error: unknown, frame: DecodeErrorFrame): void | Promise<void> {
-    return this.close(
-      frame.bytesData !== undefined ? WS_1003_UNSUPPORTED_DATA : WS_1007_INVALID_FRAME_PAYLOAD_DATA,
-    )
+  onDecodeError(error: unknown, frame: DecodeErrorFrame): void | Promise<void> {
+    const code =
+      frame.bytesData !== undefined ? WS_1003_UNSUPPORTED_DATA : WS_1007_INVALID_FRAME_PAYLOAD_DATA
+    // Debug only: a peer sending garbage must not be able to flood the logs (channels#2219).
+    log.debug(`Closing ${this.scope.path} with ${code}: the frame is not JSON`, error)
+    return this.close(code)
   }
 
   /** Send `content` as a JSON text frame, optionally closing after it. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ValueError } from '../../src/asgi/errors.js'
+import { setLogHandler, type LogRecord } from '../../src/asgi/logging.js'
 import {
   AsyncJsonWebsocketConsumer,
   JsonWebsocketConsumer,
@@ -87,14 +88,28 @@ describe('bad frames do not crash the consumer (channels#2219)', () => {
   )
 
   it.each([
-    ['invalid JSON', '{"hello": '],
-    ['an empty text frame', ''],
-  ])('%s closes with 1007 by default', async (_, text) => {
-    const communicator = new WebsocketCommunicator(jsonConsumers({}).async.asAsgi(), '/testws/')
-    await communicator.connect()
-    await communicator.sendTo({ textData: text })
-    expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.close', code: 1007 })
-    await communicator.disconnect(1007)
+    ['invalid JSON', '{"hello": ', 'SyntaxError'],
+    ['an empty text frame', '', 'ValueError'],
+  ])('%s closes with 1007 by default, logging at debug level only', async (_, text, errorName) => {
+    const records: LogRecord[] = []
+    const previous = setLogHandler((record) => records.push(record))
+    try {
+      const communicator = new WebsocketCommunicator(jsonConsumers({}).async.asAsgi(), '/testws/')
+      await communicator.connect()
+      await communicator.sendTo({ textData: text })
+      expect(await communicator.receiveOutput()).toEqual({ type: 'websocket.close', code: 1007 })
+      await communicator.disconnect(1007)
+    } finally {
+      setLogHandler(previous)
+    }
+    expect(records).toEqual([
+      expect.objectContaining({
+        level: 'debug',
+        logger: 'channels.consumers',
+        message: 'Closing /testws/ with 1007: the frame is not JSON',
+        error: expect.objectContaining({ name: errorName }),
+      }),
+    ])
   })
 
   it('onDecodeError can reply with an error frame and keep the connection', async () => {
