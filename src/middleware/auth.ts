@@ -4,7 +4,7 @@
  * are Django's (`_auth_user_id`, `_auth_user_backend`, `_auth_user_hash`).
  * @module
  */
-import { ValueError } from '../asgi/errors.js'
+import { ImproperlyConfigured, ValueError } from '../asgi/errors.js'
 import type { Application, Receive, Scope, Send } from '../asgi/types.js'
 import {
   AnonymousUser,
@@ -115,6 +115,11 @@ function resolveBackendName(backend: AuthBackendEntry | undefined, user: AuthUse
   if (backend !== undefined) return backendName(backend)
   if (user.backend) return user.backend
   const backends = loadBackends()
+  if (backends.length === 0) {
+    throw new ImproperlyConfigured(
+      'No authentication backends have been defined. Does AUTHENTICATION_BACKENDS contain anything?',
+    )
+  }
   if (backends.length === 1) return backends[0]!.name
   throw new ValueError(
     'You have multiple authentication backends configured and therefore must provide the ' +
