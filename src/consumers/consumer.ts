@@ -115,6 +115,7 @@ export class AsyncConsumer {
    * Run `task` after every send and task queued before it; `dispatch` awaits it after the
    * handler returns. This is how a sync handler does async work, such as
    * `this.defer(() => this.channelLayer!.groupSend(room, event))` (Channels' `async_to_sync`).
+   * In async consumers it just runs `task`: await the result.
    */
   defer(task: () => unknown): Promise<void> {
     const chain = this.#chain
@@ -128,9 +129,11 @@ export class AsyncConsumer {
     } else {
       link = chain.then(task)
     }
-    // Marked handled here; the rejection still surfaces from dispatch (or the caller's await).
-    link.then(noop, noop)
-    if (this.#queued) this.#chain = link
+    if (this.#queued) {
+      // Marked handled here: the rejection still surfaces from dispatch, which awaits the chain.
+      link.then(noop, noop)
+      this.#chain = link
+    }
     return link as Promise<void>
   }
 

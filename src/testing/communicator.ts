@@ -70,8 +70,9 @@ export class ApplicationCommunicator {
   }
 
   readonly #receive = (): Promise<AsgiReceiveEvent | ChannelMessage> => {
-    if (this.#cancelRequested)
+    if (this.#cancelRequested) {
       return Promise.reject(new CancelledError('The application instance was cancelled'))
+    }
     return this.#input.get()
   }
 
