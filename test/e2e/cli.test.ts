@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt, httpGet, runBin, spawnBin, startRunserver, type Spawned } from './helpers.js'
 
 let dir: string
-let server: Spawned | undefined
+let server: (Spawned & { port?: number }) | undefined
 beforeAll(() => ensureBuilt(), 120_000)
 afterEach(async () => {
   await server?.stop('SIGKILL')
@@ -53,13 +53,14 @@ export const application = new ProtocolTypeRouter({ http: report })
 describe('generations share the framework', () => {
   it('instanceof, settings and the channel layer hold across reloads', async () => {
     const cwd = project({ 'settings.ts': SETTINGS, 'site/routing.ts': IDENTITY_APP('one') })
-    server = await startRunserver(cwd)
-    const first = JSON.parse((await httpGet(server.port, '/')).body) as Record<string, unknown>
+    const running = await startRunserver(cwd)
+    server = running
+    const first = JSON.parse((await httpGet(running.port, '/')).body) as Record<string, unknown>
     expect(first).toEqual({ label: 'one', sameRouterClass: true, instanceOfFirst: true, sameLayer: true, baseDir: cwd })
 
     writeFileSync(join(cwd, 'site/routing.ts'), IDENTITY_APP('two'))
     await server.waitForOutput(/Reloaded in \d+ ms \(generation 2\)/)
-    const second = JSON.parse((await httpGet(server.port, '/')).body) as Record<string, unknown>
+    const second = JSON.parse((await httpGet(running.port, '/')).body) as Record<string, unknown>
     expect(second).toEqual({ label: 'two', sameRouterClass: true, instanceOfFirst: true, sameLayer: true, baseDir: cwd })
   })
 })
