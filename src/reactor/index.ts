@@ -1,0 +1,54 @@
+/**
+ * The reactor registry: names map to lazily imported factories (uvicorn's `auto.py` pattern), so
+ * uWebSockets.js is only loaded when asked for. `auto` prefers uWS and falls back to node, with a
+ * warning, when the native binary is not what got loaded.
+ * @module
+ */
+import type { Reactor, ReactorFactory, ReactorName, ReactorOptions } from './types.js'
+
+/** Every reactor by name, imported on first use. */
+export const REACTORS: Record<ReactorName, () => Promise<ReactorFactory>> = {
+  uws: async () => (await import('./uws.js')).createUwsReactor,
+  node: async () => (await import('./node.js')).createNodeReactor,
+}
+
+/** The names `createReactor` accepts: a reactor, or `auto`. */
+export type ReactorChoice = 'auto' | ReactorName
+
+/** A created reactor, and the warning to print when `auto` had to fall back. */
+export interface CreatedReactor {
+  reactor: Reactor
+  warning?: string
+}
+
+/**
+ * Create a reactor by name. `auto` tries uWS and keeps it only when its native binary loaded;
+ * otherwise (JS fallback, or the module failed to load) it returns the node reactor and a warning.
+ * An explicit `uws` is honoured even on the JS fallback; its `engine` says so.
+ */
+export async function createReactor(
+  name: ReactorChoice,
+  options: ReactorOptions,
+): Promise<CreatedReactor> {
+  if (name !== 'auto') {
+    const factory = REACTORS[name] as (() => Promise<ReactorFactory>) | undefined
+    if (factory === undefined) {
+      throw new TypeError(`Unknown reactor '${String(name)}' (expected auto, uws or node)`)
+    }
+    return { reactor: (await factory())(options) }
+  }
+  let reason: string
+  try {
+    const { getUws, UwsReactor } = await import('./uws.js')
+    const loaded = getUws()
+    if (loaded.native) return { reactor: new UwsReactor(options, loaded) }
+    reason = loaded.reason ?? 'its JS fallback was loaded'
+  } catch (error) {
+    reason = (error as Error).message
+  }
+  const reactor = (await REACTORS.node())(options)
+  return {
+    reactor,
+    warning: `uWebSockets.js native binary unavailable (${reason}); using the node reactor (${reactor.engine})`,
+  }
+}

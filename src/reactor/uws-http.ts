@@ -1,0 +1,275 @@
+/**
+ * uWebSockets.js HTTP adaptor: copies a request out of uWS memory and maps `HttpResponder` onto
+ * a uWS `HttpResponse`. uWS only guarantees the request and body ArrayBuffers during the callback
+ * (uNetworking/uWebSockets.js discussion #493), and prints a warning for any write made outside a
+ * corked callback, so every chunk is copied and every write goes through `res.cork`.
+ * @module
+ */
+import type { HttpResponder, ReactorRequest, ResponseHead } from './types.js'
+import type { UwsHttpRequest, UwsHttpResponse } from './uws-api.js'
+import { uwsScope } from './uws-api.js'
+import { bodyForbidden, declaredLength, reasonPhrase, wantsClose } from './response-head.js'
+
+/** What a listener knows about itself, for the request's `local` and `tls` fields. */
+export interface ListenInfo {
+  local: { host: string; port: number } | null
+  tls: boolean
+  unix: boolean
+}
+
+/** An empty body chunk, shared. */
+const EMPTY = new Uint8Array(0)
+
+/** Copy method, target, headers and addresses out of uWS before the handler returns. */
+export function copyRequest(
+  res: UwsHttpResponse,
+  req: UwsHttpRequest,
+  info: ListenInfo,
+): ReactorRequest {
+  const headers: [string, string][] = []
+  req.forEach((key, value) => {
+    headers.push([key, value])
+  })
+  const query = req.getQuery()
+  return {
+    method: req.getCaseSensitiveMethod(),
+    url: query ? `${req.getUrl()}?${query}` : req.getUrl(),
+    // uWS 20.30 only parses HTTP/1.1 request lines (an HTTP/1.0 request gets no answer).
+    httpVersion: '1.1',
+    headers,
+    // uWS 20.30 exposes no peer port; 0 stands for "unknown".
+    remote: info.unix ? null : { host: remoteHost(res), port: 0 },
+    local: info.local,
+    tls: info.tls,
+  }
+}
+
+/** uWS prints IPv4-mapped peers as `::ffff:a.b.c.d` on a dual-stack listener: keep the IPv4. */
+function remoteHost(res: UwsHttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')
+  return text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text
+}
+
+/** Write status line and headers; uWS writes its own Content-Length, Date and Transfer-Encoding. */
+export function writeHead(res: UwsHttpResponse, head: ResponseHead): void {
+  res.writeStatus(`${head.status} ${reasonPhrase(head)}`)
+  for (const [name, value] of head.headers) {
+    const lower = name.toLowerCase()
+    // uWS always writes Date (no per-response switch), so an app's Date would be a duplicate.
+    if (lower === 'content-length' || lower === 'transfer-encoding' || lower === 'date') continue
+    res.writeHeader(name, value)
+  }
+}
+
+/** `HttpResponder` over one uWS `HttpResponse`; created inside the uWS request handler. */
+export class UwsHttpResponder implements HttpResponder {
+  readonly #res: UwsHttpResponse
+  readonly #method: string
+  /** Body chunks that arrived before the server subscribed, and whether the last one did. */
+  #early: Uint8Array[] | null = []
+  #earlyLast = false
+  #onData: ((chunk: Uint8Array, last: boolean) => void) | null = null
+  #onAborted: (() => void) | null = null
+  #onWritable: (() => void) | null = null
+  #aborted = false
+  /** Finished or aborted: the uWS object must not be touched again. */
+  #done = false
+  #head: ResponseHead | null = null
+  #started = false
+  /** Declared Content-Length mode: total, bytes accepted by uWS, and chunks waiting to go. */
+  #length: number | null = null
+  #queued: Uint8Array[] = []
+  #ending = false
+  #close = false
+  #writableRegistered = false
+  readonly #onFinish: () => void
+
+  constructor(res: UwsHttpResponse, method: string, onFinish: () => void) {
+    this.#res = res
+    this.#method = method
+    this.#onFinish = onFinish
+    // Registered before the handler returns: uWS terminates the process otherwise.
+    res.onAborted(() => this.#aborted_())
+    res.onData((chunk, last) => {
+      // One copy: uWS neuters the ArrayBuffer when this callback returns.
+      const copy = chunk.byteLength === 0 ? EMPTY : Buffer.from(new Uint8Array(chunk))
+      if (this.#onData !== null) this.#onData(copy, last)
+      else {
+        this.#early?.push(copy)
+        if (last) this.#earlyLast = true
+      }
+    })
+  }
+
+  onData(callback: (chunk: Uint8Array, last: boolean) => void): void {
+    this.#onData = callback
+    const early = this.#early
+    this.#early = null
+    if (early === null) return
+    for (let i = 0; i < early.length; i++) {
+      callback(early[i]!, this.#earlyLast && i === early.length - 1)
+    }
+  }
+
+  onAborted(callback: () => void): void {
+    if (this.#aborted) callback()
+    else this.#onAborted = callback
+  }
+
+  writeHead(head: ResponseHead): void {
+    if (this.#done || this.#started) return
+    this.#head = head
+    this.#length = bodyForbidden(this.#method, head.status) ? null : declaredLength(head)
+    this.#close = wantsClose(head)
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#done || this.#ending) return true
+    let ok = true
+    this.#cork(() => {
+      this.#start()
+      ok = this.#send(chunk)
+    })
+    return ok
+  }
+
+  onWritable(callback: () => void): void {
+    this.#onWritable = callback
+  }
+
+  end(chunk?: Uint8Array): void {
+    if (this.#done || this.#ending) return
+    this.#ending = true
+    this.#cork(() => {
+      const head = this.#head ?? { status: 200, headers: [] }
+      if (bodyForbidden(this.#method, head.status)) {
+        if (!this.#started) writeHead(this.#res, head)
+        this.#started = true
+        const reported = this.#method === 'HEAD' ? declaredLength(head) : null
+        this.#finish(() => this.#res.endWithoutBody(reported ?? undefined, this.#close))
+      } else if (this.#length !== null) {
+        this.#start()
+        if (chunk !== undefined && chunk.byteLength > 0) this.#send(chunk)
+        else this.#pump()
+      } else if (!this.#started) {
+        // Nothing written yet: one `end` gives a Content-Length response, not a chunked one.
+        writeHead(this.#res, head)
+        this.#started = true
+        this.#finish(() => this.#res.end(chunk ?? EMPTY, this.#close))
+      } else {
+        this.#finish(() => this.#res.end(chunk ?? EMPTY, this.#close))
+      }
+    })
+  }
+
+  abort(): void {
+    if (this.#done) return
+    // Our own abort is not the client's: the server is not told through onAborted.
+    this.#done = true
+    this.#onFinish()
+    this.#res.close()
+  }
+
+  /** Drop the connection as if the client left (`onAborted` fires); used by `stop()`. */
+  destroy(): void {
+    if (!this.#done) this.#res.close()
+  }
+
+  cork(fn: () => void): void {
+    if (this.#done) fn()
+    else this.#cork(fn)
+  }
+
+  #cork(fn: () => void): void {
+    // Already corked (inside this socket's callback) uWS just runs fn.
+    this.#res.cork(fn)
+  }
+
+  #start(): void {
+    if (this.#started) return
+    this.#started = true
+    writeHead(this.#res, this.#head ?? { status: 200, headers: [] })
+  }
+
+  /** Send (or queue) one body chunk; false when it is waiting for `onWritable`. */
+  #send(chunk: Uint8Array): boolean {
+    const head = this.#head
+    if (head !== null && bodyForbidden(this.#method, head.status)) return true
+    if (this.#length === null) {
+      if (chunk.byteLength === 0) return true
+      const ok = this.#res.write(chunk)
+      if (!ok) this.#watchWritable()
+      return ok
+    }
+    this.#queued.push(chunk)
+    return this.#pump()
+  }
+
+  /**
+   * Content-Length mode: `tryEnd` writes only what fits and keeps nothing, so unsent bytes stay
+   * queued here until uWS says the socket is writable again.
+   */
+  #pump(): boolean {
+    const total = this.#length!
+    while (this.#queued.length > 0) {
+      const chunk = this.#queued[0]!
+      const before = this.#res.getWriteOffset()
+      // Bytes past the declared length would corrupt the next response on this connection.
+      const room = total - before
+      const data = chunk.byteLength > room ? chunk.subarray(0, room) : chunk
+      const [ok, done] = this.#res.tryEnd(data, total)
+      if (done) {
+        this.#queued = []
+        this.#finish(() => undefined)
+        return true
+      }
+      if (!ok) {
+        this.#queued[0] = data.subarray(this.#res.getWriteOffset() - before)
+        this.#watchWritable()
+        return false
+      }
+      this.#queued.shift()
+    }
+    if (this.#ending && !this.#done) {
+      if (total === 0) this.#finish(() => this.#res.end(EMPTY, this.#close))
+      // The app ended before sending all it declared: a short body cannot be repaired, drop it.
+      else this.abort()
+    }
+    return true
+  }
+
+  #watchWritable(): void {
+    if (this.#writableRegistered) return
+    this.#writableRegistered = true
+    this.#res.onWritable(() => {
+      uwsScope.depth++
+      try {
+        const drained = this.#length === null || this.#pump()
+        if (drained && !this.#done) {
+          const callback = this.#onWritable
+          this.#onWritable = null
+          callback?.()
+        }
+        return drained
+      } finally {
+        uwsScope.depth--
+      }
+    })
+  }
+
+  #finish(fn: () => void): void {
+    this.#done = true
+    fn()
+    this.#onFinish()
+  }
+
+  #aborted_(): void {
+    if (this.#done) return
+    this.#aborted = true
+    this.#done = true
+    this.#onFinish()
+    const callback = this.#onAborted
+    this.#onAborted = null
+    callback?.()
+  }
+}

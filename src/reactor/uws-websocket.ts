@@ -1,0 +1,217 @@
+/**
+ * uWebSockets.js WebSocket adaptor: the deferred upgrade (the app decides before the handshake),
+ * the per-socket user data that points at the server's `WebSocketHandlers` (dispatch with no
+ * lookup), and `ReactorWebSocket` over a uWS socket.
+ * @module
+ */
+import type {
+  AcceptOptions,
+  ReactorWebSocket,
+  ResponseHead,
+  SendResult,
+  UpgradeResponder,
+  WebSocketHandlers,
+} from './types.js'
+import type { UwsContext, UwsHttpResponse, UwsWebSocket, UwsWebSocketBehavior } from './uws-api.js'
+import { uwsScope } from './uws-api.js'
+import { writeHead } from './uws-http.js'
+
+/** What each uWS socket carries: the server's handlers and our wrapper. */
+export interface UwsUserData {
+  handlers: WebSocketHandlers
+  socket: UwsSocket | null
+}
+
+/** uWS `send` returns 2 when a message was dropped over `maxBackpressure`. */
+const DROPPED: SendResult = 2
+
+/** `ReactorWebSocket` over one uWS socket; every call after close is a no-op. */
+export class UwsSocket implements ReactorWebSocket {
+  readonly #ws: UwsWebSocket<UwsUserData>
+  closed = false
+
+  constructor(ws: UwsWebSocket<UwsUserData>) {
+    this.#ws = ws
+  }
+
+  send(data: string | Uint8Array): SendResult {
+    if (this.closed) return DROPPED
+    const ws = this.#ws
+    const binary = typeof data !== 'string'
+    if (uwsScope.depth > 0) return ws.send(data, binary) as SendResult
+    let result = 0
+    ws.cork(() => {
+      result = ws.send(data, binary)
+    })
+    return result as SendResult
+  }
+
+  close(code: number, reason?: string): void {
+    // uWS runs the close handler synchronously, which marks us closed and tells the server.
+    if (!this.closed) this.#ws.end(code, reason ?? '')
+  }
+
+  terminate(): void {
+    if (!this.closed) this.#ws.close()
+  }
+
+  ping(): void {
+    if (this.closed) return
+    if (uwsScope.depth > 0) this.#ws.ping()
+    else this.#ws.cork(() => this.#ws.ping())
+  }
+
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.#ws.getBufferedAmount()
+  }
+
+  cork(fn: () => void): void {
+    if (this.closed) return fn()
+    uwsScope.depth++
+    try {
+      this.#ws.cork(fn)
+    } finally {
+      uwsScope.depth--
+    }
+  }
+}
+
+/** A pending upgrade: uWS's `res` and `context` are kept until the server decides. */
+export class UwsUpgradeResponder implements UpgradeResponder {
+  readonly #res: UwsHttpResponse
+  readonly #key: string
+  readonly #context: UwsContext
+  #done = false
+  #aborted = false
+  #onAborted: (() => void) | null = null
+  readonly #onFinish: () => void
+
+  constructor(res: UwsHttpResponse, key: string, context: UwsContext, onFinish: () => void) {
+    this.#res = res
+    this.#key = key
+    this.#context = context
+    this.#onFinish = onFinish
+    res.onAborted(() => {
+      if (this.#done) return
+      this.#done = true
+      this.#aborted = true
+      onFinish()
+      const callback = this.#onAborted
+      this.#onAborted = null
+      callback?.()
+    })
+  }
+
+  onAborted(callback: () => void): void {
+    if (this.#aborted) callback()
+    else this.#onAborted = callback
+  }
+
+  /** Drop the connection as if the client left (`onAborted` fires); used by `stop()`. */
+  destroy(): void {
+    if (!this.#done) this.#res.close()
+  }
+
+  accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
+    if (this.#done) return
+    this.#done = true
+    this.#onFinish()
+    const res = this.#res
+    const userData: UwsUserData = { handlers, socket: null }
+    res.cork(() => {
+      // Extra headers need the 101 status written first, or uWS writes "200 OK" for them.
+      if (options.headers !== undefined && options.headers.length > 0) {
+        res.writeStatus('101 Switching Protocols')
+        for (const [name, value] of options.headers) res.writeHeader(name, value)
+      }
+      // No extensions: compression is off, so permessage-deflate is never negotiated.
+      res.upgrade(userData, this.#key, options.subprotocol ?? '', '', this.#context)
+    })
+  }
+
+  reject(head: ResponseHead, body?: Uint8Array): void {
+    if (this.#done) return
+    this.#done = true
+    this.#onFinish()
+    const res = this.#res
+    res.cork(() => {
+      writeHead(res, head)
+      res.end(body ?? '', true)
+    })
+  }
+}
+
+/** Options for the uWS `ws` behaviour. */
+export interface UwsBehaviorOptions {
+  maxPayloadLength: number
+  maxBackpressure: number
+  compression: number
+  /** The uWS `upgrade` callback (validation + hand-off to the server). */
+  upgrade: UwsWebSocketBehavior<UwsUserData>['upgrade']
+  /** Every open socket, so `stop()` can end them. */
+  sockets: Set<UwsSocket>
+}
+
+/** The `app.ws('/*', …)` behaviour: uWS events dispatched straight to the socket's handlers. */
+export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavior<UwsUserData> {
+  const { sockets } = options
+  return {
+    maxPayloadLength: options.maxPayloadLength,
+    maxBackpressure: options.maxBackpressure,
+    // The server runs its own ping/timeout policy (Daphne's ping_interval/ping_timeout).
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+    compression: options.compression,
+    closeOnBackpressureLimit: false,
+    upgrade: options.upgrade,
+    open(ws) {
+      const data = ws.getUserData()
+      const socket = new UwsSocket(ws)
+      data.socket = socket
+      sockets.add(socket)
+      uwsScope.depth++
+      try {
+        data.handlers.onOpen(socket)
+      } finally {
+        uwsScope.depth--
+      }
+    },
+    message(ws, message, isBinary) {
+      const handlers = ws.getUserData().handlers
+      uwsScope.depth++
+      try {
+        // Exactly one copy each: decode straight from uWS memory, or copy the bytes out.
+        if (isBinary) handlers.onBinary(Buffer.from(new Uint8Array(message)))
+        else handlers.onText(Buffer.from(message).toString('utf8'))
+      } finally {
+        uwsScope.depth--
+      }
+    },
+    drain(ws) {
+      uwsScope.depth++
+      try {
+        ws.getUserData().handlers.onDrain()
+      } finally {
+        uwsScope.depth--
+      }
+    },
+    pong(ws) {
+      uwsScope.depth++
+      try {
+        ws.getUserData().handlers.onPong()
+      } finally {
+        uwsScope.depth--
+      }
+    },
+    close(ws, code, message) {
+      const data = ws.getUserData()
+      const socket = data.socket
+      if (socket !== null) {
+        if (socket.closed) return
+        socket.closed = true
+        sockets.delete(socket)
+      }
+      data.handlers.onClose(code, Buffer.from(message).toString('utf8'))
+    },
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The reactor contract: one suite every reactor passes (hono's `runTest({ newRouter })`,
+ * uvicorn's parametrised `ws_protocol_cls`), run by `uws.test.ts` and `node.test.ts`.
+ *
+ * Where the reactors differ, the suite says so (each is a limit of the library, not a choice):
+ * - Oversized message: uWS ends the TCP connection without a close frame (client sees 1006, the
+ *   server's onClose gets 1006 "Received too big message"); ws sends close 1009. Invalid UTF-8 in
+ *   a text frame likewise: uWS 1006, ws 1007.
+ * - Malformed request heads (CR/LF/NUL injection, HTTP/1.0 request lines, garbage): node answers
+ *   400 Bad Request and closes; uWS 20.30 answers nothing and closes on its HTTP idle timeout
+ *   (~10 s). Neither passes the request on. uWS 20.30 does not serve HTTP/1.0 at all.
+ * - Request fields: uWS reports `httpVersion` '1.1' always, `remote.port` 0 (20.30 exposes no peer
+ *   port) and `local` as the listen address (no per-connection local address); non-ASCII bytes
+ *   in header values are cut off by uWS, while node gives them latin-1 decoded.
+ * - Response headers: uWS always adds `Date` and `uWebSockets: 20` (no per-response switch), so an
+ *   app's own Date header is dropped there; node adds Date only when the app sent none.
+ * - A non-WebSocket `Upgrade` (h2c …) with `Connection: upgrade`: uWS serves it as plain HTTP;
+ *   node routes it to its upgrade path and the reactor answers 400.
+ * - fd endpoints: node only; uWS rejects them with a clear error.
+ * @module
+ */
+import { describe } from 'vitest'
+import type { ReactorName } from '../../src/reactor/types.js'
+import { badInputContract } from './contract-bad-input.js'
+import { httpContract } from './contract-http.js'
+import { listenContract } from './contract-listen.js'
+import { websocketContract } from './contract-websocket.js'
+import { useReactor, type CreateReactor } from './harness.js'
+
+/** Register the whole contract suite for one reactor. */
+export function runReactorContract(name: ReactorName, create: CreateReactor): void {
+  describe(`reactor contract: ${name}`, () => {
+    const harness = useReactor(async (options) => {
+      const reactor = await create(options)
+      if (reactor.name !== name) throw new Error(`expected reactor ${name}, got ${reactor.name}`)
+      return reactor
+    })
+    listenContract(name, harness)
+    httpContract(name, harness)
+    websocketContract(name, harness)
+    badInputContract(name, harness)
+  })
+}
