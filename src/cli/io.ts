@@ -102,7 +102,7 @@ export function createPaint(enabled: boolean): Paint {
 /** Colour decision: FORCE_COLOR wins, then NO_COLOR, then whether stderr is a TTY. */
 export function wantsColor(env: Record<string, string | undefined>, isTTY: boolean): boolean {
   const force = env.FORCE_COLOR
-  if (force !== undefined && force !== '0' && force !== 'false') return true
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
   return isTTY
 }

@@ -158,6 +158,22 @@ describe('watcher', () => {
     expect(await body(loader.current!.app)).toBe('hello v3')
   })
 
+  it('a save right after a reload is not lost (chokidar throttles repeated changes for 50 ms)', async () => {
+    const { fixture, loader } = await setup()
+    await loader.load({ settings: true })
+    const lines: string[] = []
+    reloader = startReloader(fixture.dir, loader, { info: (l) => lines.push(l), error: (l) => lines.push(l) })
+    await reloader.ready
+    fixture.write('mysite/routing.ts', routing('v2'))
+    await vi.waitFor(() => expect(loader.current?.id).toBe(2), { timeout: 10_000, interval: 1 })
+    fixture.write('mysite/routing.ts', routing('v3'))
+    await vi.waitFor(async () => expect(await body(loader.current!.app)).toBe('hello v3'), { timeout: 10_000 })
+    await reloader.idle()
+    // Seen by the watcher and by the recheck, built once.
+    await new Promise((r) => setTimeout(r, 150))
+    expect(loader.current?.id).toBe(3)
+  })
+
   it('a static file change does not reload', async () => {
     const { fixture, loader } = await setup()
     await loader.load({ settings: true })

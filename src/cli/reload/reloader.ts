@@ -5,12 +5,36 @@
  * coalesced into the next.
  * @module
  */
+import { statSync } from 'node:fs'
 import { extname, relative } from 'node:path'
 import type { GenerationLoader, LoadOutcome } from './generations.js'
 import { watchProject, type ProjectWatcher } from './watcher.js'
 
 /** Source files whose change may matter when the last build failed (its inputs are unknown). */
 const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'])
+
+/**
+ * chokidar drops a second 'change' for the same file within 50 ms (its `_throttle`), and a save
+ * during a build may be read half-way: after each reload, look again once that window passed.
+ */
+const RECHECK_MS = 60
+
+/** mtimes of every file the current bundles depend on. */
+function snapshot(loader: GenerationLoader): Map<string, number> {
+  const times = new Map<string, number>()
+  for (const set of [loader.settingsInputs, loader.appInputs, loader.failedFiles]) {
+    for (const path of set) times.set(path, mtime(path))
+  }
+  return times
+}
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return -1
+  }
+}
 
 /** What one batch of changes asks for. */
 export type ReloadKind = 'none' | 'app' | 'all'
@@ -53,13 +77,22 @@ export function startReloader(
   now: () => number = () => performance.now(),
 ): Reloader {
   let running: Promise<void> | undefined
+  let recheck: NodeJS.Timeout | undefined
+  /** The mtime of each input when the last build started: the version being served. */
+  const built = new Map<string, number>()
   let queued: { paths: Set<string>; kind: ReloadKind } | undefined
 
   const run = async (paths: string[], kind: ReloadKind): Promise<void> => {
     const names = paths.map((p) => `'${relative(projectDir, p)}'`).join(', ')
     reporter.info(`Detected changes in ${names}. Reloading...`)
     const started = now()
+    for (const [path, time] of snapshot(loader)) built.set(path, time)
     const outcome = await loader.load({ settings: kind === 'all' })
+    clearTimeout(recheck)
+    recheck = setTimeout(() => {
+      const changed = [...built].filter(([path, time]) => mtime(path) !== time).map(([path]) => path)
+      if (changed.length > 0) onChange(changed)
+    }, RECHECK_MS).unref()
     if (outcome.ok) {
       const ms = Math.round(now() - started)
       reporter.info(`Reloaded in ${ms} ms (generation ${outcome.generation.id})`)
@@ -84,7 +117,9 @@ export function startReloader(
     running = undefined
   }
 
-  const onChange = (paths: string[]) => {
+  const onChange = (changedPaths: string[]) => {
+    // A change already built (seen by both chokidar and the recheck) needs no second reload.
+    const paths = changedPaths.filter((p) => !built.has(p) || built.get(p) !== mtime(p))
     const kind = classifyChanges(paths, loader)
     if (kind === 'none') return
     if (!queued) queued = { paths: new Set(), kind }
@@ -101,6 +136,7 @@ export function startReloader(
       while (running) await running
     },
     async close() {
+      clearTimeout(recheck)
       await watcher.close()
       while (running) await running
     },
