@@ -27,7 +27,9 @@ export function useSettings(settings: Settings): () => void {
 
 /** Settings for each engine the suites run against (sqlite needs a DB path). */
 export function engineSettings(engine: string, dir: string): Settings {
-  return engine === 'db' ? { SESSION_ENGINE: 'db', SESSION_DB_PATH: join(dir, 'db.sqlite3') } : { SESSION_ENGINE: engine }
+  if (engine === 'db') return { SESSION_ENGINE: 'db', SESSION_DB_PATH: join(dir, 'db.sqlite3') }
+  if (engine === 'file') return { SESSION_ENGINE: 'file', SESSION_FILE_PATH: join(dir, 'sessions') }
+  return { SESSION_ENGINE: engine }
 }
 
 /** Headers as strings, for assertions. */

@@ -2,6 +2,7 @@
  * Cookies, sessions, auth and origin validation over real sockets: an HTTP login sets the
  * session cookie; a `ws` client presenting it is that user in its consumer.
  */
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -48,6 +49,31 @@ function application(engine?: SessionEngine) {
   return new ProtocolTypeRouter({
     http: AuthMiddlewareStack(httpApp, options),
     websocket: AllowedHostsOriginValidator(AuthMiddlewareStack(WhoAmI.asAsgi(), options)),
+  })
+}
+
+interface Reply {
+  status: number
+  setCookie: string | null
+  body: string
+}
+
+/**
+ * One HTTP request on a fresh connection (`agent: false`): a pooled keep-alive socket would
+ * outlive the test and hold the server's graceful stop open.
+ */
+function httpRequest(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const cookies = res.headers['set-cookie']
+        resolve({ status: res.statusCode!, setCookie: cookies?.[0] ?? null, body: Buffer.concat(chunks).toString() })
+      })
+    })
+    req.on('error', reject)
+    req.end()
   })
 }
 
@@ -108,18 +134,18 @@ describe.each(['node', 'auto'] as const)('over a real socket (reactor %s)', (rea
 
   it('an HTTP login sets the cookie; the WebSocket sees scope.session and scope.user', async () => {
     const port = await serve()
-    const response = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST' })
-    expect(await response.text()).toBe('alice')
-    const setCookie = response.headers.get('set-cookie')!
+    const response = await httpRequest(`http://127.0.0.1:${port}/login`, { method: 'POST' })
+    expect(response.body).toBe('alice')
+    const setCookie = response.setCookie!
     expect(setCookie).toMatch(/^sessionid=[a-z0-9]{32}; expires=.*; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/)
     const cookie = cookieFrom([[Buffer.from('set-cookie'), Buffer.from(setCookie)]], 'sessionid')!
 
     const origin = `http://127.0.0.1:${port}`
     expect(await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${cookie}`, origin })).toBe('alice lobby')
     // The session is also there for plain HTTP.
-    const again = await fetch(`${origin}/whoami`, { headers: { cookie: `sessionid=${cookie}` } })
-    expect(await again.text()).toBe('alice')
-    expect(again.headers.get('set-cookie')).toBeNull()
+    const again = await httpRequest(`${origin}/whoami`, { headers: { cookie: `sessionid=${cookie}` } })
+    expect(again.body).toBe('alice')
+    expect(again.setCookie).toBeNull()
 
     // A tampered cookie: AnonymousUser, empty session.
     const tampered = cookie.slice(0, -1) + (cookie.endsWith('a') ? 'b' : 'a')
@@ -142,8 +168,8 @@ describe.each(['node', 'auto'] as const)('over a real socket (reactor %s)', (rea
   it('SQLite sessions survive a server restart', async () => {
     const firstStore = new SqliteSessionStore({ path: dbPath })
     let port = await serve(firstStore)
-    const response = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST' })
-    const cookie = cookieFrom([[Buffer.from('set-cookie'), Buffer.from(response.headers.get('set-cookie')!)]], 'sessionid')!
+    const response = await httpRequest(`http://127.0.0.1:${port}/login`, { method: 'POST' })
+    const cookie = cookieFrom([[Buffer.from('set-cookie'), Buffer.from(response.setCookie!)]], 'sessionid')!
     await servers.pop()!.stop()
     firstStore.close()
 

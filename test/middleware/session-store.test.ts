@@ -3,6 +3,7 @@
  */
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { FileSessionStore } from '../../src/middleware/sessions/file-store.js'
 import { MemorySessionStore } from '../../src/middleware/sessions/memory-store.js'
 import { SqliteSessionStore } from '../../src/middleware/sessions/sqlite-store.js'
 import { randomSessionKey, type SessionStore } from '../../src/middleware/sessions/store.js'
@@ -14,6 +15,7 @@ type Factory = (dir: string) => SessionStore & { clearExpired(): unknown }
 const STORES: [string, Factory][] = [
   ['memory', () => new MemorySessionStore()],
   ['sqlite', (dir) => new SqliteSessionStore({ path: join(dir, 's.sqlite3') })],
+  ['file', (dir) => new FileSessionStore({ directory: join(dir, 'sessions') })],
 ]
 
 const later = (ms = 60_000) => new Date(Date.now() + ms)
@@ -67,7 +69,7 @@ describe.each(STORES)('%s store contract', (_name, factory) => {
     await store.save('k7654321', { a: 1 }, later(10_000), true)
     vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 0, 5))
     expect(await store.load('k1234567')).toBeNull()
-    store.clearExpired()
+    await store.clearExpired()
     expect(await store.exists('k1234567')).toBe(false)
     expect(await store.load('k7654321')).toEqual({ a: 1 })
   })
@@ -76,6 +78,21 @@ describe.each(STORES)('%s store contract', (_name, factory) => {
     const key = store.createKey()
     expect(key).toMatch(/^[a-z0-9]{32}$/)
     expect(store.createKey()).not.toBe(key)
+  })
+})
+
+describe('file store', () => {
+  it('refuses keys that are not [a-z0-9] (no path traversal)', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const store = new FileSessionStore({ directory: dir })
+      expect(await store.save('../../etc/passwd', {}, later(), true)).toBe(false)
+      expect(await store.load('../x')).toBeNull()
+      expect(await store.exists('../x')).toBe(false)
+      await store.delete('../x')
+    } finally {
+      cleanup()
+    }
   })
 })
 
@@ -109,7 +126,7 @@ describe('engine resolution', () => {
     const tmp = tempDir()
     dir = tmp.dir
     cleanup = tmp.cleanup
-    restore = useSettings({ SESSION_DB_PATH: join(dir, 'engine.sqlite3') })
+    restore = useSettings({ SESSION_DB_PATH: join(dir, 'engine.sqlite3'), SESSION_FILE_PATH: join(dir, 'files') })
   })
   afterEach(() => {
     restore()
@@ -124,6 +141,8 @@ describe('engine resolution', () => {
     ['memory', MemorySessionStore],
     ['cache', MemorySessionStore],
     ['django.contrib.sessions.backends.cache', MemorySessionStore],
+    ['file', FileSessionStore],
+    ['django.contrib.sessions.backends.file', FileSessionStore],
   ])('%s → %o', (engine, cls) => {
     const store = getSessionStore(engine)
     expect(store).toBeInstanceOf(cls)

@@ -21,7 +21,7 @@ import {
   useSettings,
 } from './helpers.js'
 
-const ENGINES = ['db', 'memory', 'signed_cookies'] as const
+const ENGINES = ['db', 'memory', 'file', 'signed_cookies'] as const
 
 describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
   let restore: () => void
@@ -187,7 +187,7 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
   })
 })
 
-describe.each(['db', 'memory'] as const)('store-backed SESSION_ENGINE=%s', (engine) => {
+describe.each(['db', 'memory', 'file'] as const)('store-backed SESSION_ENGINE=%s', (engine) => {
   let restore: () => void
   let cleanup: () => void
   beforeEach(() => {

@@ -5,6 +5,7 @@
  */
 import { ImproperlyConfigured } from '../../asgi/errors.js'
 import { getSettings } from '../../settings/index.js'
+import { FileSessionStore } from './file-store.js'
 import { MemorySessionStore } from './memory-store.js'
 import type { Session } from './session.js'
 import { SignedCookieSession } from './signed-cookie-session.js'
@@ -21,7 +22,7 @@ export type SessionFactory = (sessionKey: string | null) => Session
 /** Default SQLite file of the `'db'` engine (Django's default database is `db.sqlite3`). */
 export const DEFAULT_SESSION_DB_PATH = './db.sqlite3'
 
-const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite'> = {
+const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite' | 'file'> = {
   signed_cookies: 'signed_cookies',
   'django.contrib.sessions.backends.signed_cookies': 'signed_cookies',
   memory: 'memory',
@@ -32,6 +33,8 @@ const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite'> = {
   cached_db: 'sqlite',
   'django.contrib.sessions.backends.db': 'sqlite',
   'django.contrib.sessions.backends.cached_db': 'sqlite',
+  file: 'file',
+  'django.contrib.sessions.backends.file': 'file',
 }
 
 const openStores = new Map<string, SessionStore>()
@@ -52,16 +55,27 @@ export function getSessionStore(engine: SessionEngine = currentEngine()): Sessio
   const kind = ENGINE_ALIASES[engine]
   if (kind === undefined) {
     throw new ImproperlyConfigured(
-      `Unknown SESSION_ENGINE ${JSON.stringify(engine)}: use 'db' (SQLite), 'memory', ` +
+      `Unknown SESSION_ENGINE ${JSON.stringify(engine)}: use 'db' (SQLite), 'memory', 'file', ` +
         `'signed_cookies', a Django backend path, or a SessionStore object.`,
     )
   }
   if (kind === 'signed_cookies') return null
-  const path = String(getSettings().SESSION_DB_PATH ?? DEFAULT_SESSION_DB_PATH)
-  const cacheKey = kind === 'memory' ? 'memory' : `sqlite:${path}`
+  const settings = getSettings()
+  const dbPath = String(settings.SESSION_DB_PATH ?? DEFAULT_SESSION_DB_PATH)
+  const directory = settings.SESSION_FILE_PATH
+  const cacheKey =
+    kind === 'memory' ? 'memory' : kind === 'file' ? `file:${directory ?? ''}` : `sqlite:${dbPath}`
   let store = openStores.get(cacheKey)
   if (store === undefined) {
-    store = kind === 'memory' ? new MemorySessionStore() : new SqliteSessionStore({ path })
+    store =
+      kind === 'memory'
+        ? new MemorySessionStore()
+        : kind === 'file'
+          ? new FileSessionStore({
+              ...(directory !== undefined && { directory }),
+              prefix: settings.SESSION_COOKIE_NAME,
+            })
+          : new SqliteSessionStore({ path: dbPath })
     openStores.set(cacheKey, store)
   }
   return store
