@@ -45,6 +45,15 @@ export const signals = { userLoggedIn, userLoggedOut } as const
 
 type ScopeLike = Record<string, unknown>
 
+/**
+ * A scope after AuthMiddlewareStack: `(this.scope as AuthScope).user.username` in a consumer.
+ */
+export type AuthScope<S extends Scope = Scope> = S & {
+  cookies: Record<string, string>
+  session: Session
+  user: ScopeUser
+}
+
 const NO_SESSION = 'Cannot find session in scope. You should wrap your consumer in SessionMiddleware.'
 
 function sessionOf(scope: ScopeLike, message = NO_SESSION): Session {

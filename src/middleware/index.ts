@@ -66,6 +66,7 @@ export {
   BACKEND_SESSION_KEY,
   HASH_SESSION_KEY,
   type UserSignalPayload,
+  type AuthScope,
 } from './auth.js'
 export { Signal } from './signals.js'
 export { TokenAuthMiddleware, type TokenAuthOptions } from './token-auth.js'

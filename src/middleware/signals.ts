@@ -21,6 +21,16 @@ export class Signal<T> {
     return this.#receivers.delete(receiver)
   }
 
+  /** EventEmitter-style alias of {@link Signal.connect}. */
+  on(receiver: (payload: T) => void): () => void {
+    return this.connect(receiver)
+  }
+
+  /** EventEmitter-style alias of {@link Signal.disconnect}. */
+  off(receiver: (payload: T) => void): boolean {
+    return this.disconnect(receiver)
+  }
+
   /** Call every receiver with `payload`. */
   send(payload: T): void {
     for (const receiver of [...this.#receivers]) receiver(payload)

@@ -373,6 +373,28 @@ describe('AuthMiddleware', () => {
   })
 })
 
+describe('signals', () => {
+  it('on/off are aliases of connect/disconnect', async () => {
+    const handler = vi.fn()
+    userLoggedIn.on(handler)
+    await login({ session }, bob)
+    expect(userLoggedIn.off(handler)).toBe(true)
+    await login({ session }, bob)
+    expect(handler).toHaveBeenCalledOnce()
+  })
+
+  it('a receiver that throws fails the login (Django send() propagates)', async () => {
+    const disconnect = userLoggedIn.connect(() => {
+      throw new Error('receiver failed')
+    })
+    try {
+      await expect(login({ session }, bob)).rejects.toThrow('receiver failed')
+    } finally {
+      disconnect()
+    }
+  })
+})
+
 describe('AnonymousUser', () => {
   it('looks like Django', () => {
     const user = new AnonymousUser()
