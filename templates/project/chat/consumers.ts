@@ -16,8 +16,8 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
   roomGroupName = ''
 
   override async connect(): Promise<void> {
-    const route = this.scope.url_route as { kwargs: { room_name: string } }
-    this.roomGroupName = `chat_${route.kwargs.room_name}`
+    const roomName = String(this.scope.url_route?.kwargs.room_name)
+    this.roomGroupName = `chat_${roomName}`
     // Join the room group.
     await this.channelLayer!.groupAdd(this.roomGroupName, this.channelName)
     await this.accept()

@@ -1,0 +1,63 @@
+/**
+ * The Channels tutorial's chat consumer: everyone in `/ws/chat/<room>/` joins the group
+ * `chat_<room>`; a `{"message": ...}` from one client is broadcast to all of them. Plus an echo
+ * consumer, handy for trying things out.
+ */
+import { AsyncWebsocketConsumer } from 'channels-ts'
+
+/** What AuthMiddlewareStack puts in `scope.user`, as far as this consumer cares. */
+interface ScopeUser {
+  username?: string
+  isAuthenticated?: boolean
+  is_authenticated?: boolean
+}
+
+export class ChatConsumer extends AsyncWebsocketConsumer {
+  roomGroupName = ''
+
+  override async connect(): Promise<void> {
+    const roomName = String(this.scope.url_route?.kwargs.room_name)
+    this.roomGroupName = `chat_${roomName}`
+    // Join the room group.
+    await this.channelLayer!.groupAdd(this.roomGroupName, this.channelName)
+    await this.accept()
+    // Tell the page who it is talking as.
+    await this.send({ textData: JSON.stringify({ user: this.#userName() }) })
+  }
+
+  override async disconnect(_code: number): Promise<void> {
+    // Leave the room group.
+    await this.channelLayer!.groupDiscard(this.roomGroupName, this.channelName)
+  }
+
+  /** A message from the WebSocket: pass it to everyone in the room. */
+  override async receive(textData?: string): Promise<void> {
+    const { message } = JSON.parse(textData ?? '{}') as { message?: unknown }
+    if (typeof message !== 'string') return
+    await this.channelLayer!.groupSend(this.roomGroupName, {
+      type: 'chat.message',
+      message,
+      user: this.#userName(),
+    })
+  }
+
+  /** A message from the room group (type 'chat.message'): send it down the WebSocket. */
+  async chat_message(event: { message: string; user: string | null }): Promise<void> {
+    await this.send({ textData: JSON.stringify({ message: event.message, user: event.user }) })
+  }
+
+  /** The logged-in user's name, or null for an anonymous visitor. */
+  #userName(): string | null {
+    const user = this.scope.user as ScopeUser | undefined
+    const authenticated = user?.isAuthenticated ?? user?.is_authenticated ?? false
+    return authenticated && user?.username ? user.username : null
+  }
+}
+
+/** Sends every frame back as it came: text as text, bytes as bytes. */
+export class EchoConsumer extends AsyncWebsocketConsumer {
+  override async receive(textData?: string, bytesData?: Uint8Array): Promise<void> {
+    if (textData !== undefined) await this.send({ textData })
+    else if (bytesData !== undefined) await this.send({ bytesData })
+  }
+}
