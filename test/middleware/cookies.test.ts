@@ -68,6 +68,10 @@ describe('setCookie', () => {
     expect(text(message.headers)[0]![1]).toBe('k=v; Path=/')
   })
 
+  it('rejects a max age that is not a number', () => {
+    expect(() => setCookie({}, 'k', 'v', { maxAge: Number.NaN })).toThrow('Invalid cookie max age NaN')
+  })
+
   it('rejects illegal keys and attribute values that could inject headers', () => {
     expect(() => setCookie({}, 'bad key', 'v')).toThrow(/Illegal cookie key/)
     expect(() => setCookie({}, 'k', 'v', { path: '/; Domain=evil.com' })).toThrow(/must not contain/)

@@ -1,6 +1,7 @@
 /**
  * The SessionStore contract, run against every store (a Redis store would join the list).
  */
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FileSessionStore } from '../../src/middleware/sessions/file-store.js'
@@ -90,6 +91,9 @@ describe('file store', () => {
       expect(await store.load('../x')).toBeNull()
       expect(await store.exists('../x')).toBe(false)
       await store.delete('../x')
+      // A corrupt file reads as no session.
+      writeFileSync(join(dir, 'sessionidabcdefgh12345678'), '{not json')
+      expect(await store.load('abcdefgh12345678')).toBeNull()
     } finally {
       cleanup()
     }
@@ -111,6 +115,13 @@ describe('SQLite store', () => {
       const db = new Database(path, { readonly: true })
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
       expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toContain('channels_session')
+      // A corrupt row reads as no session.
+      const writable = new Database(path)
+      writable.prepare('UPDATE channels_session SET session_data = ?').run('{broken')
+      writable.close()
+      const third = new SqliteSessionStore({ path })
+      expect(await third.load('k1234567')).toBeNull()
+      third.close()
       db.close()
     } finally {
       cleanup()
