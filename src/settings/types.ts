@@ -5,6 +5,7 @@
  */
 import type { Application } from '../asgi/types.js'
 import type { ChannelLayerConfig } from '../layers/types.js'
+import type { SessionStore } from '../middleware/sessions/store.js'
 
 /** `SameSite` values Django accepts for `SESSION_COOKIE_SAMESITE` (`false` leaves it out). */
 export type SameSite = 'Lax' | 'Strict' | 'None' | false
@@ -37,9 +38,10 @@ export interface Settings {
   /**
    * Session store: `'db'` (SQLite at SESSION_DB_PATH; Django's default, the database backend),
    * `'file'` (SESSION_FILE_PATH), `'signed_cookies'`, `'cache'` (in-process), or a Django dotted
-   * name such as `'django.contrib.sessions.backends.db'`.
+   * name such as `'django.contrib.sessions.backends.db'`; or a `SessionStore` object (e.g. a
+   * Redis store of your own).
    */
-  SESSION_ENGINE?: string
+  SESSION_ENGINE?: string | SessionStore
   /** Name of the session cookie (default `'sessionid'`). */
   SESSION_COOKIE_NAME?: string
   /** Session cookie lifetime in SECONDS, as in Django (default 1209600, two weeks). */
