@@ -174,6 +174,26 @@ describe('watcher', () => {
     expect(loader.current?.id).toBe(3)
   })
 
+  it('a settings change reloads settings and application; the channel layer survives when CHANNEL_LAYERS is equal', async () => {
+    const { fixture, loader } = await setup()
+    const settings = (mark: string, capacity = 100) =>
+      `export default { DEBUG: true, ASGI_APPLICATION: 'mysite.routing.application', MARK: '${mark}', ` +
+      `CHANNEL_LAYERS: { default: { BACKEND: 'channels.layers.InMemoryChannelLayer', CONFIG: { capacity: ${capacity} } } } }\n`
+    fixture.write('settings.ts', settings('one'))
+    await loader.load({ settings: true })
+    const layer = channelLayers.get('default')
+    expect(layer).not.toBeNull()
+    reloader = startReloader(fixture.dir, loader, { info: () => undefined, error: () => undefined })
+    await reloader.ready
+    fixture.write('settings.ts', settings('two'))
+    await vi.waitFor(() => expect(getSettings().MARK).toBe('two'), { timeout: 10_000 })
+    expect(loader.current?.id).toBe(2)
+    expect(channelLayers.get('default')).toBe(layer)
+    fixture.write('settings.ts', settings('three', 5))
+    await vi.waitFor(() => expect(getSettings().MARK).toBe('three'), { timeout: 10_000 })
+    expect(channelLayers.get('default')).not.toBe(layer)
+  })
+
   it('a static file change does not reload', async () => {
     const { fixture, loader } = await setup()
     await loader.load({ settings: true })
