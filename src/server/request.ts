@@ -11,8 +11,11 @@ import { parseXForwardedFor } from './proxy-headers.js'
 
 /** RFC 9110 token characters: a valid header name (Daphne's check). */
 const HEADER_NAME = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
-/** Bytes some proxies treat as line breaks: header smuggling (CVE-2026-44546). */
-const BAD_HEADER_VALUE = /[\x0b\x0c\x1c\x1d\x1e\x85]/
+/**
+ * Bytes some proxies treat as line breaks: header smuggling (CVE-2026-44546). U+FFFD too: a
+ * reactor that decodes headers as UTF-8 (uWebSockets.js) turns a lone 0x85 byte into it.
+ */
+const BAD_HEADER_VALUE = /[\x0b\x0c\x1c\x1d\x1e\x85\ufffd]/
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/
 

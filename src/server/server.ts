@@ -15,7 +15,6 @@ import type {
   Reactor,
   ReactorHandlers,
   ReactorName,
-  ReactorOptions,
   ReactorRequest,
   UpgradeResponder,
 } from '../reactor/types.js'
@@ -67,11 +66,6 @@ const PAYLOAD_HEADROOM = 1024
 const MAX_BACKPRESSURE = 8 * 1024 * 1024
 /** The signals that stop a server gracefully when `signalHandlers` is on. */
 const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
-
-type CreateReactor = (
-  name: 'auto' | ReactorName,
-  options: ReactorOptions,
-) => Promise<{ reactor: Reactor; warning?: string }> | { reactor: Reactor; warning?: string }
 
 /** Build a server for `application` on `endpoints` (Endpoint objects or strports strings). */
 export function createServer(
@@ -127,7 +121,8 @@ class AsgiServer implements Server, ServerContext {
 
   private async doStart(): Promise<StartResult> {
     const limit = this.config.websocketMaxMessageSize
-    const { createReactor } = (await import('../reactor/index.js')) as { createReactor: CreateReactor }
+    // Lazy: importing the server must not load uWebSockets.js.
+    const { createReactor } = await import('../reactor/index.js')
     const { reactor, warning } = await createReactor(this.config.reactor, {
       maxPayloadLength: limit === 0 ? UNLIMITED_PAYLOAD : limit + PAYLOAD_HEADROOM,
       maxBackpressure: MAX_BACKPRESSURE,
