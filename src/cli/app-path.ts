@@ -75,8 +75,14 @@ export function resolveAppReference(
 export function pickExport(exports: Record<string, unknown>, ref: AppReference): unknown {
   let value: unknown = exports
   for (const part of ref.attribute) {
-    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || !(part in value)) {
-      throw new CommandError(`Cannot find '${ref.attribute.join('.')}' in ${ref.what} ${ref.moduleName}`)
+    if (
+      value === null ||
+      (typeof value !== 'object' && typeof value !== 'function') ||
+      !(part in value)
+    ) {
+      throw new CommandError(
+        `Cannot find '${ref.attribute.join('.')}' in ${ref.what} ${ref.moduleName}`,
+      )
     }
     value = (value as Record<string, unknown>)[part]
   }
@@ -86,7 +92,8 @@ export function pickExport(exports: Record<string, unknown>, ref: AppReference):
 function findModuleFile(base: string): string | undefined {
   if (isFile(base)) return base
   for (const ext of MODULE_EXTENSIONS) if (isFile(base + ext)) return base + ext
-  for (const ext of MODULE_EXTENSIONS) if (isFile(join(base, `index${ext}`))) return join(base, `index${ext}`)
+  for (const ext of MODULE_EXTENSIONS)
+    if (isFile(join(base, `index${ext}`))) return join(base, `index${ext}`)
   return undefined
 }
 

@@ -5,8 +5,18 @@
  */
 
 const MONTHS = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
 ]
 
 const two = (n: number) => String(n).padStart(2, '0')
@@ -45,4 +55,8 @@ export function bannerLines(info: BannerInfo): string[] {
 }
 
 /** Printed before the project is loaded (Django runs its checks here). */
-export const CHECK_LINES = ['Performing system checks...', '', 'System check identified no issues (0 silenced).']
+export const CHECK_LINES = [
+  'Performing system checks...',
+  '',
+  'System check identified no issues (0 silenced).',
+]

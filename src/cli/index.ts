@@ -42,7 +42,9 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
 
 function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Command {
   const program = new Command('channels')
-    .description('Django Channels for TypeScript: development and production servers, project scaffolding.')
+    .description(
+      'Django Channels for TypeScript: development and production servers, project scaffolding.',
+    )
     .version(frameworkVersion(), '-V, --version', 'output the version number')
     .exitOverride()
     .configureOutput({
@@ -54,7 +56,9 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
 
   const seconds = (name: string) => (value: string) => parseInteger(name, value)
   const reactorOption = () =>
-    new Option('--reactor <name>', 'event loop: uWebSockets.js, node:http + ws, or auto').choices(['auto', 'uws', 'node']).default('auto')
+    new Option('--reactor <name>', 'event loop: uWebSockets.js, node:http + ws, or auto')
+      .choices(['auto', 'uws', 'node'])
+      .default('auto')
 
   program
     .command('runserver')
@@ -64,7 +68,11 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .option('--noreload', 'do not reload the application when files change')
     .option('--nostatic', 'do not serve static files at STATIC_URL')
     .option('--insecure', 'serve static files even when DEBUG is false')
-    .option('--http_timeout <seconds>', 'HTTP request timeout in seconds (default: none)', seconds('--http_timeout'))
+    .option(
+      '--http_timeout <seconds>',
+      'HTTP request timeout in seconds (default: none)',
+      seconds('--http_timeout'),
+    )
     .option(
       '--websocket_handshake_timeout <seconds>',
       'WebSocket handshake timeout in seconds',
@@ -72,7 +80,10 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
       5,
     )
     .addOption(reactorOption())
-    .option('--settings <path>', 'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)')
+    .option(
+      '--settings <path>',
+      'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)',
+    )
     .action(async (addrport: string | undefined, options: Record<string, unknown>) => {
       const { runserver } = await import('./runserver.js')
       setExitCode(await runserver(addrport, options as never, ctx))
@@ -80,30 +91,96 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
 
   program
     .command('serve')
-    .description('Run the production server (Daphne\'s command line).')
-    .argument('[application]', 'the ASGI application as path/to/module.ts:export (default: ASGI_APPLICATION)')
+    .description("Run the production server (Daphne's command line).")
+    .argument(
+      '[application]',
+      'the ASGI application as path/to/module.ts:export (default: ASGI_APPLICATION)',
+    )
     .option('-p, --port <port>', 'port number to listen on', (v) => parseInteger('--port', v))
     .option('-b, --bind <address>', 'the host/address to bind to')
     .option('-u, --unix-socket <path>', 'bind to a UNIX socket rather than a TCP host/port')
-    .option('--fd <fd>', 'bind to a file descriptor rather than a TCP host/port or named sock', (v) => parseInteger('--fd', v))
-    .option('-e, --endpoint <description>', 'use raw server strings passed directly (repeatable)', collect, [])
-    .option('--websocket_timeout <seconds>', 'maximum time to allow a websocket to be connected; -1 for infinite', (v) => parseInteger('--websocket_timeout', v), 86400)
-    .option('--websocket_connect_timeout <seconds>', 'maximum time to allow a connection to handshake', (v) => parseInteger('--websocket_connect_timeout', v), 5)
-    .option('-v, --verbosity <level>', 'how verbose to make the output', (v) => parseInteger('--verbosity', v), 1)
-    .option('-t, --http-timeout <seconds>', 'how long to wait for a worker before timing out HTTP connections', (v) => parseInteger('--http-timeout', v))
-    .option('--access-log <path>', "where to write the access log (- for stdout, the default for verbosity 1)")
-    .option('--ping-interval <seconds>', 'seconds a WebSocket must be idle before a keepalive ping is sent', (v) => parseInteger('--ping-interval', v), 20)
-    .option('--ping-timeout <seconds>', 'seconds before a WebSocket is closed if no response to a keepalive ping', (v) => parseInteger('--ping-timeout', v), 30)
-    .option('--application-close-timeout <seconds>', 'seconds before an ASGI application instance is killed', (v) => parseInteger('--application-close-timeout', v), 10)
-    .option('--websocket-max-message-size <bytes>', 'largest incoming WebSocket message; 0 = unlimited', (v) => parseInteger('--websocket-max-message-size', v), 1048576)
+    .option(
+      '--fd <fd>',
+      'bind to a file descriptor rather than a TCP host/port or named sock',
+      (v) => parseInteger('--fd', v),
+    )
+    .option(
+      '-e, --endpoint <description>',
+      'use raw server strings passed directly (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--websocket_timeout <seconds>',
+      'maximum time to allow a websocket to be connected; -1 for infinite',
+      (v) => parseInteger('--websocket_timeout', v),
+      86400,
+    )
+    .option(
+      '--websocket_connect_timeout <seconds>',
+      'maximum time to allow a connection to handshake',
+      (v) => parseInteger('--websocket_connect_timeout', v),
+      5,
+    )
+    .option(
+      '-v, --verbosity <level>',
+      'how verbose to make the output',
+      (v) => parseInteger('--verbosity', v),
+      1,
+    )
+    .option(
+      '-t, --http-timeout <seconds>',
+      'how long to wait for a worker before timing out HTTP connections',
+      (v) => parseInteger('--http-timeout', v),
+    )
+    .option(
+      '--access-log <path>',
+      'where to write the access log (- for stdout, the default for verbosity 1)',
+    )
+    .option(
+      '--ping-interval <seconds>',
+      'seconds a WebSocket must be idle before a keepalive ping is sent',
+      (v) => parseInteger('--ping-interval', v),
+      20,
+    )
+    .option(
+      '--ping-timeout <seconds>',
+      'seconds before a WebSocket is closed if no response to a keepalive ping',
+      (v) => parseInteger('--ping-timeout', v),
+      30,
+    )
+    .option(
+      '--application-close-timeout <seconds>',
+      'seconds before an ASGI application instance is killed',
+      (v) => parseInteger('--application-close-timeout', v),
+      10,
+    )
+    .option(
+      '--websocket-max-message-size <bytes>',
+      'largest incoming WebSocket message; 0 = unlimited',
+      (v) => parseInteger('--websocket-max-message-size', v),
+      1048576,
+    )
     .option('--root-path <path>', 'the setting for the ASGI root_path variable', '')
-    .option('--proxy-headers', 'use X-Forwarded-For/X-Forwarded-Port for the client address when behind a proxy')
-    .option('--proxy-headers-host <header>', 'header to read the client address from (requires --proxy-headers)')
-    .option('--proxy-headers-port <header>', 'header to read the client port from (requires --proxy-headers)')
+    .option(
+      '--proxy-headers',
+      'use X-Forwarded-For/X-Forwarded-Port for the client address when behind a proxy',
+    )
+    .option(
+      '--proxy-headers-host <header>',
+      'header to read the client address from (requires --proxy-headers)',
+    )
+    .option(
+      '--proxy-headers-port <header>',
+      'header to read the client port from (requires --proxy-headers)',
+    )
     .option('-s, --server-name <name>', 'the Server response header; "" disables it')
     .option('--no-server-name', 'send no Server response header')
     .addOption(reactorOption())
-    .option('--settings <path>', 'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)')
+    .option(
+      '--settings <path>',
+      'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)',
+    )
     .action(async (application: string | undefined, options: Record<string, unknown>) => {
       const { serve } = await import('./serve.js')
       setExitCode(await serve(application, options as never, ctx))
@@ -116,11 +193,16 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .argument('[directory]', 'where to create it (default: ./<name>)')
     .option('--force', 'write into a non-empty directory')
     .option('--link <path>', 'depend on the framework at this folder (default: this installation)')
-    .option('--channels-version <range>', 'depend on channels-ts from the registry at this version range')
-    .action(async (name: string, directory: string | undefined, options: Record<string, unknown>) => {
-      const { startproject } = await import('./startproject.js')
-      setExitCode(await startproject(name, directory, options as never, ctx))
-    })
+    .option(
+      '--channels-version <range>',
+      'depend on channels-ts from the registry at this version range',
+    )
+    .action(
+      async (name: string, directory: string | undefined, options: Record<string, unknown>) => {
+        const { startproject } = await import('./startproject.js')
+        setExitCode(await startproject(name, directory, options as never, ctx))
+      },
+    )
 
   program
     .command('startapp')
@@ -142,7 +224,9 @@ function collect(value: string, previous: string[]): string[] {
 /** Integers only, like argparse's `type=int` (which refuses `1.5` and `12abc`). */
 function parseInteger(name: string, value: string): number {
   if (!/^[-+]?\d+$/.test(value.trim())) {
-    throw new CommandError(`argument ${name}: invalid int value: '${value}'`, { exitCode: USAGE_ERROR })
+    throw new CommandError(`argument ${name}: invalid int value: '${value}'`, {
+      exitCode: USAGE_ERROR,
+    })
   }
   return Number(value)
 }

@@ -30,7 +30,11 @@ export type ListenAddress =
   | { kind: 'fd'; fileno: number }
 
 /** The server factory seam (Daphne's `server_class`). */
-export type CreateServer = (app: Application, endpoints: Endpoint[], options: ServerOptions) => CliServer
+export type CreateServer = (
+  app: Application,
+  endpoints: Endpoint[],
+  options: ServerOptions,
+) => CliServer
 
 /** Injectable dependencies of `main`. Everything is optional; defaults are the real process. */
 export interface CliDeps {

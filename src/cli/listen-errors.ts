@@ -17,7 +17,8 @@ export function describeListenError(error: unknown): string {
   const code = errorCode(error)
   const known = code !== undefined ? MESSAGES[code] : undefined
   if (known) return `Error: ${known}\n${detail}`
-  if (/address already in use|EADDRINUSE/i.test(detail)) return `Error: ${MESSAGES.EADDRINUSE}\n${detail}`
+  if (/address already in use|EADDRINUSE/i.test(detail))
+    return `Error: ${MESSAGES.EADDRINUSE}\n${detail}`
   return `Error: ${detail}`
 }
 

@@ -8,7 +8,12 @@ import type { LogHandler, LogLevel, LogRecord } from '../asgi/logging.js'
 import type { CliContext } from './io.js'
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
-const PYTHON_NAMES: Record<LogLevel, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR' }
+const PYTHON_NAMES: Record<LogLevel, string> = {
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+}
 
 /** Options for {@link createLogHandler}. */
 export interface LogHandlerOptions {
@@ -20,12 +25,18 @@ export interface LogHandlerOptions {
 export function createLogHandler(ctx: CliContext, options: LogHandlerOptions): LogHandler {
   return (record: LogRecord) => {
     if (ORDER[record.level] < ORDER[options.minLevel]) return
-    const stack = record.error instanceof Error ? `\n${record.error.stack ?? record.error.message}` : ''
+    const stack =
+      record.error instanceof Error ? `\n${record.error.stack ?? record.error.message}` : ''
     const text =
       options.format === 'daphne'
         ? `${asctime(ctx.now())} ${PYTHON_NAMES[record.level].padEnd(8)} ${record.message}${stack}`
         : `${record.message}${stack}`
-    const painted = record.level === 'error' ? ctx.paint.red(text) : record.level === 'warn' ? ctx.paint.yellow(text) : text
+    const painted =
+      record.level === 'error'
+        ? ctx.paint.red(text)
+        : record.level === 'warn'
+          ? ctx.paint.yellow(text)
+          : text
     ctx.stderr(`${painted}\n`)
   }
 }

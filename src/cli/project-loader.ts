@@ -8,7 +8,11 @@ import type { Application } from '../asgi/types.js'
 import { channelLayers } from '../layers/index.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { configureSettings, type Settings } from '../settings/index.js'
-import { resolveAppReference, resolveAsgiApplicationSetting, type AppReference } from './app-path.js'
+import {
+  resolveAppReference,
+  resolveAsgiApplicationSetting,
+  type AppReference,
+} from './app-path.js'
 import { createBundler } from './reload/bundler.js'
 import { GenerationLoader } from './reload/generations.js'
 import type { ProjectSettings } from './settings-loader.js'
@@ -25,7 +29,9 @@ export interface ProjectLoaderOptions {
 }
 
 /** A loader for the project's settings and application. */
-export async function createProjectLoader(options: ProjectLoaderOptions): Promise<GenerationLoader> {
+export async function createProjectLoader(
+  options: ProjectLoaderOptions,
+): Promise<GenerationLoader> {
   const { projectDir, color } = options
   const settingsBundler = options.settingsFile
     ? await createBundler(options.settingsFile, { projectDir, color })
@@ -43,7 +49,10 @@ export async function createProjectLoader(options: ProjectLoaderOptions): Promis
   })
 }
 
-function appReference(settings: ProjectSettings, options: ProjectLoaderOptions): AppReference | Application {
+function appReference(
+  settings: ProjectSettings,
+  options: ProjectLoaderOptions,
+): AppReference | Application {
   if (options.application) {
     return resolveAppReference(options.application.spec, options.application.baseDir, 'module')
   }
@@ -58,7 +67,10 @@ function appReference(settings: ProjectSettings, options: ProjectLoaderOptions):
  * anything serves with them. A CHANNEL_LAYERS value equal to the previous one is kept by identity,
  * so the running layers (and every group membership) survive a settings reload.
  */
-export function applySettings(next: ProjectSettings, previous: ProjectSettings | undefined): () => void {
+export function applySettings(
+  next: ProjectSettings,
+  previous: ProjectSettings | undefined,
+): () => void {
   if (previous && sameValue(next.CHANNEL_LAYERS, previous.CHANNEL_LAYERS)) {
     next.CHANNEL_LAYERS = previous.CHANNEL_LAYERS
   }
@@ -87,5 +99,9 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a)
   const kb = Object.keys(b)
   if (ka.length !== kb.length) return false
-  return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  return ka.every(
+    (k) =>
+      Object.hasOwn(b, k) &&
+      sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  )
 }

@@ -35,13 +35,19 @@ export interface RunserverOptions {
 }
 
 /** Run the development server until shutdown; resolves to the exit code. */
-export async function runserver(addrport: string | undefined, options: RunserverOptions, ctx: CliContext): Promise<number> {
+export async function runserver(
+  addrport: string | undefined,
+  options: RunserverOptions,
+  ctx: CliContext,
+): Promise<number> {
   const location = findSettings(options.settings, ctx.env, ctx.cwd)
   const bind = parseAddrport(addrport, options.ipv6 === true)
   const out = (line: string) => ctx.stdout(`${line}\n`)
   const err = (line: string) => ctx.stderr(`${line}\n`)
   process.setSourceMapsEnabled(true)
-  const previousHandler = setLogHandler(createLogHandler(ctx, { minLevel: 'warn', format: 'plain' }))
+  const previousHandler = setLogHandler(
+    createLogHandler(ctx, { minLevel: 'warn', format: 'plain' }),
+  )
 
   const serveStatic = (settings: ProjectSettings) =>
     options.nostatic !== true && (settings.DEBUG === true || options.insecure === true)
@@ -66,7 +72,9 @@ export async function runserver(addrport: string | undefined, options: Runserver
     checkAllowedHosts(first.generation.settings)
     for (const line of CHECK_LINES.slice(1)) out(line)
 
-    const endpoints = buildEndpointDescriptionStrings({ host: bind.addr, port: bind.port }).map(parseEndpoint)
+    const endpoints = buildEndpointDescriptionStrings({ host: bind.addr, port: bind.port }).map(
+      parseEndpoint,
+    )
     const createServer = await ctx.createServer()
     const app = createStableApplication(() => {
       const current = loader.current
@@ -77,7 +85,10 @@ export async function runserver(addrport: string | undefined, options: Runserver
       reactor: options.reactor ?? 'auto',
       httpTimeout: options.http_timeout === undefined ? null : options.http_timeout * 1000,
       websocketHandshakeTimeout: (options.websocket_handshake_timeout ?? 5) * 1000,
-      rootPath: typeof first.generation.settings.FORCE_SCRIPT_NAME === 'string' ? first.generation.settings.FORCE_SCRIPT_NAME : '',
+      rootPath:
+        typeof first.generation.settings.FORCE_SCRIPT_NAME === 'string'
+          ? first.generation.settings.FORCE_SCRIPT_NAME
+          : '',
       signalHandlers: false,
       onAction: (event: AccessEvent) => {
         const line = formatRunserverLine(event)

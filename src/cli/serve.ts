@@ -49,8 +49,10 @@ const logger = getLogger('channels.cli')
 export function serverOptionsFrom(options: ServeOptions): ServerOptions {
   const needsProxy = (flag: string) =>
     new CommandError(`argument ${flag}: --proxy-headers has to be passed for this parameter.`)
-  if (options.proxyHeadersHost !== undefined && options.proxyHeaders !== true) throw needsProxy('--proxy-headers-host')
-  if (options.proxyHeadersPort !== undefined && options.proxyHeaders !== true) throw needsProxy('--proxy-headers-port')
+  if (options.proxyHeadersHost !== undefined && options.proxyHeaders !== true)
+    throw needsProxy('--proxy-headers-host')
+  if (options.proxyHeadersPort !== undefined && options.proxyHeaders !== true)
+    throw needsProxy('--proxy-headers-port')
   const seconds = (value: number | undefined, fallback: number) => (value ?? fallback) * 1000
   const websocketTimeout = options.websocket_timeout ?? 86400
   const connect = seconds(options.websocket_connect_timeout, 5)
@@ -84,9 +86,17 @@ export function serverOptionsFrom(options: ServeOptions): ServerOptions {
 }
 
 /** Run the production server until SIGINT/SIGTERM; resolves to the exit code. */
-export async function serve(application: string | undefined, options: ServeOptions, ctx: CliContext): Promise<number> {
+export async function serve(
+  application: string | undefined,
+  options: ServeOptions,
+  ctx: CliContext,
+): Promise<number> {
   const level = VERBOSITY[options.verbosity ?? 1]
-  if (level === undefined) throw new CommandError(`argument -v/--verbosity: invalid choice: ${options.verbosity} (choose from 0, 1, 2, 3)`, { exitCode: 2 })
+  if (level === undefined)
+    throw new CommandError(
+      `argument -v/--verbosity: invalid choice: ${options.verbosity} (choose from 0, 1, 2, 3)`,
+      { exitCode: 2 },
+    )
   const serverOptions = serverOptionsFrom(options)
   const endpoints = resolveEndpointStrings({
     host: options.bind ?? null,
@@ -105,9 +115,12 @@ export async function serve(application: string | undefined, options: ServeOptio
     if (application === undefined || options.settings !== undefined) throw error
   }
   process.setSourceMapsEnabled(true)
-  const previousHandler = setLogHandler(createLogHandler(ctx, { minLevel: level, format: 'daphne' }))
+  const previousHandler = setLogHandler(
+    createLogHandler(ctx, { minLevel: level, format: 'daphne' }),
+  )
   const accessLog = openAccessLog(options.accessLog, options.verbosity ?? 1, ctx)
-  if (accessLog) serverOptions.onAction = (event: AccessEvent) => accessLog.write(`${formatAccessLog(event)}\n`)
+  if (accessLog)
+    serverOptions.onAction = (event: AccessEvent) => accessLog.write(`${formatAccessLog(event)}\n`)
   if (!location) configureSettings({})
   const loader = await createProjectLoader({
     projectDir: location?.projectDir ?? ctx.cwd,
@@ -155,7 +168,11 @@ interface AccessLogSink {
 }
 
 /** Daphne: `--access-log -` or no flag at verbosity ≥ 1 → stdout; a path → appended to. */
-function openAccessLog(path: string | undefined, verbosity: number, ctx: CliContext): AccessLogSink | undefined {
+function openAccessLog(
+  path: string | undefined,
+  verbosity: number,
+  ctx: CliContext,
+): AccessLogSink | undefined {
   if (path === undefined && verbosity < 1) return undefined
   if (path === undefined || path === '-') return { write: ctx.stdout, close: async () => undefined }
   const stream: WriteStream = createWriteStream(path, { flags: 'a' })

@@ -89,7 +89,9 @@ export async function loadSettings(bundler: Bundler): Promise<ProjectSettings> {
 export function settingsFromExports(exports: Record<string, unknown>): ProjectSettings {
   const fallback = exports.default
   if (fallback !== null && typeof fallback === 'object') return { ...(fallback as ProjectSettings) }
-  return Object.fromEntries(Object.entries(exports).filter(([key]) => /^[A-Z][A-Z0-9_]*$/.test(key)))
+  return Object.fromEntries(
+    Object.entries(exports).filter(([key]) => /^[A-Z][A-Z0-9_]*$/.test(key)),
+  )
 }
 
 function location(file: string, cwd: string): SettingsLocation {

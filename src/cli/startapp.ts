@@ -18,7 +18,11 @@ export function pascalCase(name: string): string {
 }
 
 /** Run startapp; resolves to the exit code. */
-export async function startapp(name: string, directory: string | undefined, ctx: CliContext): Promise<number> {
+export async function startapp(
+  name: string,
+  directory: string | undefined,
+  ctx: CliContext,
+): Promise<number> {
   validateName(name, 'app')
   const target = resolve(ctx.cwd, directory ?? name)
   ensureWritable(target, false)

@@ -27,10 +27,14 @@ const SECRET_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)'
 /** Django-style names: a valid identifier, so `name.routing.application` works. */
 export function validateName(name: string, kind: 'project' | 'app'): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new CommandError(`'${name}' is not a valid ${kind} name. Please make sure the name is a valid identifier.`)
+    throw new CommandError(
+      `'${name}' is not a valid ${kind} name. Please make sure the name is a valid identifier.`,
+    )
   }
   if (kind === 'project' && RESERVED.has(name)) {
-    throw new CommandError(`'${name}' conflicts with a folder of the project template. Please try another name.`)
+    throw new CommandError(
+      `'${name}' conflicts with a folder of the project template. Please try another name.`,
+    )
   }
 }
 
@@ -45,7 +49,11 @@ export function randomSecretKey(): string {
  * What `package.json` depends on: by default the framework this CLI runs from, as a `file:`
  * link (nothing needs publishing); `--link PATH` another checkout; `--channels-version` a range.
  */
-export function channelsDependency(options: StartprojectOptions, target: string, cwd: string): string {
+export function channelsDependency(
+  options: StartprojectOptions,
+  target: string,
+  cwd: string,
+): string {
   if (options.link !== undefined && options.channelsVersion !== undefined) {
     throw new CommandError('Use either --link or --channels-version, not both.')
   }
@@ -61,9 +69,12 @@ export function channelsDependency(options: StartprojectOptions, target: string,
 /** Refuse to mix the template into an existing project. */
 export function ensureWritable(target: string, force: boolean): void {
   if (!existsSync(target)) return
-  if (!statSync(target).isDirectory()) throw new CommandError(`'${target}' exists and is not a directory.`)
+  if (!statSync(target).isDirectory())
+    throw new CommandError(`'${target}' exists and is not a directory.`)
   if (!force && readdirSync(target).length > 0) {
-    throw new CommandError(`'${target}' already exists and is not empty. Use --force to write into it anyway.`)
+    throw new CommandError(
+      `'${target}' already exists and is not empty. Use --force to write into it anyway.`,
+    )
   }
 }
 

@@ -60,7 +60,10 @@ export function copyTemplate(
     mkdirSync(join(destination, '..'), { recursive: true })
     const content = readFileSync(join(templateRoot, file))
     // Binary files (a NUL byte) are copied as they are.
-    writeFileSync(destination, content.includes(0) ? content : render(content.toString('utf8'), context))
+    writeFileSync(
+      destination,
+      content.includes(0) ? content : render(content.toString('utf8'), context),
+    )
     written.push(out)
   }
   return written.sort()

@@ -28,7 +28,9 @@ export function StaticFilesHandler(app: Application, options: StaticFilesOptions
   const roots = options.roots.map((root) => resolve(root))
   return async (scope, receive, send) => {
     if (scope.type !== 'http') return app(scope, receive, send)
-    const rawPath = scope.raw_path ? decodeLatin1(scope.raw_path).split('?')[0] ?? '' : encodeURI(scope.path)
+    const rawPath = scope.raw_path
+      ? (decodeLatin1(scope.raw_path).split('?')[0] ?? '')
+      : encodeURI(scope.path)
     const found = staticRelativePath(rawPath, staticUrl)
     if (!found.ok && found.reason === 'not-static') return app(scope, receive, send)
     if (!found.ok) return respond(send, found.reason === 'bad-encoding' ? 400 : 404, 'Not Found')
@@ -47,7 +49,10 @@ function normaliseStaticUrl(url: string): string {
   return withSlash.startsWith('/') ? withSlash : `/${withSlash}`
 }
 
-async function findFile(roots: readonly string[], relativePath: string): Promise<{ path: string; stats: Stats } | undefined> {
+async function findFile(
+  roots: readonly string[],
+  relativePath: string,
+): Promise<{ path: string; stats: Stats } | undefined> {
   for (const root of roots) {
     const candidate = join(root, relativePath)
     // Belt and braces: safe-path already refused '..', but never leave the root anyway.
@@ -120,12 +125,21 @@ function notModified(headers: Iterable<HeaderPair>, etag: string, mtimeMs: numbe
   return !Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since
 }
 
-async function respond(send: Send, status: number, text: string, extra: [string, string][] = []): Promise<void> {
+async function respond(
+  send: Send,
+  status: number,
+  text: string,
+  extra: [string, string][] = [],
+): Promise<void> {
   const body = Buffer.from(`${text}\n`)
   await send({
     type: 'http.response.start',
     status,
-    headers: pairs([['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)], ...extra]),
+    headers: pairs([
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['content-length', String(body.length)],
+      ...extra,
+    ]),
   })
   await send({ type: 'http.response.body', body })
 }

@@ -22,7 +22,9 @@ export function staticRoots(projectDir: string, settings: Record<string, unknown
   }
   const apps = settings.INSTALLED_APPS
   const appDirs = Array.isArray(apps)
-    ? apps.filter((a): a is string => typeof a === 'string').map((a) => join(projectDir, ...a.split('.')))
+    ? apps
+        .filter((a): a is string => typeof a === 'string')
+        .map((a) => join(projectDir, ...a.split('.')))
     : topLevelFolders(projectDir)
   for (const dir of appDirs) roots.push(join(dir, 'static'))
   return [...new Set(roots)].filter((root) => isDir(root))

@@ -13,14 +13,19 @@ const NOT_COMMITTED = /^(node_modules|\.channels)\/|^package-lock\.json$|\.sqlit
 
 describe('example/', () => {
   it('has exactly the files of the project template', () => {
-    const expected = listTemplateFiles(templateDir('project')).map((f) => targetPath(f, { project_name: 'mysite' }))
+    const expected = listTemplateFiles(templateDir('project')).map((f) =>
+      targetPath(f, { project_name: 'mysite' }),
+    )
     const actual = listTemplateFiles(EXAMPLE).filter((f) => !NOT_COMMITTED.test(f))
     expect(actual).toEqual(expected.sort())
   })
 
   it('each file is the rendered template (its own SECRET_KEY, channels-ts from file:..)', () => {
     for (const file of listTemplateFiles(templateDir('project'))) {
-      const committed = readFileSync(join(EXAMPLE, targetPath(file, { project_name: 'mysite' })), 'utf8')
+      const committed = readFileSync(
+        join(EXAMPLE, targetPath(file, { project_name: 'mysite' })),
+        'utf8',
+      )
       const secret = /SECRET_KEY: '([^']*)'/.exec(committed)?.[1] ?? ''
       const rendered = render(readFileSync(join(templateDir('project'), file), 'utf8'), {
         project_name: 'mysite',

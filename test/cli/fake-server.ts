@@ -28,7 +28,12 @@ export interface RunResult {
 /** Run `main(argv)` with a fake server; the command returns as soon as the server started. */
 export async function runCli(
   argv: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; startError?: Error; keepRunning?: (stop: () => void) => void } = {},
+  options: {
+    cwd?: string
+    env?: Record<string, string | undefined>
+    startError?: Error
+    keepRunning?: (stop: () => void) => void
+  } = {},
 ): Promise<RunResult> {
   const { main } = await import('../../src/cli/index.js')
   const controller = new AbortController()
@@ -41,7 +46,11 @@ export async function runCli(
   }
   let stdout = ''
   let stderr = ''
-  const createServer = (app: Application, endpoints: Endpoint[], serverOptions: ServerOptions): CliServer => {
+  const createServer = (
+    app: Application,
+    endpoints: Endpoint[],
+    serverOptions: ServerOptions,
+  ): CliServer => {
     server.app = app
     server.endpoints = endpoints
     server.options = serverOptions
@@ -58,7 +67,11 @@ export async function runCli(
             endpoint,
             address:
               endpoint.kind === 'tcp'
-                ? { kind: 'tcp', host: endpoint.host, port: endpoint.port === 0 ? 45678 : endpoint.port }
+                ? {
+                    kind: 'tcp',
+                    host: endpoint.host,
+                    port: endpoint.port === 0 ? 45678 : endpoint.port,
+                  }
                 : endpoint.kind === 'unix'
                   ? { kind: 'unix', path: endpoint.path }
                   : { kind: 'fd', fileno: endpoint.kind === 'fd' ? endpoint.fileno : -1 },

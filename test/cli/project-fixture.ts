@@ -10,7 +10,10 @@ export interface Fixture {
 }
 
 /** A project whose app answers every HTTP request with `app:<path>` (no framework imports). */
-export function createFixture(settings: Record<string, unknown> = {}, extraFiles: Record<string, string> = {}): Fixture {
+export function createFixture(
+  settings: Record<string, unknown> = {},
+  extraFiles: Record<string, string> = {},
+): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'channels-cli-'))
   const write = (file: string, content: string) => {
     mkdirSync(dirname(join(dir, file)), { recursive: true })

@@ -41,7 +41,11 @@ async function setup(): Promise<{ fixture: Fixture; loader: GenerationLoader }> 
   fixture = createFixture()
   fixture.write('mysite/greeting.ts', "export const greeting = 'hello '\n")
   fixture.write('mysite/routing.ts', routing('v1'))
-  loader = await createProjectLoader({ projectDir: fixture.dir, settingsFile: `${fixture.dir}/settings.ts`, color: false })
+  loader = await createProjectLoader({
+    projectDir: fixture.dir,
+    settingsFile: `${fixture.dir}/settings.ts`,
+    color: false,
+  })
   return { fixture, loader }
 }
 
@@ -67,7 +71,8 @@ describe('GenerationLoader', () => {
     fixture.write('mysite/routing.ts', 'export const application = (\n')
     const broken = await loader.load()
     expect(broken.ok).toBe(false)
-    if (!broken.ok) expect(broken.message).toMatch(/\[ERROR\] Unexpected end of file\s+mysite\/routing\.ts:2:0/)
+    if (!broken.ok)
+      expect(broken.message).toMatch(/\[ERROR\] Unexpected end of file\s+mysite\/routing\.ts:2:0/)
     expect(loader.current?.id).toBe(2)
     expect(loader.lastFailed).toBe(true)
     expect(await body(loader.current!.app)).toBe('howdy v1')
@@ -91,7 +96,8 @@ describe('GenerationLoader', () => {
     fixture.write('mysite/routing.ts', 'export const application = 42\n')
     const result = await loader.load({ settings: true })
     expect(result.ok).toBe(false)
-    if (!result.ok) expect(result.message).toContain("'application' in mysite.routing is not an ASGI application")
+    if (!result.ok)
+      expect(result.message).toContain("'application' in mysite.routing is not an ASGI application")
   })
 
   it('records the inputs of each bundle for the change classifier', async () => {
@@ -141,17 +147,25 @@ describe('watcher', () => {
     await loader.load({ settings: true })
     const lines: string[] = []
     const errors: string[] = []
-    reloader = startReloader(fixture.dir, loader, { info: (l) => lines.push(l), error: (e) => errors.push(e) })
+    reloader = startReloader(fixture.dir, loader, {
+      info: (l) => lines.push(l),
+      error: (e) => errors.push(e),
+    })
     await reloader.ready
     fixture.write('mysite/routing.ts', routing('v2'))
-    await vi.waitFor(() => expect(lines.some((l) => /^Reloaded in \d+ ms \(generation 2\)$/.test(l))).toBe(true), { timeout: 10_000 })
+    await vi.waitFor(
+      () => expect(lines.some((l) => /^Reloaded in \d+ ms \(generation 2\)$/.test(l))).toBe(true),
+      { timeout: 10_000 },
+    )
     expect(lines).toContain("Detected changes in 'mysite/routing.ts'. Reloading...")
     expect(await body(loader.current!.app)).toBe('hello v2')
 
     fixture.write('mysite/routing.ts', 'export const application = (\n')
     await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0), { timeout: 10_000 })
     expect(errors[0]).toMatch(/routing\.ts/)
-    await vi.waitFor(() => expect(lines).toContain('Still serving generation 2; fix the error and save again.'))
+    await vi.waitFor(() =>
+      expect(lines).toContain('Still serving generation 2; fix the error and save again.'),
+    )
 
     fixture.write('mysite/routing.ts', routing('v3'))
     await vi.waitFor(() => expect(loader.current?.id).toBe(3), { timeout: 10_000 })
@@ -162,12 +176,17 @@ describe('watcher', () => {
     const { fixture, loader } = await setup()
     await loader.load({ settings: true })
     const lines: string[] = []
-    reloader = startReloader(fixture.dir, loader, { info: (l) => lines.push(l), error: (l) => lines.push(l) })
+    reloader = startReloader(fixture.dir, loader, {
+      info: (l) => lines.push(l),
+      error: (l) => lines.push(l),
+    })
     await reloader.ready
     fixture.write('mysite/routing.ts', routing('v2'))
     await vi.waitFor(() => expect(loader.current?.id).toBe(2), { timeout: 10_000, interval: 1 })
     fixture.write('mysite/routing.ts', routing('v3'))
-    await vi.waitFor(async () => expect(await body(loader.current!.app)).toBe('hello v3'), { timeout: 10_000 })
+    await vi.waitFor(async () => expect(await body(loader.current!.app)).toBe('hello v3'), {
+      timeout: 10_000,
+    })
     await reloader.idle()
     // Seen by the watcher and by the recheck, built once.
     await new Promise((r) => setTimeout(r, 150))
@@ -198,14 +217,19 @@ describe('watcher', () => {
     const { fixture, loader } = await setup()
     await loader.load({ settings: true })
     const lines: string[] = []
-    reloader = startReloader(fixture.dir, loader, { info: (l) => lines.push(l), error: (l) => lines.push(l) })
+    reloader = startReloader(fixture.dir, loader, {
+      info: (l) => lines.push(l),
+      error: (l) => lines.push(l),
+    })
     await reloader.ready
     fixture.write('static/hello.txt', 'changed\n')
     // Then a code change: the only reload reported is the code one.
     fixture.write('mysite/greeting.ts', "export const greeting = 'hi '\n")
     await vi.waitFor(() => expect(loader.current?.id).toBe(2), { timeout: 10_000 })
     await reloader.idle()
-    expect(lines.filter((l) => l.startsWith('Detected changes'))).toEqual(["Detected changes in 'mysite/greeting.ts'. Reloading..."])
+    expect(lines.filter((l) => l.startsWith('Detected changes'))).toEqual([
+      "Detected changes in 'mysite/greeting.ts'. Reloading...",
+    ])
   })
 })
 
@@ -224,7 +248,10 @@ describe('settings reload and channel layers', () => {
     applySettings({ CHANNEL_LAYERS: { ...layers } }, undefined)
     const first = channelLayers.get('default')
     const previous = getSettings() as Record<string, unknown>
-    applySettings({ CHANNEL_LAYERS: { default: { ...layers.default, CONFIG: { capacity: 5 } } } }, previous)
+    applySettings(
+      { CHANNEL_LAYERS: { default: { ...layers.default, CONFIG: { capacity: 5 } } } },
+      previous,
+    )
     const second = channelLayers.get('default')
     expect(second).not.toBe(first)
     expect(second).not.toBeNull()
@@ -234,9 +261,12 @@ describe('settings reload and channel layers', () => {
     applySettings({ CHANNEL_LAYERS: { ...layers }, MARK: 'old' }, undefined)
     const first = channelLayers.get('default')
     const previous = getSettings() as Record<string, unknown>
-    expect(() => applySettings({ CHANNEL_LAYERS: { default: { BACKEND: 'no.such.Layer' } }, MARK: 'new' }, previous)).toThrow(
-      /Cannot import BACKEND/,
-    )
+    expect(() =>
+      applySettings(
+        { CHANNEL_LAYERS: { default: { BACKEND: 'no.such.Layer' } }, MARK: 'new' },
+        previous,
+      ),
+    ).toThrow(/Cannot import BACKEND/)
     expect(getSettings().MARK).toBe('old')
     expect(channelLayers.get('default')).toBe(first)
   })

@@ -13,7 +13,11 @@ afterEach(() => {
   fixture = undefined
 })
 
-async function runserver(args: string[], settings: Record<string, unknown> = {}, env: Record<string, string> = {}) {
+async function runserver(
+  args: string[],
+  settings: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+) {
   fixture = createFixture(settings)
   return runCli(['runserver', '--noreload', ...args], { cwd: fixture.dir, env })
 }
@@ -41,12 +45,15 @@ describe('addrport', () => {
     expect(result.stdout).toContain(`development server at ${url}\n`)
   })
 
-  it.each([['foo bar'], ['8000a'], ['1.2.3.4:'], ['[::1]'], [':8000']])('refuses %j', async (bad) => {
-    const result = await runserver([bad])
-    expect(result.code).toBe(1)
-    expect(result.stderr).toContain(`"${bad}" is not a valid port number or address:port pair.`)
-    expect(result.server.started).toBe(false)
-  })
+  it.each([['foo bar'], ['8000a'], ['1.2.3.4:'], ['[::1]'], [':8000']])(
+    'refuses %j',
+    async (bad) => {
+      const result = await runserver([bad])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(`"${bad}" is not a valid port number or address:port pair.`)
+      expect(result.server.started).toBe(false)
+    },
+  )
 
   it('refuses an IPv4 address with -6', async () => {
     const result = await runserver(['-6', '127.0.0.1:8000'])
@@ -104,37 +111,73 @@ describe('options', () => {
     const onAction = result.server.options?.onAction
     expect(onAction).toBeTypeOf('function')
     const time = new Date()
-    onAction?.({ protocol: 'http', action: 'complete', method: 'GET', path: '/nf', status: 404, client: '127.0.0.1:49698', durationMs: 1, time })
-    onAction?.({ protocol: 'websocket', action: 'connecting', path: '/ws/x/', client: '127.0.0.1:49726', time })
-    expect(result.stderr).toBe('HTTP GET /nf 404 [0.00, 127.0.0.1:49698]\nWebSocket HANDSHAKING /ws/x/ [127.0.0.1:49726]\n')
+    onAction?.({
+      protocol: 'http',
+      action: 'complete',
+      method: 'GET',
+      path: '/nf',
+      status: 404,
+      client: '127.0.0.1:49698',
+      durationMs: 1,
+      time,
+    })
+    onAction?.({
+      protocol: 'websocket',
+      action: 'connecting',
+      path: '/ws/x/',
+      client: '127.0.0.1:49726',
+      time,
+    })
+    expect(result.stderr).toBe(
+      'HTTP GET /nf 404 [0.00, 127.0.0.1:49698]\nWebSocket HANDSHAKING /ws/x/ [127.0.0.1:49726]\n',
+    )
   })
 })
 
 describe('settings', () => {
   it('uses --settings, then CHANNELS_SETTINGS_MODULE, then ./settings.ts', async () => {
-    fixture = createFixture({}, { 'conf/prod.ts': "export default { DEBUG: true, ASGI_APPLICATION: 'mysite.routing.application' }\n" })
-    const viaFlag = await runCli(['runserver', '--noreload', '--settings', 'conf/prod.ts'], { cwd: fixture.dir })
+    fixture = createFixture(
+      {},
+      {
+        'conf/prod.ts':
+          "export default { DEBUG: true, ASGI_APPLICATION: 'mysite.routing.application' }\n",
+      },
+    )
+    const viaFlag = await runCli(['runserver', '--noreload', '--settings', 'conf/prod.ts'], {
+      cwd: fixture.dir,
+    })
     expect(viaFlag.code).toBe(0)
     expect(viaFlag.stdout).toContain("using settings 'conf/prod.ts'")
-    const viaEnv = await runCli(['runserver', '--noreload'], { cwd: fixture.dir, env: { CHANNELS_SETTINGS_MODULE: 'conf.prod' } })
+    const viaEnv = await runCli(['runserver', '--noreload'], {
+      cwd: fixture.dir,
+      env: { CHANNELS_SETTINGS_MODULE: 'conf.prod' },
+    })
     expect(viaEnv.code).toBe(0)
     expect(viaEnv.stdout).toContain("using settings 'conf/prod.ts'")
-    const missing = await runCli(['runserver', '--noreload', '--settings', 'conf/none.ts'], { cwd: fixture.dir })
+    const missing = await runCli(['runserver', '--noreload', '--settings', 'conf/none.ts'], {
+      cwd: fixture.dir,
+    })
     expect(missing.code).toBe(1)
-    expect(missing.stderr).toContain("Cannot find the settings module 'conf/none.ts' (from --settings).")
+    expect(missing.stderr).toContain(
+      "Cannot find the settings module 'conf/none.ts' (from --settings).",
+    )
   })
 
   it('needs a settings module', async () => {
     fixture = createFixture()
     const result = await runCli(['runserver', '--noreload'], { cwd: `${fixture.dir}/static` })
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/^No settings found: pass --settings PATH, set CHANNELS_SETTINGS_MODULE/)
+    expect(result.stderr).toMatch(
+      /^No settings found: pass --settings PATH, set CHANNELS_SETTINGS_MODULE/,
+    )
   })
 
   it("Django's ASGI_APPLICATION messages", async () => {
     const unset = await runserver([], { ASGI_APPLICATION: undefined })
     expect(unset.code).toBe(1)
-    expect(unset.stderr).toContain('You have not set ASGI_APPLICATION, which is needed to run the server.')
+    expect(unset.stderr).toContain(
+      'You have not set ASGI_APPLICATION, which is needed to run the server.',
+    )
     fixture?.cleanup()
     const noModule = await runserver([], { ASGI_APPLICATION: 'mysite.nothing.application' })
     expect(noModule.code).toBe(1)
@@ -157,7 +200,7 @@ describe('settings', () => {
     expect(result.server.started).toBe(false)
   })
 
-  it('a syntax error is reported with esbuild\'s code frame', async () => {
+  it("a syntax error is reported with esbuild's code frame", async () => {
     fixture = createFixture()
     fixture.write('mysite/routing.ts', 'export const application = (\n')
     const result = await runCli(['runserver', '--noreload'], { cwd: fixture.dir })
@@ -168,7 +211,9 @@ describe('settings', () => {
   it('DEBUG false with empty ALLOWED_HOSTS is a CommandError', async () => {
     const result = await runserver([], { DEBUG: false })
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('CommandError: You must set settings.ALLOWED_HOSTS if DEBUG is False.')
+    expect(result.stderr).toContain(
+      'CommandError: You must set settings.ALLOWED_HOSTS if DEBUG is False.',
+    )
     fixture?.cleanup()
     const ok = await runserver([], { DEBUG: false, ALLOWED_HOSTS: ['example.com'] })
     expect(ok.code).toBe(0)
@@ -188,23 +233,38 @@ describe('static files', () => {
 
   it('are not served with --nostatic, nor without DEBUG unless --insecure', async () => {
     const nostatic = await runserver(['--nostatic'])
-    expect((await callHttp(nostatic.server.app!, '/static/hello.txt')).body.toString()).toBe('app:/static/hello.txt')
+    expect((await callHttp(nostatic.server.app!, '/static/hello.txt')).body.toString()).toBe(
+      'app:/static/hello.txt',
+    )
     fixture?.cleanup()
     const production = await runserver([], { DEBUG: false, ALLOWED_HOSTS: ['*'] })
-    expect((await callHttp(production.server.app!, '/static/hello.txt')).body.toString()).toBe('app:/static/hello.txt')
+    expect((await callHttp(production.server.app!, '/static/hello.txt')).body.toString()).toBe(
+      'app:/static/hello.txt',
+    )
     fixture?.cleanup()
     const insecure = await runserver(['--insecure'], { DEBUG: false, ALLOWED_HOSTS: ['*'] })
     expect((await callHttp(insecure.server.app!, '/static/hello.txt')).status).toBe(200)
-    expect((await callHttp(insecure.server.app!, '/static/hello.txt')).body.toString()).toBe('hello static\n')
+    expect((await callHttp(insecure.server.app!, '/static/hello.txt')).body.toString()).toBe(
+      'hello static\n',
+    )
   })
 })
 
 describe('listen failures', () => {
-  it('a busy port prints Django\'s message and exits 1 (Daphne exits 0)', async () => {
+  it("a busy port prints Django's message and exits 1 (Daphne exits 0)", async () => {
     fixture = createFixture()
-    const cause = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:8000'), { code: 'EADDRINUSE' })
-    const error = new Error('Listen failure: listen EADDRINUSE: address already in use 127.0.0.1:8000', { cause })
-    const result = await runCli(['runserver', '--noreload'], { cwd: fixture.dir, startError: error })
+    const cause = Object.assign(
+      new Error('listen EADDRINUSE: address already in use 127.0.0.1:8000'),
+      { code: 'EADDRINUSE' },
+    )
+    const error = new Error(
+      'Listen failure: listen EADDRINUSE: address already in use 127.0.0.1:8000',
+      { cause },
+    )
+    const result = await runCli(['runserver', '--noreload'], {
+      cwd: fixture.dir,
+      startError: error,
+    })
     expect(result.code).toBe(1)
     expect(result.stderr).toBe(
       'Error: That port is already in use.\nListen failure: listen EADDRINUSE: address already in use 127.0.0.1:8000\n',

@@ -32,9 +32,15 @@ describe('TestCLIInterface', () => {
     expect(await endpointsFor()).toEqual(['tcp:port=8000:interface=127.0.0.1'])
     expect(await endpointsFor('-p', '123')).toEqual(['tcp:port=123:interface=127.0.0.1'])
     expect(await endpointsFor('-b', '10.0.0.1')).toEqual(['tcp:port=8000:interface=10.0.0.1'])
-    expect(await endpointsFor('-b', '200a::1')).toEqual([String.raw`tcp:port=8000:interface=200a\:\:1`])
-    expect(await endpointsFor('-b', '[200a::1]')).toEqual([String.raw`tcp:port=8000:interface=200a\:\:1`])
-    expect(await endpointsFor('-p', '8080', '-b', 'example.com')).toEqual(['tcp:port=8080:interface=example.com'])
+    expect(await endpointsFor('-b', '200a::1')).toEqual([
+      String.raw`tcp:port=8000:interface=200a\:\:1`,
+    ])
+    expect(await endpointsFor('-b', '[200a::1]')).toEqual([
+      String.raw`tcp:port=8000:interface=200a\:\:1`,
+    ])
+    expect(await endpointsFor('-p', '8080', '-b', 'example.com')).toEqual([
+      'tcp:port=8080:interface=example.com',
+    ])
   })
 
   it('testUnixSockets', async () => {
@@ -65,7 +71,9 @@ describe('TestCLIInterface', () => {
   })
 
   it('testCustomEndpoints: an endpoint type we cannot serve is a clear error (Daphne passes it to Twisted plugins)', async () => {
-    const result = await runCli(['serve', 'app.mjs:application', '-v', '0', '-e', 'imap:'], { cwd: dir })
+    const result = await runCli(['serve', 'app.mjs:application', '-v', '0', '-e', 'imap:'], {
+      cwd: dir,
+    })
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/Unknown endpoint type: 'imap'/)
     expect(result.server.started).toBe(false)
@@ -81,18 +89,26 @@ describe('TestCLIInterface', () => {
   it('test_custom_proxyhost', async () => {
     const { server } = await serve('--proxy-headers', '--proxy-headers-host', 'blah')
     expect(server.options?.proxyHeaders).toMatchObject({ address: 'blah' })
-    const bad = await runCli(['serve', 'app.mjs:application', '--proxy-headers-host', 'blah'], { cwd: dir })
+    const bad = await runCli(['serve', 'app.mjs:application', '--proxy-headers-host', 'blah'], {
+      cwd: dir,
+    })
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toContain('argument --proxy-headers-host: --proxy-headers has to be passed for this parameter.')
+    expect(bad.stderr).toContain(
+      'argument --proxy-headers-host: --proxy-headers has to be passed for this parameter.',
+    )
     expect(bad.server.started).toBe(false)
   })
 
   it('test_custom_proxyport', async () => {
     const { server } = await serve('--proxy-headers', '--proxy-headers-port', 'blah2')
     expect(server.options?.proxyHeaders).toMatchObject({ port: 'blah2' })
-    const bad = await runCli(['serve', 'app.mjs:application', '--proxy-headers-port', 'blah2'], { cwd: dir })
+    const bad = await runCli(['serve', 'app.mjs:application', '--proxy-headers-port', 'blah2'], {
+      cwd: dir,
+    })
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toContain('argument --proxy-headers-port: --proxy-headers has to be passed for this parameter.')
+    expect(bad.stderr).toContain(
+      'argument --proxy-headers-port: --proxy-headers has to be passed for this parameter.',
+    )
   })
 
   it('test_custom_servername', async () => {
@@ -124,9 +140,24 @@ describe('serve options', () => {
       signalHandlers: false,
     })
     const tuned = await serve(
-      '-t', '7', '--websocket_timeout', '-1', '--websocket_connect_timeout', '3', '--ping-interval', '2',
-      '--ping-timeout', '4', '--application-close-timeout', '1', '--websocket-max-message-size', '0',
-      '--root-path', '/mount', '--reactor', 'node',
+      '-t',
+      '7',
+      '--websocket_timeout',
+      '-1',
+      '--websocket_connect_timeout',
+      '3',
+      '--ping-interval',
+      '2',
+      '--ping-timeout',
+      '4',
+      '--application-close-timeout',
+      '1',
+      '--websocket-max-message-size',
+      '0',
+      '--root-path',
+      '/mount',
+      '--reactor',
+      'node',
     )
     expect(tuned.server.options).toMatchObject({
       httpTimeout: 7000,
@@ -145,7 +176,9 @@ describe('serve options', () => {
   it('logs Starting server and Listening on TCP address at verbosity 1', async () => {
     const result = await runCli(['serve', 'app.mjs:application', '-p', '9123'], { cwd: dir })
     expect(result.code).toBe(0)
-    expect(result.stderr).toMatch(/INFO {5}Starting server at tcp:port=9123:interface=127\.0\.0\.1\n/)
+    expect(result.stderr).toMatch(
+      /INFO {5}Starting server at tcp:port=9123:interface=127\.0\.0\.1\n/,
+    )
     expect(result.stderr).toMatch(/INFO {5}Listening on TCP address 127\.0\.0\.1:9123\n/)
     expect(result.server.stopped).toBe(true)
   })
@@ -157,7 +190,9 @@ describe('serve options', () => {
   })
 
   it('refuses an unknown reactor', async () => {
-    const result = await runCli(['serve', 'app.mjs:application', '--reactor', 'twisted'], { cwd: dir })
+    const result = await runCli(['serve', 'app.mjs:application', '--reactor', 'twisted'], {
+      cwd: dir,
+    })
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/twisted/)
   })
@@ -178,10 +213,16 @@ describe('serve options', () => {
   })
 
   it('reports a listen failure with exit code 1', async () => {
-    const error = Object.assign(new Error('Listen failure: listen EADDRINUSE: address already in use 127.0.0.1:8000'), {
-      code: 'EADDRINUSE',
+    const error = Object.assign(
+      new Error('Listen failure: listen EADDRINUSE: address already in use 127.0.0.1:8000'),
+      {
+        code: 'EADDRINUSE',
+      },
+    )
+    const result = await runCli(['serve', 'app.mjs:application', '-v', '0'], {
+      cwd: dir,
+      startError: error,
     })
-    const result = await runCli(['serve', 'app.mjs:application', '-v', '0'], { cwd: dir, startError: error })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('Listen failure')
   })

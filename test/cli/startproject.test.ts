@@ -56,13 +56,16 @@ describe('startproject', () => {
     }
     expect(pkg.name).toBe('mysite')
     expect(pkg.dependencies['channels-ts']).toBe(`file:${frameworkRoot()}`)
-    expect(result.stdout).toContain('Next steps:\n  cd mysite\n  npm install\n  npx channels runserver\n')
+    expect(result.stdout).toContain(
+      'Next steps:\n  cd mysite\n  npm install\n  npx channels runserver\n',
+    )
   })
 
   it('two projects get different secret keys', async () => {
     await run('startproject', 'one')
     await run('startproject', 'two')
-    const key = (p: string) => /SECRET_KEY: '([^']+)'/.exec(readFileSync(join(cwd, p, 'settings.ts'), 'utf8'))?.[1]
+    const key = (p: string) =>
+      /SECRET_KEY: '([^']+)'/.exec(readFileSync(join(cwd, p, 'settings.ts'), 'utf8'))?.[1]
     expect(key('one')).not.toBe(key('two'))
   })
 
@@ -71,7 +74,9 @@ describe('startproject', () => {
     writeFileSync(join(cwd, 'target/keep.txt'), 'mine')
     const refused = await run('startproject', 'mysite', 'target')
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toContain("already exists and is not empty. Use --force to write into it anyway.")
+    expect(refused.stderr).toContain(
+      'already exists and is not empty. Use --force to write into it anyway.',
+    )
     expect(existsSync(join(cwd, 'target/settings.ts'))).toBe(false)
     const forced = await run('startproject', 'mysite', 'target', '--force')
     expect(forced.code).toBe(0)
@@ -83,22 +88,29 @@ describe('startproject', () => {
 
   it('--link writes a relative file: dependency; --channels-version a range', async () => {
     await run('startproject', 'linked', 'linked', '--link', '.')
-    const linked = JSON.parse(readFileSync(join(cwd, 'linked/package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    const linked = JSON.parse(readFileSync(join(cwd, 'linked/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>
+    }
     expect(linked.dependencies['channels-ts']).toBe('file:..')
     await run('startproject', 'ranged', 'ranged', '--channels-version', '^0.1.0')
-    const ranged = JSON.parse(readFileSync(join(cwd, 'ranged/package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    const ranged = JSON.parse(readFileSync(join(cwd, 'ranged/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>
+    }
     expect(ranged.dependencies['channels-ts']).toBe('^0.1.0')
     const both = await run('startproject', 'both', 'both', '--link', '.', '--channels-version', '1')
     expect(both.code).toBe(1)
     expect(both.stderr).toContain('Use either --link or --channels-version, not both.')
   })
 
-  it.each([['my-site'], ['1site'], ['my site'], ['chat'], ['static']])('refuses the name %j', async (name) => {
-    const result = await run('startproject', name)
-    expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/is not a valid project name|conflicts with a folder/)
-    expect(existsSync(join(cwd, name))).toBe(false)
-  })
+  it.each([['my-site'], ['1site'], ['my site'], ['chat'], ['static']])(
+    'refuses the name %j',
+    async (name) => {
+      const result = await run('startproject', name)
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/is not a valid project name|conflicts with a folder/)
+      expect(existsSync(join(cwd, name))).toBe(false)
+    },
+  )
 
   it('a missing name is a usage error', async () => {
     const result = await run('startproject')
@@ -114,14 +126,20 @@ describe('startapp', () => {
     expect(listFiles(join(cwd, 'poll_votes'))).toEqual(['consumers.ts', 'routing.ts'])
     const routing = readFileSync(join(cwd, 'poll_votes/routing.ts'), 'utf8')
     expect(routing).toContain("import { PollVotesConsumer } from './consumers.js'")
-    expect(routing).toContain("export const pollVotesWebsocketUrlpatterns = [path('ws/poll_votes/', PollVotesConsumer.asAsgi())]")
-    expect(readFileSync(join(cwd, 'poll_votes/consumers.ts'), 'utf8')).toContain('export class PollVotesConsumer extends AsyncJsonWebsocketConsumer')
+    expect(routing).toContain(
+      "export const pollVotesWebsocketUrlpatterns = [path('ws/poll_votes/', PollVotesConsumer.asAsgi())]",
+    )
+    expect(readFileSync(join(cwd, 'poll_votes/consumers.ts'), 'utf8')).toContain(
+      'export class PollVotesConsumer extends AsyncJsonWebsocketConsumer',
+    )
   })
 
   it('refuses an existing non-empty folder and a bad name', async () => {
     await run('startapp', 'polls')
     expect((await run('startapp', 'polls')).code).toBe(1)
-    expect((await run('startapp', 'bad-name')).stderr).toContain("'bad-name' is not a valid app name.")
+    expect((await run('startapp', 'bad-name')).stderr).toContain(
+      "'bad-name' is not a valid app name.",
+    )
   })
 })
 
@@ -135,11 +153,14 @@ describe('main', () => {
   it('--version prints the package version; --help lists the commands', async () => {
     const version = await run('--version')
     expect(version.code).toBe(0)
-    const pkg = JSON.parse(readFileSync(join(frameworkRoot(), 'package.json'), 'utf8')) as { version: string }
+    const pkg = JSON.parse(readFileSync(join(frameworkRoot(), 'package.json'), 'utf8')) as {
+      version: string
+    }
     expect(version.stdout).toBe(`${pkg.version}\n`)
     const help = await run('--help')
     expect(help.code).toBe(0)
-    for (const command of ['runserver', 'serve', 'startproject', 'startapp']) expect(help.stdout).toContain(command)
+    for (const command of ['runserver', 'serve', 'startproject', 'startapp'])
+      expect(help.stdout).toContain(command)
   })
 
   it('an unknown command or option is a usage error (exit 2)', async () => {

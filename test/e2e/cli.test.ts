@@ -27,7 +27,8 @@ function project(files: Record<string, string>): string {
   return dir
 }
 
-const SETTINGS = "export default { DEBUG: true, ASGI_APPLICATION: 'site.routing.application', CHANNEL_LAYERS: { default: { BACKEND: 'channels.layers.InMemoryChannelLayer' } } }\n"
+const SETTINGS =
+  "export default { DEBUG: true, ASGI_APPLICATION: 'site.routing.application', CHANNEL_LAYERS: { default: { BACKEND: 'channels.layers.InMemoryChannelLayer' } } }\n"
 
 // Each generation reports whether its `channels-ts` is the instance generation 1 saw, whether
 // the settings it reads are the ones the CLI configured, and whether the layer is the same.
@@ -56,12 +57,24 @@ describe('generations share the framework', () => {
     const running = await startRunserver(cwd)
     server = running
     const first = JSON.parse((await httpGet(running.port, '/')).body) as Record<string, unknown>
-    expect(first).toEqual({ label: 'one', sameRouterClass: true, instanceOfFirst: true, sameLayer: true, baseDir: cwd })
+    expect(first).toEqual({
+      label: 'one',
+      sameRouterClass: true,
+      instanceOfFirst: true,
+      sameLayer: true,
+      baseDir: cwd,
+    })
 
     writeFileSync(join(cwd, 'site/routing.ts'), IDENTITY_APP('two'))
     await server.waitForOutput(/Reloaded in \d+ ms \(generation 2\)/)
     const second = JSON.parse((await httpGet(running.port, '/')).body) as Record<string, unknown>
-    expect(second).toEqual({ label: 'two', sameRouterClass: true, instanceOfFirst: true, sameLayer: true, baseDir: cwd })
+    expect(second).toEqual({
+      label: 'two',
+      sameRouterClass: true,
+      instanceOfFirst: true,
+      sameLayer: true,
+      baseDir: cwd,
+    })
   })
 })
 
@@ -81,7 +94,10 @@ describe('process behaviour', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
     try {
-      const result = runBin(['runserver', `127.0.0.1:${port}`, '--noreload', '--reactor', 'node'], cwd)
+      const result = runBin(
+        ['runserver', `127.0.0.1:${port}`, '--noreload', '--reactor', 'node'],
+        cwd,
+      )
       expect(result.status).toBe(1)
       expect(result.stderr).toContain('Error: That port is already in use.')
     } finally {
@@ -90,10 +106,15 @@ describe('process behaviour', () => {
   })
 
   it('DEBUG false with empty ALLOWED_HOSTS exits 1 with CommandError', () => {
-    const cwd = project({ 'settings.ts': "export default { ASGI_APPLICATION: 'site.routing.application' }\n", 'site/routing.ts': IDENTITY_APP('x') })
+    const cwd = project({
+      'settings.ts': "export default { ASGI_APPLICATION: 'site.routing.application' }\n",
+      'site/routing.ts': IDENTITY_APP('x'),
+    })
     const result = runBin(['runserver', '--noreload'], cwd)
     expect(result.status).toBe(1)
-    expect(result.stderr).toContain('CommandError: You must set settings.ALLOWED_HOSTS if DEBUG is False.')
+    expect(result.stderr).toContain(
+      'CommandError: You must set settings.ALLOWED_HOSTS if DEBUG is False.',
+    )
   })
 
   it('--version', () => {

@@ -26,18 +26,32 @@ function newestMtime(dir: string): number {
  */
 export function ensureBuilt(): void {
   const stale = () =>
-    !existsSync(BIN) || statSync(BIN).mtimeMs < Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'bin')))
+    !existsSync(BIN) ||
+    statSync(BIN).mtimeMs < Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'bin')))
   if (!stale()) return
-  spawnSync('flock', ['/tmp/channels-ts-e2e-build.lock', 'sh', '-c', `[ -f "${BIN}" ] && [ -z "$(find "${ROOT}/src" "${ROOT}/bin" -newer "${BIN}" -print -quit)" ] || npx tsc -p tsconfig.build.json`], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  })
+  spawnSync(
+    'flock',
+    [
+      '/tmp/channels-ts-e2e-build.lock',
+      'sh',
+      '-c',
+      `[ -f "${BIN}" ] && [ -z "$(find "${ROOT}/src" "${ROOT}/bin" -newer "${BIN}" -print -quit)" ] || npx tsc -p tsconfig.build.json`,
+    ],
+    {
+      cwd: ROOT,
+      stdio: 'ignore',
+    },
+  )
   if (!existsSync(BIN)) throw new Error('npm run build did not produce dist/bin/channels.js')
 }
 
 /** Run the built CLI to completion. */
 export function runBin(args: string[], cwd: string, env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } })
+  return spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  })
 }
 
 /** A spawned long-running command with its output collected. */
@@ -62,7 +76,9 @@ export function spawnBin(args: string[], cwd: string, env: Record<string, string
   let err = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
   const spawned: Spawned = {
     child,
     stdout: () => out,
@@ -74,7 +90,8 @@ export function spawnBin(args: string[], cwd: string, env: Record<string, string
         () => {
           match = (out + err).match(pattern)
           if (!match) {
-            if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} without ${pattern}:\n${out}\n${err}`)
+            if (child.exitCode !== null)
+              throw new Error(`exited ${child.exitCode} without ${pattern}:\n${out}\n${err}`)
             throw new Error(`no ${pattern} yet:\n${out}\n${err}`)
           }
         },
@@ -94,7 +111,10 @@ export function spawnBin(args: string[], cwd: string, env: Record<string, string
 }
 
 /** Start runserver on a free port; resolves once it printed its banner and watches files. */
-export async function startRunserver(cwd: string, args: string[] = []): Promise<Spawned & { port: number }> {
+export async function startRunserver(
+  cwd: string,
+  args: string[] = [],
+): Promise<Spawned & { port: number }> {
   const server = spawnBin(['runserver', '127.0.0.1:0', ...args], cwd)
   const match = await server.waitForOutput(/development server at http:\/\/127\.0\.0\.1:(\d+)\//)
   if (!args.includes('--noreload')) await server.waitForOutput(/Watching for file changes/)
@@ -110,7 +130,11 @@ export interface Client {
   close(): Promise<void>
 }
 
-export async function connect(port: number, path: string, origin: string | null = `http://127.0.0.1:${port}`): Promise<Client> {
+export async function connect(
+  port: number,
+  path: string,
+  origin: string | null = `http://127.0.0.1:${port}`,
+): Promise<Client> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, origin ? { origin } : {})
   const queue: { data: Buffer; binary: boolean }[] = []
   const waiters: (() => void)[] = []
@@ -121,12 +145,15 @@ export async function connect(port: number, path: string, origin: string | null 
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
     ws.once('error', reject)
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)))
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`handshake answered ${res.statusCode}`)),
+    )
   })
   const take = async (timeout = 10_000) => {
     const deadline = Date.now() + timeout
     while (queue.length === 0) {
-      if (ws.readyState !== WebSocket.OPEN) throw new Error(`socket closed (${ws.readyState}) while waiting for a message`)
+      if (ws.readyState !== WebSocket.OPEN)
+        throw new Error(`socket closed (${ws.readyState}) while waiting for a message`)
       if (Date.now() > deadline) throw new Error('no message')
       await new Promise<void>((resolve) => {
         waiters.push(resolve)
@@ -154,7 +181,11 @@ export async function connect(port: number, path: string, origin: string | null 
 }
 
 /** The handshake status of a refused WebSocket connection. */
-export function handshakeStatus(port: number, path: string, origin: string | null): Promise<number> {
+export function handshakeStatus(
+  port: number,
+  path: string,
+  origin: string | null,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, origin ? { origin } : {})
     ws.once('open', () => {
@@ -170,13 +201,18 @@ export function handshakeStatus(port: number, path: string, origin: string | nul
 }
 
 /** GET a path (raw: no URL normalisation by the client). */
-export async function httpGet(port: number, path: string): Promise<{ status: number; type: string | null; body: string }> {
+export async function httpGet(
+  port: number,
+  path: string,
+): Promise<{ status: number; type: string | null; body: string }> {
   const { request } = await import('node:http')
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
       let body = ''
       res.on('data', (d: Buffer) => (body += d.toString()))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? null, body }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? null, body }),
+      )
     })
     req.on('error', reject)
     req.end()

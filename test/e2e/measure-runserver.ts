@@ -21,7 +21,9 @@ const RELOADS_PER_RUN = 5
 
 function echo(port: number, text: string): Promise<string | null> {
   return new Promise((done) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, { origin: `http://127.0.0.1:${port}` })
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, {
+      origin: `http://127.0.0.1:${port}`,
+    })
     const finish = (value: string | null) => {
       ws.terminate()
       done(value)
@@ -51,7 +53,9 @@ const median = (xs: number[]) => {
 
 const root = mkdtempSync(join(tmpdir(), 'channels-measure-'))
 const project = join(root, 'site')
-const created = spawnSync(process.execPath, [BIN, 'startproject', 'site', project], { encoding: 'utf8' })
+const created = spawnSync(process.execPath, [BIN, 'startproject', 'site', project], {
+  encoding: 'utf8',
+})
 if (created.status !== 0) throw new Error(created.stderr)
 
 const cold: number[] = []
@@ -61,11 +65,16 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const port = 47_000 + run
     const t0 = performance.now()
-    const child = spawn(process.execPath, [BIN, 'runserver', `127.0.0.1:${port}`], { cwd: project, stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, 'runserver', `127.0.0.1:${port}`], {
+      cwd: project,
+      stdio: 'ignore',
+    })
     try {
       await until(() => echo(port, 'cold'))
       cold.push(performance.now() - t0)
-      const survivor = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, { origin: `http://127.0.0.1:${port}` })
+      const survivor = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, {
+        origin: `http://127.0.0.1:${port}`,
+      })
       await new Promise((ok, fail) => survivor.once('open', ok).once('error', fail))
       let closed = false
       survivor.once('close', () => (closed = true))
@@ -97,6 +106,10 @@ try {
   rmSync(root, { recursive: true, force: true })
 }
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ')
-console.log(`cold start → first echoed connection: median ${median(cold).toFixed(0)} ms  [${fmt(cold)}]`)
-console.log(`save → new generation serving:        median ${median(reload).toFixed(0)} ms  [${fmt(reload)}]`)
+console.log(
+  `cold start → first echoed connection: median ${median(cold).toFixed(0)} ms  [${fmt(cold)}]`,
+)
+console.log(
+  `save → new generation serving:        median ${median(reload).toFixed(0)} ms  [${fmt(reload)}]`,
+)
 console.log(`connections dropped by reloads: ${dropped} of ${RUNS}`)

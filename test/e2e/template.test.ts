@@ -8,7 +8,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect, ensureBuilt, handshakeStatus, httpGet, runBin, startRunserver, type Client, type Spawned } from './helpers.js'
+import {
+  connect,
+  ensureBuilt,
+  handshakeStatus,
+  httpGet,
+  runBin,
+  startRunserver,
+  type Client,
+  type Spawned,
+} from './helpers.js'
 
 let root: string
 let project: string
@@ -67,14 +76,16 @@ describe('pages and static files', () => {
     expect((await httpGet(server.port, '/static/nope.css')).status).toBe(404)
   })
 
-  it.each(['/static/..%2f..%2fsettings.ts', '/static/%2e%2e/settings.ts', '/static/%2e%2e%2fsettings.ts', '/static/..%5csettings.ts'])(
-    'refuses traversal %s',
-    async (path) => {
-      const res = await httpGet(server.port, path)
-      expect([400, 404]).toContain(res.status)
-      expect(res.body).not.toContain('SECRET_KEY')
-    },
-  )
+  it.each([
+    '/static/..%2f..%2fsettings.ts',
+    '/static/%2e%2e/settings.ts',
+    '/static/%2e%2e%2fsettings.ts',
+    '/static/..%5csettings.ts',
+  ])('refuses traversal %s', async (path) => {
+    const res = await httpGet(server.port, path)
+    expect([400, 404]).toContain(res.status)
+    expect(res.body).not.toContain('SECRET_KEY')
+  })
 
   it('logs each request in runserver format', async () => {
     await httpGet(server.port, '/static/style.css')
@@ -119,7 +130,10 @@ describe('hot reload', () => {
     const file = join(project, 'chat/consumers.ts')
     const original = readFileSync(file, 'utf8')
     const withPrefix = (prefix: string) =>
-      original.replace('if (textData !== undefined) await this.send({ textData })', `if (textData !== undefined) await this.send({ textData: '${prefix}' + textData })`)
+      original.replace(
+        'if (textData !== undefined) await this.send({ textData })',
+        `if (textData !== undefined) await this.send({ textData: '${prefix}' + textData })`,
+      )
     expect(withPrefix('x')).not.toBe(original)
 
     const before = await client('/ws/echo/')

@@ -7,14 +7,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Application } from '../../src/asgi/types.js'
-import { contentTypeFor, StaticFilesHandler, staticRelativePath, staticRoots } from '../../src/staticfiles/index.js'
+import {
+  contentTypeFor,
+  StaticFilesHandler,
+  staticRelativePath,
+  staticRoots,
+} from '../../src/staticfiles/index.js'
 import { callHttp } from '../cli/http-call.js'
 
 let dir: string
 let app: Application
 const inner: Application = async (scope, _receive, send) => {
   await send({ type: 'http.response.start', status: 200, headers: [] })
-  await send({ type: 'http.response.body', body: Buffer.from(`inner:${scope.type === 'http' ? scope.path : ''}`) })
+  await send({
+    type: 'http.response.body',
+    body: Buffer.from(`inner:${scope.type === 'http' ? scope.path : ''}`),
+  })
 }
 
 beforeAll(() => {
@@ -29,7 +37,10 @@ beforeAll(() => {
   writeFileSync(join(dir, 'static/data.unknownext'), 'x')
   writeFileSync(join(dir, 'chat/static/chat/room.js'), 'console.log(1)')
   symlinkSync(join(dir, 'settings.ts'), join(dir, 'static/escape.ts'))
-  app = StaticFilesHandler(inner, { staticUrl: '/static/', roots: [join(dir, 'static'), join(dir, 'chat/static')] })
+  app = StaticFilesHandler(inner, {
+    staticUrl: '/static/',
+    roots: [join(dir, 'static'), join(dir, 'chat/static')],
+  })
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -76,9 +87,13 @@ describe('serving', () => {
     const cached = await callHttp(app, '/static/index.html', { headers: [['If-None-Match', etag]] })
     expect(cached.status).toBe(304)
     expect(cached.body.length).toBe(0)
-    const since = await callHttp(app, '/static/index.html', { headers: [['If-Modified-Since', first.headers['last-modified']!]] })
+    const since = await callHttp(app, '/static/index.html', {
+      headers: [['If-Modified-Since', first.headers['last-modified']!]],
+    })
     expect(since.status).toBe(304)
-    const stale = await callHttp(app, '/static/index.html', { headers: [['If-None-Match', 'W/"nope"']] })
+    const stale = await callHttp(app, '/static/index.html', {
+      headers: [['If-None-Match', 'W/"nope"']],
+    })
     expect(stale.status).toBe(200)
   })
 
@@ -97,7 +112,13 @@ describe('serving', () => {
     // A WebSocket on a static path is not a file request: the inner app gets it.
     const sent: unknown[] = []
     await app(
-      { type: 'websocket', path: '/static/index.html', query_string: Buffer.alloc(0), headers: [], subprotocols: [] },
+      {
+        type: 'websocket',
+        path: '/static/index.html',
+        query_string: Buffer.alloc(0),
+        headers: [],
+        subprotocols: [],
+      },
       async () => ({ type: 'websocket.connect' }),
       async (event) => void sent.push(event),
     )
@@ -133,12 +154,30 @@ describe('path traversal', () => {
   })
 
   it('staticRelativePath refuses dot segments and encoded separators', () => {
-    expect(staticRelativePath('/static/a/b.css', '/static/')).toEqual({ ok: true, relativePath: 'a/b.css' })
-    expect(staticRelativePath('/static/a%2fb.css', '/static/')).toEqual({ ok: false, reason: 'forbidden' })
-    expect(staticRelativePath('/static/%2e%2e', '/static/')).toEqual({ ok: false, reason: 'forbidden' })
-    expect(staticRelativePath('/other/a.css', '/static/')).toEqual({ ok: false, reason: 'not-static' })
-    expect(staticRelativePath('/static/%zz', '/static/')).toEqual({ ok: false, reason: 'bad-encoding' })
-    expect(staticRelativePath('/assets/x.js', '/assets')).toEqual({ ok: true, relativePath: 'x.js' })
+    expect(staticRelativePath('/static/a/b.css', '/static/')).toEqual({
+      ok: true,
+      relativePath: 'a/b.css',
+    })
+    expect(staticRelativePath('/static/a%2fb.css', '/static/')).toEqual({
+      ok: false,
+      reason: 'forbidden',
+    })
+    expect(staticRelativePath('/static/%2e%2e', '/static/')).toEqual({
+      ok: false,
+      reason: 'forbidden',
+    })
+    expect(staticRelativePath('/other/a.css', '/static/')).toEqual({
+      ok: false,
+      reason: 'not-static',
+    })
+    expect(staticRelativePath('/static/%zz', '/static/')).toEqual({
+      ok: false,
+      reason: 'bad-encoding',
+    })
+    expect(staticRelativePath('/assets/x.js', '/assets')).toEqual({
+      ok: true,
+      relativePath: 'x.js',
+    })
   })
 })
 
@@ -151,13 +190,21 @@ describe('helpers', () => {
   })
 
   it('staticRoots: STATICFILES_DIRS then app static folders, existing only', () => {
-    expect(staticRoots(dir, { STATICFILES_DIRS: ['static', 'nope'] })).toEqual([join(dir, 'static'), join(dir, 'chat/static')])
+    expect(staticRoots(dir, { STATICFILES_DIRS: ['static', 'nope'] })).toEqual([
+      join(dir, 'static'),
+      join(dir, 'chat/static'),
+    ])
     expect(staticRoots(dir, { INSTALLED_APPS: ['chat'] })).toEqual([join(dir, 'chat/static')])
-    expect(staticRoots(dir, { STATICFILES_DIRS: [['prefix', 'static']], INSTALLED_APPS: [] })).toEqual([join(dir, 'static')])
+    expect(
+      staticRoots(dir, { STATICFILES_DIRS: [['prefix', 'static']], INSTALLED_APPS: [] }),
+    ).toEqual([join(dir, 'static')])
   })
 
   it('a relative STATIC_URL is under the site root', async () => {
-    const relative = StaticFilesHandler(inner, { staticUrl: 'static', roots: [join(dir, 'static')] })
+    const relative = StaticFilesHandler(inner, {
+      staticUrl: 'static',
+      roots: [join(dir, 'static')],
+    })
     expect((await callHttp(relative, '/static/index.html')).status).toBe(200)
   })
 })

@@ -75,8 +75,11 @@ export async function createBundler(entry: string, options: BundlerOptions): Pro
       try {
         const result = await context.rebuild()
         const output = result.outputFiles?.find((file) => file.path.endsWith('.cjs'))
-        if (!output) return { ok: false, message: `esbuild produced no output for ${entryPath}`, files: [] }
-        const inputs = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(projectDir, input))
+        if (!output)
+          return { ok: false, message: `esbuild produced no output for ${entryPath}`, files: [] }
+        const inputs = Object.keys(result.metafile?.inputs ?? {}).map((input) =>
+          resolve(projectDir, input),
+        )
         return { ok: true, code: output.text, filename, inputs }
       } catch (error) {
         return failure(error, projectDir, color)

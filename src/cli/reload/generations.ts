@@ -21,8 +21,7 @@ export interface Generation {
 
 /** What a load attempt produced. */
 export type LoadOutcome =
-  | { ok: true; generation: Generation; settingsChanged: boolean }
-  | { ok: false; message: string }
+  { ok: true; generation: Generation; settingsChanged: boolean } | { ok: false; message: string }
 
 /** The seams a loader needs; runserver wires them to the framework, tests to fakes. */
 export interface GenerationLoaderOptions {
@@ -78,7 +77,11 @@ export class GenerationLoader {
     }
     this.lastFailed = false
     this.failedFiles.clear()
-    const generation: Generation = { id: this.nextId++, app: loaded.app, settings: nextSettings ?? {} }
+    const generation: Generation = {
+      id: this.nextId++,
+      app: loaded.app,
+      settings: nextSettings ?? {},
+    }
     this.current = generation
     return { ok: true, generation, settingsChanged }
   }
@@ -88,7 +91,9 @@ export class GenerationLoader {
     await Promise.all([this.options.settingsBundler?.dispose(), this.appBundler?.dispose()])
   }
 
-  private async loadSettings(): Promise<{ ok: true; settings: ProjectSettings } | { ok: false; message: string }> {
+  private async loadSettings(): Promise<
+    { ok: true; settings: ProjectSettings } | { ok: false; message: string }
+  > {
     const bundler = this.options.settingsBundler
     if (!bundler) return { ok: true, settings: {} }
     const built = await bundler.build()
@@ -100,7 +105,9 @@ export class GenerationLoader {
     }
   }
 
-  private async loadApp(settings: ProjectSettings): Promise<{ ok: true; app: Application } | { ok: false; message: string }> {
+  private async loadApp(
+    settings: ProjectSettings,
+  ): Promise<{ ok: true; app: Application } | { ok: false; message: string }> {
     let ref: AppReference
     try {
       const found = this.options.appReference(settings)
@@ -121,7 +128,9 @@ export class GenerationLoader {
       const exports = evaluateBundle(built.code, built.filename)
       const app = pickExport(exports, ref)
       if (typeof app !== 'function') {
-        throw new CommandError(`'${ref.attribute.join('.')}' in ${ref.moduleName} is not an ASGI application (got ${typeof app}).`)
+        throw new CommandError(
+          `'${ref.attribute.join('.')}' in ${ref.moduleName} is not an ASGI application (got ${typeof app}).`,
+        )
       }
       return { ok: true, app: this.wrapApp(app as Application, settings) }
     } catch (error) {
@@ -133,7 +142,10 @@ export class GenerationLoader {
     return this.options.wrap ? this.options.wrap(app, settings) : app
   }
 
-  private track(built: BuildResult, inputs: Set<string>): built is Extract<BuildResult, { ok: true }> {
+  private track(
+    built: BuildResult,
+    inputs: Set<string>,
+  ): built is Extract<BuildResult, { ok: true }> {
     if (built.ok) {
       inputs.clear()
       for (const input of built.inputs) inputs.add(input)
@@ -151,6 +163,7 @@ export class GenerationLoader {
 
 function describeEvaluationError(error: unknown, entry: string): string {
   if (error instanceof CommandError) return error.message
-  if (error instanceof Error) return `Error while loading ${entry}:\n${error.stack ?? error.message}`
+  if (error instanceof Error)
+    return `Error while loading ${entry}:\n${error.stack ?? error.message}`
   return `Error while loading ${entry}: ${String(error)}`
 }

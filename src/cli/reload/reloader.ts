@@ -90,7 +90,9 @@ export function startReloader(
     const outcome = await loader.load({ settings: kind === 'all' })
     clearTimeout(recheck)
     recheck = setTimeout(() => {
-      const changed = [...built].filter(([path, time]) => mtime(path) !== time).map(([path]) => path)
+      const changed = [...built]
+        .filter(([path, time]) => mtime(path) !== time)
+        .map(([path]) => path)
       if (changed.length > 0) onChange(changed)
     }, RECHECK_MS).unref()
     if (outcome.ok) {
