@@ -1,12 +1,16 @@
 // The chat room page: one WebSocket to /ws/chat/<room>/ (ChatConsumer in chat/consumers.ts).
-const roomName = decodeURIComponent(window.location.pathname.split('/').filter(Boolean)[1] ?? 'lobby')
+const roomName = decodeURIComponent(
+  window.location.pathname.split('/').filter(Boolean)[1] ?? 'lobby',
+)
 const log = document.querySelector('#chat-log')
 const input = document.querySelector('#chat-message-input')
 const status = document.querySelector('#status')
 document.querySelector('#room-name').textContent = roomName
 
 const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws'
-const socket = new WebSocket(`${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/`)
+const socket = new WebSocket(
+  `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/`,
+)
 
 socket.addEventListener('open', () => {
   status.textContent = 'Connected.'
