@@ -309,6 +309,10 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
 
   onClose(code: number, reason: string): void {
     if (this.state === State.Closed) return
+    if (this.state === State.Open && (code === 1002 || code === 1007 || code === 1009 || (code === 1006 && reason))) {
+      // Protocol violations the reactor caught (unmasked frame, bad UTF-8, over its ceiling).
+      log.info(`${this.describe()} [${this.client ?? 'None'}]: connection ended abnormally (${code}${reason ? `: ${reason}` : ''})`)
+    }
     this.socket = null
     this.ended(code, reason)
   }

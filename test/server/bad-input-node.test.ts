@@ -1,0 +1,4 @@
+import { describe } from 'vitest'
+import { runBadInputSuite } from './bad-input.suite.js'
+
+describe('bad input on the node reactor', () => runBadInputSuite('node'))
