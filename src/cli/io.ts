@@ -103,10 +103,10 @@ export function createPaint(enabled: boolean): Paint {
   }
 }
 
-/** Colour decision: FORCE_COLOR wins, then NO_COLOR, then whether stderr is a TTY. */
+/** Colour decision: FORCE_COLOR wins (`0`/`false` force it off), then NO_COLOR, then a TTY on stderr. */
 export function wantsColor(env: Record<string, string | undefined>, isTTY: boolean): boolean {
   const force = env.FORCE_COLOR
-  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false'
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
   return isTTY
 }
