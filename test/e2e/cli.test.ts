@@ -94,12 +94,12 @@ describe('process behaviour', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
     try {
-      const result = runBin(
-        ['runserver', `127.0.0.1:${port}`, '--noreload', '--reactor', 'node'],
-        cwd,
-      )
-      expect(result.status).toBe(1)
-      expect(result.stderr).toContain('Error: That port is already in use.')
+      for (const reactor of ['auto', 'node']) {
+        const args = ['runserver', `127.0.0.1:${port}`, '--noreload', '--reactor', reactor]
+        const result = runBin(args, cwd)
+        expect(result.status).toBe(1)
+        expect(result.stderr).toContain('Error: That port is already in use.')
+      }
     } finally {
       blocker.close()
     }
