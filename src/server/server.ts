@@ -174,7 +174,8 @@ class AsgiServer implements Server, ServerContext {
     this.stopping = true
     if (this.starting !== null) await this.starting.catch(() => undefined)
     this.unsubscribeSignals?.()
-    await Promise.allSettled(this.listeners.map((listener) => listener.close()))
+    // Not awaited yet: a reactor may only finish closing a listener once its connections ended.
+    const closing = Promise.allSettled(this.listeners.map((listener) => listener.close()))
     for (const connection of [...this.connections]) connection.shutdown()
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined
@@ -198,6 +199,7 @@ class AsgiServer implements Server, ServerContext {
     if (this.sweeper !== null) clearInterval(this.sweeper)
     this.sweeper = null
     await this.reactor?.stop()
+    await closing
     await this.lifespan?.shutdown()
     this.resolveClosed()
   }
