@@ -3,14 +3,7 @@
  * `chat_<room>`; a `{"message": ...}` from one client is broadcast to all of them. Plus an echo
  * consumer, handy for trying things out.
  */
-import { AsyncWebsocketConsumer } from 'channels-ts'
-
-/** What AuthMiddlewareStack puts in `scope.user`, as far as this consumer cares. */
-interface ScopeUser {
-  username?: string
-  isAuthenticated?: boolean
-  is_authenticated?: boolean
-}
+import { AsyncWebsocketConsumer, type AuthScope } from 'channels-ts'
 
 export class ChatConsumer extends AsyncWebsocketConsumer {
   roomGroupName = ''
@@ -46,11 +39,11 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
     await this.send({ textData: JSON.stringify({ message: event.message, user: event.user }) })
   }
 
-  /** The logged-in user's name, or null for an anonymous visitor. */
+  /** The logged-in user's name (scope.user, from AuthMiddlewareStack), or null when anonymous. */
   #userName(): string | null {
-    const user = this.scope.user as ScopeUser | undefined
-    const authenticated = user?.isAuthenticated ?? user?.is_authenticated ?? false
-    return authenticated && user?.username ? user.username : null
+    const { user } = this.scope as AuthScope
+    // A backend's user counts as authenticated unless it says otherwise; AnonymousUser says false.
+    return user.isAuthenticated !== false && user.username ? user.username : null
   }
 }
 
