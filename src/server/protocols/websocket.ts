@@ -7,7 +7,17 @@
  * (daphne#326); close `reason` is sent and every RFC-valid code is allowed (daphne#374); empty
  * text/bytes messages are sent, not dropped; the scope has `scheme` and `http_version`
  * (daphne#538); duplicate request headers stay separate pairs (as over HTTP) instead of being
- * joined with ','; an app that returns after accept gets its socket closed with 1000.
+ * joined with ','; an app that returns after accept gets its socket closed with 1000; an app
+ * that returns before deciding gets 403 at once (Daphne waits for the handshake timeout).
+ *
+ * Choices where Daphne has none: an app that neither accepts nor closes within
+ * min(websocketHandshakeTimeout, websocketConnectTimeout) is rejected with 403 and a warning
+ * (autobahn aborts the TCP connection instead). The message size limit is enforced here, with
+ * the reactor's own ceiling kept above it, so an oversized message gets close 1009 and is never
+ * delivered; a message past the reactor's ceiling ends the connection (uWS sends no close frame).
+ * Backpressure: `send()` never waits; when the reactor reports it buffered a message we note it
+ * (`backpressured`, cleared on drain), and when it refuses one (over its buffer ceiling, a client
+ * that does not read) the connection is closed with 1008 rather than silently losing messages.
  * @module
  */
 import { AsgiProtocolError } from '../../asgi/errors.js'
