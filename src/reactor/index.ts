@@ -5,6 +5,7 @@
  * @module
  */
 import type { Reactor, ReactorFactory, ReactorName, ReactorOptions } from './types.js'
+import type { LoadedUws } from './uws.js'
 
 /** Every reactor by name, imported on first use. */
 export const REACTORS: Record<ReactorName, () => Promise<ReactorFactory>> = {
@@ -24,23 +25,24 @@ export interface CreatedReactor {
 /**
  * Create a reactor by name. `auto` tries uWS and keeps it only when its native binary loaded;
  * otherwise (JS fallback, or the module failed to load) it returns the node reactor and a warning.
- * An explicit `uws` is honoured even on the JS fallback; its `engine` says so.
+ * An explicit `uws` is honoured even on the JS fallback; its `engine` says so. `deps.loadUws` is
+ * a test seam for the loader.
  */
 export async function createReactor(
   name: ReactorChoice,
   options: ReactorOptions,
+  deps: { loadUws?: () => LoadedUws } = {},
 ): Promise<CreatedReactor> {
   if (name !== 'auto') {
-    const factory = REACTORS[name] as (() => Promise<ReactorFactory>) | undefined
-    if (factory === undefined) {
+    if (!Object.hasOwn(REACTORS, name)) {
       throw new TypeError(`Unknown reactor '${String(name)}' (expected auto, uws or node)`)
     }
-    return { reactor: (await factory())(options) }
+    return { reactor: (await REACTORS[name]())(options) }
   }
   let reason: string
   try {
     const { getUws, UwsReactor } = await import('./uws.js')
-    const loaded = getUws()
+    const loaded = (deps.loadUws ?? getUws)()
     if (loaded.native) return { reactor: new UwsReactor(options, loaded) }
     reason = loaded.reason ?? 'its JS fallback was loaded'
   } catch (error) {

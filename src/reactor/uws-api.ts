@@ -75,8 +75,8 @@ export interface UwsApp {
   listen(host: string, port: number, cb: (socket: UwsListenSocket | false) => void): UwsApp
   listen(port: number, cb: (socket: UwsListenSocket | false) => void): UwsApp
   listen_unix(cb: (socket: UwsListenSocket | false) => void, path: string): UwsApp
-  /** Close every listen socket and connection of this app (20.30 has it; the typings lag). */
-  close(): void
+  /** Close every listen socket and connection (native 20.30 only; the typings lag). */
+  close?(): void
 }
 
 /** TLS files, as uSockets reads them at construction. */
@@ -89,10 +89,12 @@ export interface UwsAppOptions {
 /** The module's exports we use. */
 export interface UwsModule {
   App(options?: UwsAppOptions): UwsApp
-  SSLApp(options: UwsAppOptions): UwsApp
+  /** Missing from the package's JS fallback. */
+  SSLApp?(options: UwsAppOptions): UwsApp
   us_listen_socket_close(socket: UwsListenSocket): void
   us_socket_local_port(socket: UwsListenSocket): number
-  DISABLED: number
+  /** Missing from the package's JS fallback. */
+  DISABLED?: number
 }
 
 /**

@@ -50,13 +50,17 @@ function remoteHost(res: UwsHttpResponse): string {
   return text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text
 }
 
-/** Write status line and headers; uWS writes its own Content-Length, Date and Transfer-Encoding. */
-export function writeHead(res: UwsHttpResponse, head: ResponseHead): void {
+/**
+ * Write status line and headers. uWS writes its own Date and framing headers, except for
+ * body-less answers (`keepLength`), where the app's Content-Length goes out as given.
+ */
+export function writeHead(res: UwsHttpResponse, head: ResponseHead, keepLength = false): void {
   res.writeStatus(`${head.status} ${reasonPhrase(head)}`)
   for (const [name, value] of head.headers) {
     const lower = name.toLowerCase()
     // uWS always writes Date (no per-response switch), so an app's Date would be a duplicate.
-    if (lower === 'content-length' || lower === 'transfer-encoding' || lower === 'date') continue
+    if (lower === 'date' || lower === 'transfer-encoding') continue
+    if (lower === 'content-length' && !keepLength) continue
     res.writeHeader(name, value)
   }
 }
@@ -80,6 +84,8 @@ export class UwsHttpResponder implements HttpResponder {
   #length: number | null = null
   #queued: Uint8Array[] = []
   #ending = false
+  /** Every declared byte went out: uWS finished the response before the app's `end`. */
+  #complete = false
   #close = false
   #writableRegistered = false
   readonly #onFinish: () => void
@@ -143,10 +149,12 @@ export class UwsHttpResponder implements HttpResponder {
     this.#cork(() => {
       const head = this.#head ?? { status: 200, headers: [] }
       if (bodyForbidden(this.#method, head.status)) {
-        if (!this.#started) writeHead(this.#res, head)
+        if (!this.#started) writeHead(this.#res, head, true)
         this.#started = true
-        const reported = this.#method === 'HEAD' ? declaredLength(head) : null
-        this.#finish(() => this.#res.endWithoutBody(reported ?? undefined, this.#close))
+        // endWithoutBody(length) makes uWS 20.30 wait for that many bytes and stall the
+        // connection (and any first argument counts as a length, even undefined), so a HEAD
+        // response's length travels as a plain header instead.
+        this.#finish(() => this.#res.endWithoutBody())
       } else if (this.#length !== null) {
         this.#start()
         if (chunk !== undefined && chunk.byteLength > 0) this.#send(chunk)
@@ -188,7 +196,8 @@ export class UwsHttpResponder implements HttpResponder {
   #start(): void {
     if (this.#started) return
     this.#started = true
-    writeHead(this.#res, this.#head ?? { status: 200, headers: [] })
+    const head = this.#head ?? { status: 200, headers: [] }
+    writeHead(this.#res, head, bodyForbidden(this.#method, head.status))
   }
 
   /** Send (or queue) one body chunk; false when it is waiting for `onWritable`. */
@@ -220,6 +229,7 @@ export class UwsHttpResponder implements HttpResponder {
       const [ok, done] = this.#res.tryEnd(data, total)
       if (done) {
         this.#queued = []
+        this.#complete = true
         this.#finish(() => undefined)
         return true
       }
@@ -245,7 +255,9 @@ export class UwsHttpResponder implements HttpResponder {
       uwsScope.depth++
       try {
         const drained = this.#length === null || this.#pump()
-        if (drained && !this.#done) {
+        // A response completed by its last queued bytes still owes the app its callback, which
+        // is where it will call `end()` (a no-op by then).
+        if (drained && (!this.#done || this.#complete)) {
           const callback = this.#onWritable
           this.#onWritable = null
           callback?.()

@@ -193,7 +193,9 @@ export class UwsReactor implements Reactor {
     for (const socket of [...this.#sockets]) socket.terminate()
     for (const response of [...this.#responses]) response.destroy()
     // `App.close()` also ends idle keep-alive connections, which nothing else can reach.
-    for (const state of this.#listeners) state.app.close()
+    for (const state of this.#listeners) {
+      if (typeof state.app.close === 'function') state.app.close() // the JS fallback lacks it
+    }
     this.#listeners.clear()
   }
 
@@ -206,6 +208,9 @@ export class UwsReactor implements Reactor {
   }
 
   #sslApp(endpoint: SslEndpoint): UwsApp {
+    if (typeof this.#uws.SSLApp !== 'function') {
+      throw listenError(endpoint, `${this.engine} has no TLS; use --reactor node`, 'ENOTSUP')
+    }
     for (const file of [endpoint.privateKey, endpoint.certKey, endpoint.extraCertChain]) {
       if (file === undefined) continue
       try {
@@ -264,7 +269,7 @@ export class UwsReactor implements Reactor {
       createBehavior({
         maxPayloadLength: this.#options.maxPayloadLength,
         maxBackpressure: this.#options.maxBackpressure,
-        compression: this.#uws.DISABLED,
+        compression: this.#uws.DISABLED ?? 0,
         upgrade,
         sockets: this.#sockets,
       }),

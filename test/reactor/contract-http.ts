@@ -208,6 +208,37 @@ export function httpContract(_name: ReactorName, harness: () => Harness): void {
       }, 60_000)
     }
 
+    it('calls onWritable when the last declared bytes drain (one big write)', async () => {
+      const total = 32 * 1024 * 1024
+      const body = pattern(total, 3)
+      const log: string[] = []
+      const listener = await harness().listen({
+        onRequest(_request, response) {
+          response.writeHead({ status: 200, headers: [['Content-Length', String(total)]] })
+          setTimeout(() => {
+            if (response.write(body)) log.push('sent')
+            else {
+              log.push('full')
+              response.onWritable(() => {
+                log.push('writable')
+                response.end()
+              })
+            }
+          }, 0)
+        },
+      })
+      const raw = await connectRaw(listener.port)
+      raw.socket.pause()
+      let size = 0
+      raw.socket.on('data', (chunk: Buffer) => (size += chunk.byteLength))
+      raw.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      await vi.waitFor(() => expect(log).toEqual(['full']))
+      raw.socket.resume()
+      await vi.waitFor(() => expect(log).toEqual(['full', 'writable']), 30_000)
+      await vi.waitFor(() => expect(size).toBeGreaterThan(total), 30_000)
+      raw.destroy()
+    }, 60_000)
+
     it('calls onAborted when the client goes away mid-request', async () => {
       const { requests, handlers } = collector()
       const listener = await harness().listen(handlers)

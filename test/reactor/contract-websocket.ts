@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import type { ReactorName } from '../../src/reactor/types.js'
 import { SendResult } from '../../src/reactor/types.js'
-import { connectRaw, handshakeRequest, openClient, WS_KEY } from '../helpers/ws-client.js'
+import { connectRaw, decodeFrames, encodeFrame, handshakeRequest, openClient, WS_KEY } from '../helpers/ws-client.js'
 import { collector, headOf, OPTIONS, recordSocket, type Harness } from './harness.js'
 
 /** RFC 6455's accept value for a key. */
@@ -255,6 +255,41 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       expect(await bystander.next()).toBe('still here')
       bystander.close()
       await bystander.closed
+    })
+
+    it('ends the connection on invalid UTF-8 in a text frame', async () => {
+      const { listener, record } = await acceptAll(harness, recordSocket())
+      const raw = await connectRaw(listener.port)
+      raw.write(handshakeRequest('/'))
+      await raw.until((d) => d.includes('\r\n\r\n'))
+      raw.write(encodeFrame(0x1, Buffer.from([0x68, 0xff, 0xfe])))
+      const data = await raw.closed
+      await vi.waitFor(() => expect(record.closes()).toHaveLength(1))
+      expect(record.events.filter((e) => e.type === 'text')).toEqual([])
+      // uWS drops the TCP connection without a close frame (see contract.ts); ws sends 1007.
+      const closeCodes = decodeFrames(data)
+        .filter((f) => f.opcode === 0x8)
+        .map((f) => f.payload.readUInt16BE(0))
+      expect(closeCodes).toEqual(name === 'uws' ? [] : [1007])
+      if (name === 'uws') expect(record.closes()[0]!.code).toBe(1006)
+    })
+
+    it('survives an unmasked client frame', async () => {
+      const { listener, record } = await acceptAll(harness, recordSocket())
+      const raw = await connectRaw(listener.port)
+      raw.write(handshakeRequest('/'))
+      await raw.until((d) => d.includes('\r\n\r\n'))
+      // Four trailing bytes: uWS 20.30 reads an unmasked frame's first payload bytes as a mask
+      // key (it does not enforce client masking) and would otherwise wait for them.
+      raw.write(Buffer.concat([encodeFrame(0x1, 'unmasked', { mask: false }), Buffer.from('1234')]))
+      if (name === 'uws') raw.write(encodeFrame(0x8, Buffer.from([0x0f, 0xa0])))
+      const data = await raw.closed
+      await vi.waitFor(() => expect(record.closes()).toHaveLength(1))
+      const closeCodes = decodeFrames(data)
+        .filter((f) => f.opcode === 0x8)
+        .map((f) => f.payload.readUInt16BE(0))
+      // ws closes with 1002 (protocol error); uWS misreads the frame and closes when asked.
+      expect(closeCodes).toEqual(name === 'uws' ? [4000] : [1002])
     })
 
     it('keeps a second connection working while the first is pending', async () => {

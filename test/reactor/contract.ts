@@ -6,6 +6,8 @@
  * - Oversized message: uWS ends the TCP connection without a close frame (client sees 1006, the
  *   server's onClose gets 1006 "Received too big message"); ws sends close 1009. Invalid UTF-8 in
  *   a text frame likewise: uWS 1006, ws 1007.
+ * - An unmasked client frame: ws closes with 1002; uWS 20.30 does not enforce client masking and
+ *   reads the first four payload bytes as the mask key (garbage in, no close).
  * - Malformed request heads (CR/LF/NUL injection, HTTP/1.0 request lines, garbage): node answers
  *   400 Bad Request and closes; uWS 20.30 answers nothing and closes on its HTTP idle timeout
  *   (~10 s). Neither passes the request on. uWS 20.30 does not serve HTTP/1.0 at all.
