@@ -65,11 +65,32 @@ export async function runserver(
   })
   let server: CliServer | undefined
   let reloader: Reloader | undefined
+  let firstLoaded: (() => void) | undefined
+  const startReloading = async () => {
+    reloader = startReloader(location.projectDir, loader, {
+      info: err,
+      error: (text) => err(ctx.paint.red(text)),
+      reloaded: () => firstLoaded?.(),
+    })
+    await reloader.ready
+    err(`Watching for file changes in ${location.projectDir}`)
+  }
   try {
     out(CHECK_LINES[0] ?? '')
     const first = await loader.load({ settings: true })
-    if (!first.ok) throw new CommandError(first.message)
-    checkAllowedHosts(first.generation.settings)
+    if (!first.ok) {
+      if (options.noreload === true) throw new CommandError(first.message)
+      // Like Django's reloader: report, keep watching, start serving once the project loads.
+      err(ctx.paint.red(first.message))
+      const loaded = new Promise<void>((resolve) => (firstLoaded = resolve))
+      await startReloading()
+      err('The server starts once the project loads; fix the error and save.')
+      const stopped = untilAborted(ctx.shutdown()).then(() => 'stopped' as const)
+      if ((await Promise.race([loaded, stopped])) === 'stopped') return 0
+    }
+    const generation = loader.current
+    if (!generation) throw new CommandError('No application loaded')
+    checkAllowedHosts(generation.settings)
     for (const line of CHECK_LINES.slice(1)) out(line)
 
     const endpoints = buildEndpointDescriptionStrings({ host: bind.addr, port: bind.port }).map(
@@ -86,8 +107,8 @@ export async function runserver(
       httpTimeout: options.http_timeout === undefined ? null : options.http_timeout * 1000,
       websocketHandshakeTimeout: (options.websocket_handshake_timeout ?? 5) * 1000,
       rootPath:
-        typeof first.generation.settings.FORCE_SCRIPT_NAME === 'string'
-          ? first.generation.settings.FORCE_SCRIPT_NAME
+        typeof generation.settings.FORCE_SCRIPT_NAME === 'string'
+          ? generation.settings.FORCE_SCRIPT_NAME
           : '',
       signalHandlers: false,
       onAction: (event: AccessEvent) => {
@@ -115,14 +136,7 @@ export async function runserver(
       out(line)
     }
 
-    if (options.noreload !== true) {
-      reloader = startReloader(location.projectDir, loader, {
-        info: err,
-        error: (text) => err(ctx.paint.red(text)),
-      })
-      await reloader.ready
-      err(`Watching for file changes in ${location.projectDir}`)
-    }
+    if (options.noreload !== true && !reloader) await startReloading()
     await untilAborted(ctx.shutdown())
     return 0
   } finally {

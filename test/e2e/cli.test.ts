@@ -78,6 +78,26 @@ describe('generations share the framework', () => {
   })
 })
 
+describe('a project that fails to load at startup', () => {
+  it('is reported, watched, and served once fixed (exit 1 with --noreload)', async () => {
+    const cwd = project({
+      'settings.ts': SETTINGS,
+      'site/routing.ts': 'export const application = (\n',
+    })
+    const noreload = runBin(['runserver', '127.0.0.1:0', '--noreload'], cwd)
+    expect(noreload.status).toBe(1)
+    expect(noreload.stderr).toMatch(/site\/routing\.ts:\d+:\d+/)
+
+    server = spawnBin(['runserver', '127.0.0.1:0'], cwd)
+    await server.waitForOutput(/The server starts once the project loads; fix the error and save\./)
+    expect(server.stdout()).not.toContain('development server at')
+    writeFileSync(join(cwd, 'site/routing.ts'), IDENTITY_APP('fixed'))
+    const match = await server.waitForOutput(/development server at http:\/\/127\.0\.0\.1:(\d+)\//)
+    const res = await httpGet(Number(match[1]), '/')
+    expect(JSON.parse(res.body)).toMatchObject({ label: 'fixed' })
+  })
+})
+
 describe('process behaviour', () => {
   it('SIGINT and SIGTERM stop the server gracefully with exit code 0', async () => {
     const cwd = project({ 'settings.ts': SETTINGS, 'site/routing.ts': IDENTITY_APP('x') })
