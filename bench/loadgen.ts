@@ -6,6 +6,7 @@
  *   node dist/bench/loadgen.js conn   --url ws://127.0.0.1:8000/ws/echo/ -n 10000 -k 64 --hold 4000
  * Each mode prints one final `RESULT key=value …` line (conn also prints `OPENED n` once all are
  * open, so a runner can sample the server while they are held). Durations are in milliseconds.
+ * `--origin URL` sends an Origin header (servers behind Channels' origin validation need one).
  */
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
@@ -24,6 +25,7 @@ const { positionals, values } = parseArgs({
     every: { type: 'string', default: '5' },
     srcips: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '60000' },
+    origin: { type: 'string' },
   },
 })
 
@@ -37,6 +39,7 @@ function dial(i: number): Promise<WebSocket> {
       perMessageDeflate: false,
       localAddress: srcIps > 1 ? `127.0.0.${1 + (i % srcIps)}` : undefined,
       handshakeTimeout: 10_000,
+      headers: values.origin ? { origin: values.origin } : undefined,
     })
     ws.once('open', () => resolve(ws))
     ws.once('error', reject)

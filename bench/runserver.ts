@@ -22,7 +22,10 @@ export interface RunserverFigures {
 /** One echo over a fresh connection; resolves with the reply, or null if the server is not there. */
 function echoOnce(port: number, text: string): Promise<string | null> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, { perMessageDeflate: false })
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, {
+      perMessageDeflate: false,
+      origin: `http://127.0.0.1:${port}`,
+    })
     const done = (value: string | null) => {
       ws.terminate()
       resolve(value)
@@ -89,7 +92,10 @@ export async function measureRunserver(options: {
         coldStartSamples.push(performance.now() - t0)
 
         // A connection opened before the reloads must keep working through them.
-        const survivor = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, { perMessageDeflate: false })
+        const survivor = new WebSocket(`ws://127.0.0.1:${port}/ws/echo/`, {
+          perMessageDeflate: false,
+          origin: `http://127.0.0.1:${port}`,
+        })
         await new Promise((resolve, reject) => survivor.once('open', resolve).once('error', reject))
         let survivorClosed = false
         survivor.once('close', () => (survivorClosed = true))

@@ -96,13 +96,17 @@ export async function runServer(
     })
     const pid = server.pid!
     const ws = `ws://127.0.0.1:${port}`
+    // The example project validates Origin against ALLOWED_HOSTS, as the Channels tutorial does.
+    const origin = ['--origin', `http://127.0.0.1:${port}`]
 
     const echo = await phase(pid, pinned, [
+      ...origin,
       'echo', '--url', `${ws}/ws/echo/`, '-c', String(workload.echoConns), '-d', String(workload.echoMs),
     ])
     const echoes = Number(echo.fields.msgs)
 
     const fan = await phase(pid, pinned, [
+      ...origin,
       'fanout', '--url', `${ws}/ws/chat/bench/`, '-c', String(workload.fanoutMembers),
       '-m', String(workload.fanoutMessages), '--every', String(workload.fanoutEveryMs),
     ])
@@ -116,7 +120,7 @@ export async function runServer(
     const idle = await phase(
       pid,
       pinned,
-      ['conn', '--url', `${ws}/ws/echo/`, '-n', String(workload.idleConns), '-k', '64',
+      [...origin, 'conn', '--url', `${ws}/ws/echo/`, '-n', String(workload.idleConns), '-k', '64',
         '--hold', String(workload.holdMs)],
       () => setTimeout(() => (heldRss = rssKb(pid)), Math.min(1000, workload.holdMs / 2)),
     )
