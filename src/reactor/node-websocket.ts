@@ -15,6 +15,7 @@ import type {
   WebSocketHandlers,
 } from './types.js'
 import { writeRawResponse } from './node-http.js'
+import { isSendableCloseCode, truncateCloseReason } from './close-frame.js'
 
 const SUCCESS: SendResult = 1
 const BACKPRESSURE: SendResult = 0
@@ -89,14 +90,16 @@ export class NodeSocket implements ReactorWebSocket {
 
   close(code: number, reason = ''): void {
     if (this.#closed) return
-    try {
-      this.#ws.close(code, reason)
-    } catch {
-      // ws refuses codes RFC 6455 reserves and reasons over 123 bytes: end without a frame.
-      this.#ws.terminate()
+    // Like uWS: the server hears about its own close at once, with what was sent.
+    if (isSendableCloseCode(code)) {
+      const text = truncateCloseReason(reason)
+      this.#ws.close(code, text)
+      this.#closedWith(code, text)
+    } else {
+      // A code no close frame may carry: send one without a status, as the peer will see it.
+      this.#ws.close()
+      this.#closedWith(1005, '')
     }
-    // Like uWS: the server hears about its own close at once, with its own code.
-    this.#closedWith(code, reason)
   }
 
   terminate(): void {

@@ -36,7 +36,7 @@ export interface UwsHttpResponse {
   onWritable(handler: (offset: number) => boolean): UwsHttpResponse
   onAborted(handler: () => void): UwsHttpResponse
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse
-  getRemoteAddressAsText(): ArrayBuffer
+  getRemoteAddress(): ArrayBuffer
   cork(cb: () => void): UwsHttpResponse
   upgrade<T>(userData: T, key: UwsData, protocol: UwsData, extensions: UwsData, ctx: UwsContext): void
 }

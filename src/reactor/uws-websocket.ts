@@ -15,6 +15,7 @@ import type {
 import type { UwsContext, UwsHttpResponse, UwsWebSocket, UwsWebSocketBehavior } from './uws-api.js'
 import { uwsScope } from './uws-api.js'
 import { writeHead } from './uws-http.js'
+import { isSendableCloseCode, truncateCloseReason } from './close-frame.js'
 
 /** What each uWS socket carries: the server's handlers and our wrapper. */
 export interface UwsUserData {
@@ -29,6 +30,8 @@ const DROPPED: SendResult = 2
 export class UwsSocket implements ReactorWebSocket {
   readonly #ws: UwsWebSocket<UwsUserData>
   closed = false
+  /** What our own `close()` sent, reported to onClose instead of uWS's view of it. */
+  sentClose: { code: number; reason: string } | null = null
 
   constructor(ws: UwsWebSocket<UwsUserData>) {
     this.#ws = ws
@@ -46,9 +49,18 @@ export class UwsSocket implements ReactorWebSocket {
     return result as SendResult
   }
 
-  close(code: number, reason?: string): void {
+  close(code: number, reason = ''): void {
+    if (this.closed) return
     // uWS runs the close handler synchronously, which marks us closed and tells the server.
-    if (!this.closed) this.#ws.end(code, reason ?? '')
+    if (isSendableCloseCode(code)) {
+      const text = truncateCloseReason(reason)
+      this.sentClose = { code, reason: text }
+      this.#ws.end(code, text)
+    } else {
+      // A code no close frame may carry: send one without a status, as the peer will see it.
+      this.sentClose = { code: 1005, reason: '' }
+      this.#ws.end()
+    }
   }
 
   terminate(): void {
@@ -211,7 +223,9 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
         socket.closed = true
         sockets.delete(socket)
       }
-      data.handlers.onClose(code, Buffer.from(message).toString('utf8'))
+      const sent = socket?.sentClose
+      if (sent) data.handlers.onClose(sent.code, sent.reason)
+      else data.handlers.onClose(code, Buffer.from(message).toString('utf8'))
     },
   }
 }

@@ -101,6 +101,41 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       raw.destroy()
     })
 
+    it('decodes non-ASCII header values as latin-1, byte for byte', async () => {
+      const { requests, handlers } = collector()
+      const listener = await harness().listen(handlers)
+      const raw = await connectRaw(listener.port)
+      // (Raw non-ASCII in the request target: node answers 400, uWS decodes it as UTF-8.)
+      const head = 'GET /caf%C3%A9/ HTTP/1.1\r\nHost: x\r\nX-Lat: caf\xe9 x\r\nX-U: a\xc3\xa9b\r\nX-U: c\xc3\xa9d\r\n\r\n'
+      raw.write(Buffer.from(head, 'latin1'))
+      await vi.waitFor(() => expect(requests).toHaveLength(1))
+      const { request } = requests[0]!
+      expect(request.url).toBe('/caf%C3%A9/')
+      expect(request.headers.slice(1)).toEqual([
+        ['x-lat', 'caf\xe9 x'],
+        ['x-u', 'a\xc3\xa9b'],
+        ['x-u', 'c\xc3\xa9d'],
+      ])
+      raw.destroy()
+    })
+
+    it('reports client addresses on an all-interfaces listener as plain IPv4 or IPv6', async () => {
+      const { requests, handlers } = collector()
+      const listener = await harness().listen(
+        {
+          onRequest: (request, response) => {
+            handlers.onRequest(request, response)
+            answer('any').onRequest(request, response)
+          },
+        },
+        { kind: 'tcp', host: '', port: 0 },
+      )
+      expect(listener.address).toMatchObject({ kind: 'tcp', host: '' })
+      await get({ host: '127.0.0.1', port: listener.port, path: '/' })
+      await get({ host: '::1', port: listener.port, path: '/' })
+      expect(requests.map((r) => r.request.remote?.host)).toEqual(['127.0.0.1', '::1'])
+    })
+
     it('listens on an IPv6 host', async () => {
       const listener = await harness().listen(answer('v6'), { kind: 'tcp', host: '::1', port: 0 })
       expect(listener.address).toMatchObject({ kind: 'tcp', host: '::1' })

@@ -148,6 +148,26 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       expect(record.closes()).toHaveLength(1)
     })
 
+    it('cuts a long close reason at a character boundary (123 bytes at most)', async () => {
+      const { url, record } = await acceptAll(harness, recordSocket())
+      const client = await openClient(url)
+      await vi.waitFor(() => expect(record.events).toHaveLength(1))
+      record.socket().close(4001, 'é'.repeat(100))
+      expect(await client.closed).toEqual({ code: 4001, reason: 'é'.repeat(61) })
+      expect(record.closes()).toEqual([{ code: 4001, reason: 'é'.repeat(61) }])
+    })
+
+    for (const code of [1005, 1006, 999, 2000]) {
+      it(`sends a status-less close frame for unsendable code ${code}`, async () => {
+        const { url, record } = await acceptAll(harness, recordSocket())
+        const client = await openClient(url)
+        await vi.waitFor(() => expect(record.events).toHaveLength(1))
+        record.socket().close(code, 'ignored')
+        expect(await client.closed).toEqual({ code: 1005, reason: '' })
+        expect(record.closes()).toEqual([{ code: 1005, reason: '' }])
+      })
+    }
+
     it('terminate() drops the connection: the client sees 1006', async () => {
       const { url, record } = await acceptAll(harness, recordSocket())
       const client = await openClient(url)

@@ -12,8 +12,10 @@
  *   400 Bad Request and closes; uWS 20.30 answers nothing and closes on its HTTP idle timeout
  *   (~10 s). Neither passes the request on. uWS 20.30 does not serve HTTP/1.0 at all.
  * - Request fields: uWS reports `httpVersion` '1.1' always, `remote.port` 0 (20.30 exposes no peer
- *   port) and `local` as the listen address (no per-connection local address); non-ASCII bytes
- *   in header values are cut off by uWS, while node gives them latin-1 decoded.
+ *   port) and `local` as the listen address ('0.0.0.0' for all interfaces; no per-connection local
+ *   address). Header values are latin-1 on both, but uWS trims non-ASCII bytes at the END of a
+ *   value (its parser treats bytes ≥ 0x80 as whitespace there). Raw non-ASCII bytes in a request
+ *   target: node answers 400, uWS decodes them as UTF-8.
  * - Response headers: uWS always adds `Date` and `uWebSockets: 20` (no per-response switch), so an
  *   app's own Date header is dropped there; node adds Date only when the app sent none.
  * - A non-WebSocket `Upgrade` (h2c …) with `Connection: upgrade`: uWS serves it as plain HTTP;
