@@ -6,13 +6,19 @@
  */
 import { CancelledError } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
-import type { Application, Scope } from '../asgi/types.js'
+import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
 import { ReceiveQueue } from './receive-queue.js'
 
 /** The server's logger. */
 export const log = getLogger('channels.server')
+
+/**
+ * The `asgi` key of every connection scope: one frozen object shared by all of them (a scope
+ * per idle connection is memory we keep; see DESIGN.md §5).
+ */
+export const ASGI_INFO: AsgiInfo = Object.freeze({ version: '3.0', spec_version: '2.3' })
 
 /** A settled promise shared by every `send()` that completes synchronously (no allocation). */
 export const RESOLVED: Promise<void> = Promise.resolve()
@@ -74,7 +80,6 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   /** Run the application instance; its settlement is handled once, here. */
   protected run(app: Application, scope: Scope): void {
     if (this.ctx.lifespanState !== null) scope.state = { ...this.ctx.lifespanState }
-    scope.asgi ??= { version: '3.0', spec_version: '2.3' }
     let promise: Promise<void>
     try {
       promise = Promise.resolve(app(scope, this.queue.receive as never, this.send as never))

@@ -12,6 +12,15 @@ import { CancelledError } from '../asgi/errors.js'
 type Resolve<T> = (value: T) => void
 type Reject = (reason: unknown) => void
 
+// The Promise constructor runs its executor synchronously, so one module-level executor can
+// serve every queue: `next()` points `target` at itself just before `new Promise(EXECUTOR)`.
+// That saves a closure (and its context) per idle connection.
+let target: ReceiveQueue<unknown> | null = null
+function EXECUTOR(resolve: Resolve<unknown>, reject: Reject): void {
+  const queue = target as ReceiveQueue<unknown>
+  queue.waitWith(resolve, reject)
+}
+
 /** An unbounded FIFO with a single consumer, like Daphne's `asyncio.Queue` + `queue.get`. */
 export class ReceiveQueue<T> {
   private items: T[] = []
@@ -19,16 +28,17 @@ export class ReceiveQueue<T> {
   private resolve: Resolve<T> | null = null
   private reject: Reject | null = null
   private cancelled: CancelledError | null = null
-  private readonly executor: (resolve: Resolve<T>, reject: Reject) => void
   /** The `receive` callable handed to the app (bound once). */
   readonly receive: () => Promise<T>
 
   constructor() {
-    this.executor = (resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
-    }
     this.receive = () => this.next()
+  }
+
+  /** @internal Called by the shared executor while `next()` builds its promise. */
+  waitWith(resolve: Resolve<T>, reject: Reject): void {
+    this.resolve = resolve
+    this.reject = reject
   }
 
   /** Events waiting to be received. */
@@ -85,6 +95,9 @@ export class ReceiveQueue<T> {
       // ASGI has one reader per instance; a second concurrent receive would orphan the first.
       return Promise.reject(new TypeError('receive() called again before the previous receive() resolved'))
     }
-    return new Promise<T>(this.executor)
+    target = this as ReceiveQueue<unknown>
+    const promise = new Promise<T>(EXECUTOR as (resolve: Resolve<T>, reject: Reject) => void)
+    target = null
+    return promise
   }
 }

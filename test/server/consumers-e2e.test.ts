@@ -13,7 +13,7 @@ class ChatConsumer extends AsyncWebsocketConsumer {
   room = ''
 
   override async connect(): Promise<void> {
-    const route = this.scope.url_route as { kwargs: { room_name: string } }
+    const route = this.scope.url_route as unknown as { kwargs: { room_name: string } }
     this.room = `chat_${route.kwargs.room_name}`
     await this.channelLayer!.groupAdd(this.room, this.channelName)
     await this.accept()

@@ -9,7 +9,7 @@ import { AsgiProtocolError, ValueError } from '../../asgi/errors.js'
 import type { HttpReceiveEvent, HttpScope } from '../../asgi/types.js'
 import type { Application } from '../../asgi/types.js'
 import type { HttpResponder, ReactorRequest, ResponseHead } from '../../reactor/types.js'
-import { AppConnection, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
+import { AppConnection, ASGI_INFO, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient } from '../request.js'
 import { headerToString, validateHeader } from './headers.js'
@@ -66,7 +66,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     })
     const scope: HttpScope = {
       type: 'http',
-      asgi: { version: '3.0', spec_version: '2.3' },
+      asgi: ASGI_INFO,
       http_version: request.httpVersion,
       method: request.method,
       scheme: parts.forwardedScheme ?? (request.tls ? 'https' : 'http'),

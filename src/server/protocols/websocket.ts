@@ -37,7 +37,7 @@ import {
   type UpgradeResponder,
   type WebSocketHandlers,
 } from '../../reactor/types.js'
-import { AppConnection, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
+import { AppConnection, ASGI_INFO, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
 import { headerToString, validateHeader } from './headers.js'
@@ -53,6 +53,7 @@ const enum State {
   Closed,
 }
 
+const EMPTY = Buffer.alloc(0)
 const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect' })
 
 /** RFC 6455 §7.4: codes an endpoint may send (1004–1006 and 1015 are reserved; 3000–4999 apps). */
@@ -95,11 +96,12 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     this.rawPath = parts.rawPath
     this.path = parts.path
     this.client = describeClient(parts.client)
-    this.subprotocols = offered.map(unquote)
+    // Daphne url-unquotes offered subprotocols; reuse the reactor's array when nothing is quoted.
+    this.subprotocols = offered.some((p) => p.includes('%')) ? offered.map(unquote) : offered
     const forwarded = parts.forwardedScheme
     const scope: WebSocketScope = {
       type: 'websocket',
-      asgi: { version: '3.0', spec_version: '2.3' },
+      asgi: ASGI_INFO,
       http_version: request.httpVersion,
       scheme:
         forwarded === null
@@ -107,7 +109,7 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
           : forwarded === 'https' || forwarded === 'wss' ? 'wss' : 'ws',
       path: parts.path,
       raw_path: Buffer.from(parts.rawPath, 'latin1'),
-      query_string: Buffer.from(parts.query ?? '', 'latin1'),
+      query_string: parts.query ? Buffer.from(parts.query, 'latin1') : EMPTY,
       root_path: parts.rootPath,
       headers: parts.headers,
       client: parts.client,
