@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { HttpResponder, ReactorRequest, ResponseHead } from './types.js'
-import { bodyForbidden, declaredLength, headerText, reasonPhrase } from './response-head.js'
+import { bodyForbidden, declaredLength, headerText, reasonPhrase, safeHead } from './response-head.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -41,7 +41,8 @@ export function flatHeaders(head: ResponseHead): string[] {
 }
 
 /** Write a complete HTTP/1.1 response straight to a raw socket and close it (upgrade refusals). */
-export function writeRawResponse(socket: Socket, head: ResponseHead, body: Uint8Array | string) {
+export function writeRawResponse(socket: Socket, unsafeHead: ResponseHead, body: Uint8Array | string) {
+  const head = safeHead(unsafeHead)
   if (!socket.writable) {
     socket.destroy()
     return
@@ -102,7 +103,8 @@ export class NodeHttpResponder implements HttpResponder {
   }
 
   writeHead(head: ResponseHead): void {
-    if (!this.#done && !this.#started) this.#head = head
+    // safeHead throws TypeError on a bad header name, before anything is sent.
+    if (!this.#done && !this.#started) this.#head = safeHead(head)
   }
 
   write(chunk: Uint8Array): boolean {

@@ -16,6 +16,7 @@ import type {
 } from './types.js'
 import { writeRawResponse } from './node-http.js'
 import { isSendableCloseCode, truncateCloseReason } from './close-frame.js'
+import { safeHeaders } from './response-head.js'
 
 const SUCCESS: SendResult = 1
 const BACKPRESSURE: SendResult = 0
@@ -197,10 +198,11 @@ export class NodeUpgradeResponder implements UpgradeResponder {
 
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
+    const headers = options.headers === undefined ? undefined : safeHeaders({ status: 101, headers: options.headers })
     this.#done = true
     const { wss, sockets, maxBackpressure, onFinish } = this.#context
     onFinish()
-    acceptOptions.set(this.#req, options)
+    acceptOptions.set(this.#req, headers === undefined ? options : { ...options, headers })
     const socket = this.#socket
     // handleUpgrade attaches ws's own 'data' listener synchronously: nothing is lost between.
     this.#release()

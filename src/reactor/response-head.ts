@@ -17,6 +17,38 @@ export function headerText(value: string | Uint8Array): string {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
 }
 
+/** A character a header value may not carry (RFC 9110 §5.5 field-value: VCHAR, obs-text, SP, HT). */
+const BAD_VALUE_CHARS = /\r\n|[^\t\x20-\x7e\x80-\xff]/g
+const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/
+/** RFC 9110 §5.6.2 token: what a header name must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/**
+ * A head's headers as latin-1 strings, made safe to put on the wire: CR, LF and other control
+ * characters in a value become a space, as Twisted does for Daphne (`_sanitizeLinearWhitespace`),
+ * so no app can split a response. A name that is not an RFC 9110 token is a TypeError.
+ */
+export function safeHeaders(head: ResponseHead): [string, string][] {
+  const headers: [string, string][] = []
+  for (const [name, raw] of head.headers) {
+    if (!TOKEN.test(name)) throw new TypeError(`Invalid response header name ${JSON.stringify(name)}`)
+    const value = headerText(raw)
+    headers.push([name, BAD_VALUE_CHAR.test(value) ? value.replace(BAD_VALUE_CHARS, ' ') : value])
+  }
+  return headers
+}
+
+/** The reason phrase with control characters replaced, so it cannot end the status line early. */
+export function safeReason(head: ResponseHead): string {
+  const reason = reasonPhrase(head)
+  return BAD_VALUE_CHAR.test(reason) ? reason.replace(BAD_VALUE_CHARS, ' ') : reason
+}
+
+/** A head made safe for the wire (see `safeHeaders`); string values, latin-1. */
+export function safeHead(head: ResponseHead): ResponseHead & { headers: [string, string][] } {
+  return { status: head.status, reason: safeReason(head), headers: safeHeaders(head) }
+}
+
 /** The `content-length` the app declared, or null when absent or not a plain decimal. */
 export function declaredLength(head: ResponseHead): number | null {
   for (const [name, value] of head.headers) {

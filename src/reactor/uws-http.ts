@@ -8,7 +8,7 @@
 import type { HttpResponder, ReactorRequest, ResponseHead } from './types.js'
 import type { UwsHttpRequest, UwsHttpResponse } from './uws-api.js'
 import { uwsScope } from './uws-api.js'
-import { bodyForbidden, declaredLength, reasonPhrase, wantsClose } from './response-head.js'
+import { bodyForbidden, declaredLength, reasonPhrase, safeHead, wantsClose } from './response-head.js'
 
 /** What a listener knows about itself, for the request's `local` and `tls` fields. */
 export interface ListenInfo {
@@ -105,8 +105,9 @@ export function formatAddress(bytes: Uint8Array): string {
 }
 
 /**
- * Write status line and headers. uWS writes its own Date and framing headers, except for
- * body-less answers (`keepLength`), where the app's Content-Length goes out as given.
+ * Write status line and headers of a head already passed through `safeHead`. uWS writes its own
+ * Date and framing headers, except for body-less answers (`keepLength`), where the app's
+ * Content-Length goes out as given.
  */
 export function writeHead(res: UwsHttpResponse, head: ResponseHead, keepLength = false): void {
   res.writeStatus(`${head.status} ${reasonPhrase(head)}`)
@@ -115,8 +116,13 @@ export function writeHead(res: UwsHttpResponse, head: ResponseHead, keepLength =
     // uWS always writes Date (no per-response switch), so an app's Date would be a duplicate.
     if (lower === 'date' || lower === 'transfer-encoding') continue
     if (lower === 'content-length' && !keepLength) continue
-    res.writeHeader(name, value)
+    res.writeHeader(name, latin1Bytes(value))
   }
+}
+
+/** uWS encodes JS strings as UTF-8; header bytes are latin-1, so non-ASCII goes in as bytes. */
+export function latin1Bytes(value: string | Uint8Array): string | Uint8Array {
+  return typeof value === 'string' && NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value
 }
 
 /** `HttpResponder` over one uWS `HttpResponse`; created inside the uWS request handler. */
@@ -178,6 +184,7 @@ export class UwsHttpResponder implements HttpResponder {
 
   writeHead(head: ResponseHead): void {
     if (this.#done || this.#started) return
+    head = safeHead(head) // throws TypeError on a bad header name, before anything is sent
     this.#head = head
     this.#length = bodyForbidden(this.#method, head.status) ? null : declaredLength(head)
     this.#close = wantsClose(head)

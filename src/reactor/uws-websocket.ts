@@ -14,7 +14,8 @@ import type {
 } from './types.js'
 import type { UwsContext, UwsHttpResponse, UwsWebSocket, UwsWebSocketBehavior } from './uws-api.js'
 import { uwsScope } from './uws-api.js'
-import { writeHead } from './uws-http.js'
+import { latin1Bytes, writeHead } from './uws-http.js'
+import { safeHead, safeHeaders } from './response-head.js'
 import { isSendableCloseCode, truncateCloseReason } from './close-frame.js'
 
 /** What each uWS socket carries: the server's handlers and our wrapper. */
@@ -126,15 +127,16 @@ export class UwsUpgradeResponder implements UpgradeResponder {
 
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
+    const extra = options.headers === undefined ? [] : safeHeaders({ status: 101, headers: options.headers })
     this.#done = true
     this.#onFinish()
     const res = this.#res
     const userData: UwsUserData = { handlers, socket: null }
     res.cork(() => {
       // Extra headers need the 101 status written first, or uWS writes "200 OK" for them.
-      if (options.headers !== undefined && options.headers.length > 0) {
+      if (extra.length > 0) {
         res.writeStatus('101 Switching Protocols')
-        for (const [name, value] of options.headers) res.writeHeader(name, value)
+        for (const [name, value] of extra) res.writeHeader(name, latin1Bytes(value))
       }
       // No extensions: compression is off, so permessage-deflate is never negotiated.
       res.upgrade(userData, this.#key, options.subprotocol ?? '', '', this.#context)
@@ -143,11 +145,12 @@ export class UwsUpgradeResponder implements UpgradeResponder {
 
   reject(head: ResponseHead, body?: Uint8Array): void {
     if (this.#done) return
+    const safe = safeHead(head)
     this.#done = true
     this.#onFinish()
     const res = this.#res
     res.cork(() => {
-      writeHead(res, head)
+      writeHead(res, safe)
       res.end(body ?? '', true)
     })
   }

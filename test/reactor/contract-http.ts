@@ -129,6 +129,48 @@ export function httpContract(_name: ReactorName, harness: () => Harness): void {
       raw.destroy()
     })
 
+    it('neutralises CR/LF in header values and reason (no response splitting), like Twisted', async () => {
+      const listener = await harness().listen({
+        onRequest(_request, response) {
+          response.writeHead({
+            status: 200,
+            reason: 'OK\r\nInjected-Status: 1',
+            headers: [
+              ['X-Evil', 'a\r\nInjected: yes'],
+              ['X-Bytes', Buffer.from('b\nInjected-Too: yes')],
+              ['X-Latin', 'caf\xe9'],
+            ],
+          })
+          response.end(Buffer.from('body'))
+        },
+      })
+      const raw = await connectRaw(listener.port)
+      raw.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      const data = await raw.closed
+      const lines = headOf(data).split('\r\n')
+      expect(lines[0]).toBe('HTTP/1.1 200 OK Injected-Status: 1')
+      expect(lines).toContain('X-Evil: a Injected: yes')
+      expect(lines).toContain('X-Bytes: b Injected-Too: yes')
+      expect(lines).toContain('X-Latin: caf\xe9') // one byte 0xE9 on the wire, read as latin-1
+      expect(lines.filter((line) => /^Injected/i.test(line))).toEqual([])
+      raw.destroy()
+    })
+
+    it('refuses a header name that is not a token with a TypeError, leaving the response usable', async () => {
+      const { requests, handlers } = collector()
+      const listener = await harness().listen(handlers)
+      const raw = await connectRaw(listener.port)
+      raw.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      await vi.waitFor(() => expect(requests).toHaveLength(1))
+      const { response } = requests[0]!
+      expect(() => response.writeHead({ status: 200, headers: [['Bad Name', 'x']] })).toThrow(TypeError)
+      expect(() => response.writeHead({ status: 200, headers: [['X\r\nY', 'x']] })).toThrow(TypeError)
+      response.writeHead({ status: 500, headers: [] })
+      response.end(Buffer.from('error'))
+      const data = await raw.closed
+      expect(headOf(data)).toMatch(/^HTTP\/1\.1 500 Internal Server Error\r\n/)
+    })
+
     it('sends no body for HEAD and 204, keeping a declared HEAD length', async () => {
       const listener = await harness().listen({
         onRequest(request, response) {
