@@ -311,3 +311,29 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
     expect(body.byteLength).toBe(40 * chunk.byteLength)
   })
 })
+
+describe.each(REACTORS)('HTTP client aborts on the %s reactor', (reactor) => {
+  const start = useServers()
+
+  it('a client leaving mid-stream: http.disconnect is delivered and later sends are no-ops', async () => {
+    const outcomes: unknown[] = []
+    let proceed!: () => void
+    const gate = new Promise<void>((resolve) => (proceed = resolve))
+    const app = recordingHttpApp(async (_r, send, receive) => {
+      await send({ type: 'http.response.start', status: 200 })
+      await send({ type: 'http.response.body', body: b('first'), more_body: true })
+      outcomes.push(await receive())
+      await gate
+      outcomes.push(await send({ type: 'http.response.body', body: b('into the void'), more_body: true }).then(() => 'ok'))
+    })
+    const { port, server } = await start(app, { reactor })
+    const connection = await connectRaw(port)
+    connection.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await connection.until((d) => d.includes('first'))
+    connection.destroy()
+    await expect.poll(() => outcomes[0]).toEqual({ type: 'http.disconnect' })
+    proceed()
+    await expect.poll(() => outcomes[1]).toBe('ok')
+    await expect.poll(() => server.connectionCount).toBe(0)
+  })
+})
