@@ -10,10 +10,9 @@ export const MAX_CLOSE_REASON_BYTES = 123
 
 /** True for codes a close frame may carry (RFC 6455 §7.4; 1005, 1006 and 1015 never are). */
 export function isSendableCloseCode(code: number): boolean {
-  return (
-    (Number.isInteger(code) && code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
-    (Number.isInteger(code) && code >= 3000 && code <= 4999)
-  )
+  if (!Number.isInteger(code)) return false
+  if (code >= 3000 && code <= 4999) return true
+  return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006
 }
 
 /** `reason` cut to at most 123 UTF-8 bytes, at a character boundary. */

@@ -62,7 +62,9 @@ export function validateHandshake(
   headers: readonly [string, string][],
 ): HandshakeRejection | null {
   if (method.toUpperCase() !== 'GET') {
-    return reject(405, 'Method Not Allowed', 'WebSocket upgrade requires GET.\n', [['Allow', 'GET']])
+    return reject(405, 'Method Not Allowed', 'WebSocket upgrade requires GET.\n', [
+      ['Allow', 'GET'],
+    ])
   }
   if (!hasToken(header(headers, 'upgrade'), 'websocket')) {
     return reject(400, 'Bad Request', 'Missing or invalid Upgrade header.\n')

@@ -49,8 +49,8 @@ export async function createReactor(
     reason = (error as Error).message
   }
   const reactor = (await REACTORS.node())(options)
-  return {
-    reactor,
-    warning: `uWebSockets.js native binary unavailable (${reason}); using the node reactor (${reactor.engine})`,
-  }
+  const warning =
+    `uWebSockets.js native binary unavailable (${reason}); ` +
+    `using the node reactor (${reactor.engine})`
+  return { reactor, warning }
 }

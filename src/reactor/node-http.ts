@@ -6,7 +6,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { HttpResponder, ReactorRequest, ResponseHead } from './types.js'
-import { bodyForbidden, declaredLength, headerText, reasonPhrase, safeHead } from './response-head.js'
+import {
+  bodyForbidden,
+  declaredLength,
+  headerText,
+  reasonPhrase,
+  safeHead,
+} from './response-head.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -41,7 +47,11 @@ export function flatHeaders(head: ResponseHead): string[] {
 }
 
 /** Write a complete HTTP/1.1 response straight to a raw socket and close it (upgrade refusals). */
-export function writeRawResponse(socket: Socket, unsafeHead: ResponseHead, body: Uint8Array | string) {
+export function writeRawResponse(
+  socket: Socket,
+  unsafeHead: ResponseHead,
+  body: Uint8Array | string,
+): void {
   const head = safeHead(unsafeHead)
   if (!socket.writable) {
     socket.destroy()
@@ -165,7 +175,9 @@ export class NodeHttpResponder implements HttpResponder {
     if (this.#started) return
     this.#started = true
     const head = this.#head ?? { status: 200, headers: [] }
-    if (!bodyForbidden(this.#req.method ?? 'GET', head.status)) this.#remaining = declaredLength(head)
+    if (!bodyForbidden(this.#req.method ?? 'GET', head.status)) {
+      this.#remaining = declaredLength(head)
+    }
     this.#res.writeHead(head.status, reasonPhrase(head), flatHeaders(head))
   }
 

@@ -198,7 +198,10 @@ export class NodeUpgradeResponder implements UpgradeResponder {
 
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
-    const headers = options.headers === undefined ? undefined : safeHeaders({ status: 101, headers: options.headers })
+    const headers =
+      options.headers === undefined
+        ? undefined
+        : safeHeaders({ status: 101, headers: options.headers })
     this.#done = true
     const { wss, sockets, maxBackpressure, onFinish } = this.#context
     onFinish()

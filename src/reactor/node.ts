@@ -90,7 +90,8 @@ export class NodeReactor implements Reactor {
       server = endpoint.kind === 'ssl' ? https.createServer(readTls(endpoint)) : http.createServer()
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') throw error
-      throw listenError(endpoint, `invalid key/certificate (${(error as Error).message})`, 'EINVAL', error)
+      const reason = `invalid key/certificate (${(error as Error).message})`
+      throw listenError(endpoint, reason, 'EINVAL', error)
     }
     const tls = endpoint.kind === 'ssl'
     server.on('request', (req, res) => this.#request(req, res, handlers, tls))

@@ -17,7 +17,7 @@ export function headerText(value: string | Uint8Array): string {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
 }
 
-/** A character a header value may not carry (RFC 9110 §5.5 field-value: VCHAR, obs-text, SP, HT). */
+/** Characters a header value may not carry (RFC 9110 §5.5: only VCHAR, obs-text, SP, HT). */
 const BAD_VALUE_CHARS = /\r\n|[^\t\x20-\x7e\x80-\xff]/g
 const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/
 /** RFC 9110 §5.6.2 token: what a header name must be. */
@@ -31,7 +31,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 export function safeHeaders(head: ResponseHead): [string, string][] {
   const headers: [string, string][] = []
   for (const [name, raw] of head.headers) {
-    if (!TOKEN.test(name)) throw new TypeError(`Invalid response header name ${JSON.stringify(name)}`)
+    if (!TOKEN.test(name)) {
+      throw new TypeError(`Invalid response header name ${JSON.stringify(name)}`)
+    }
     const value = headerText(raw)
     headers.push([name, BAD_VALUE_CHAR.test(value) ? value.replace(BAD_VALUE_CHARS, ' ') : value])
   }

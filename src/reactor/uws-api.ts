@@ -38,7 +38,13 @@ export interface UwsHttpResponse {
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse
   getRemoteAddress(): ArrayBuffer
   cork(cb: () => void): UwsHttpResponse
-  upgrade<T>(userData: T, key: UwsData, protocol: UwsData, extensions: UwsData, ctx: UwsContext): void
+  upgrade<T>(
+    userData: T,
+    key: UwsData,
+    protocol: UwsData,
+    extensions: UwsData,
+    context: UwsContext,
+  ): void
 }
 
 /** An open WebSocket; invalid after its close handler ran. */

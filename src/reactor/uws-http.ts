@@ -1,108 +1,24 @@
 /**
- * uWebSockets.js HTTP adaptor: copies a request out of uWS memory and maps `HttpResponder` onto
- * a uWS `HttpResponse`. uWS only guarantees the request and body ArrayBuffers during the callback
- * (uNetworking/uWebSockets.js discussion #493), and prints a warning for any write made outside a
- * corked callback, so every chunk is copied and every write goes through `res.cork`.
+ * uWebSockets.js HTTP adaptor: `HttpResponder` over a uWS `HttpResponse`. uWS only guarantees
+ * body ArrayBuffers during the callback (uNetworking/uWebSockets.js discussion #493), and prints
+ * a warning for any write made outside a corked callback, so every chunk is copied and every
+ * write goes through `res.cork`.
  * @module
  */
-import type { HttpResponder, ReactorRequest, ResponseHead } from './types.js'
-import type { UwsHttpRequest, UwsHttpResponse } from './uws-api.js'
+import type { HttpResponder, ResponseHead } from './types.js'
+import type { UwsHttpResponse } from './uws-api.js'
 import { uwsScope } from './uws-api.js'
-import { bodyForbidden, declaredLength, reasonPhrase, safeHead, wantsClose } from './response-head.js'
-
-/** What a listener knows about itself, for the request's `local` and `tls` fields. */
-export interface ListenInfo {
-  local: { host: string; port: number } | null
-  tls: boolean
-  unix: boolean
-}
+import { NON_ASCII } from './uws-request.js'
+import {
+  bodyForbidden,
+  declaredLength,
+  reasonPhrase,
+  safeHead,
+  wantsClose,
+} from './response-head.js'
 
 /** An empty body chunk, shared. */
 const EMPTY = new Uint8Array(0)
-
-/** Any byte outside ASCII: the rare case where uWS's UTF-8 decoding needs undoing. */
-const NON_ASCII = /[^\x00-\x7f]/
-
-/** A UTF-8-decoded string back to one character per original byte (what node gives). */
-function utf8ToLatin1(text: string): string {
-  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text
-}
-
-/**
- * Copy method, target, headers and addresses out of uWS before the handler returns. Values come
- * latin-1 decoded like node's: uWS's `forEach` decodes UTF-8 (invalid bytes become U+FFFD), its
- * `getHeader` keeps bytes, so a non-ASCII value is re-read with `getHeader` (first of its name).
- */
-export function copyRequest(
-  res: UwsHttpResponse,
-  req: UwsHttpRequest,
-  info: ListenInfo,
-): ReactorRequest {
-  const headers: [string, string][] = []
-  let nonAscii = false
-  req.forEach((key, value) => {
-    if (NON_ASCII.test(value)) nonAscii = true
-    headers.push([key, value])
-  })
-  if (nonAscii) {
-    const seen = new Set<string>()
-    for (const pair of headers) {
-      if (NON_ASCII.test(pair[1])) {
-        pair[1] = seen.has(pair[0]) ? utf8ToLatin1(pair[1]) : req.getHeader(pair[0])
-      }
-      seen.add(pair[0])
-    }
-  }
-  const query = req.getQuery()
-  const url = query ? `${req.getUrl()}?${query}` : req.getUrl()
-  return {
-    method: req.getCaseSensitiveMethod(),
-    url: utf8ToLatin1(url),
-    // uWS 20.30 only parses HTTP/1.1 request lines (an HTTP/1.0 request gets no answer).
-    httpVersion: '1.1',
-    headers,
-    // uWS 20.30 exposes no peer port; 0 stands for "unknown".
-    remote: info.unix ? null : { host: formatAddress(new Uint8Array(res.getRemoteAddress())), port: 0 },
-    local: info.local,
-    tls: info.tls,
-  }
-}
-
-/**
- * An IP address from uWS's 4- or 16-byte form: IPv4 dotted, IPv4-mapped IPv6 as plain IPv4 (as
- * the node reactor shows it too), IPv6 in RFC 5952 form (uWS's own text is uncompressed).
- */
-export function formatAddress(bytes: Uint8Array): string {
-  if (bytes.length === 4) return bytes.join('.')
-  if (bytes.length !== 16) return ''
-  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff
-  if (mapped) return bytes.subarray(12).join('.')
-  const groups: number[] = []
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!)
-  // The longest run of two or more zero groups becomes "::" (the first one on a tie).
-  let bestStart = -1
-  let bestLength = 1
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && groups[j] === 0) j++
-    if (j - i > bestLength) {
-      bestStart = i
-      bestLength = j - i
-    }
-    i = j
-  }
-  const hex = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((group) => group.toString(16))
-      .join(':')
-  if (bestStart === -1) return hex(0, 8)
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
-}
 
 /**
  * Write status line and headers of a head already passed through `safeHead`. uWS writes its own

@@ -127,7 +127,8 @@ export class UwsUpgradeResponder implements UpgradeResponder {
 
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
-    const extra = options.headers === undefined ? [] : safeHeaders({ status: 101, headers: options.headers })
+    const extra =
+      options.headers === undefined ? [] : safeHeaders({ status: 101, headers: options.headers })
     this.#done = true
     this.#onFinish()
     const res = this.#res

@@ -20,7 +20,8 @@ import type {
 } from './types.js'
 import type { UwsApp, UwsContext, UwsHttpRequest, UwsHttpResponse, UwsModule } from './uws-api.js'
 import { uwsScope } from './uws-api.js'
-import { copyRequest, type ListenInfo, UwsHttpResponder, writeHead } from './uws-http.js'
+import { UwsHttpResponder, writeHead } from './uws-http.js'
+import { copyRequest, type ListenInfo } from './uws-request.js'
 import { createBehavior, type UwsSocket, UwsUpgradeResponder } from './uws-websocket.js'
 import { parseSubprotocols, validateHandshake, wantsWebSocket } from './handshake.js'
 import { prepareUnixPath, type UnixPathClaim } from './unix-lock.js'
@@ -233,10 +234,13 @@ export class UwsReactor implements Reactor {
       return this.#uws.SSLApp({
         key_file_name: endpoint.privateKey,
         cert_file_name: certFile,
-        ...(endpoint.dhParameters === undefined ? {} : { dh_params_file_name: endpoint.dhParameters }),
+        ...(endpoint.dhParameters === undefined
+          ? {}
+          : { dh_params_file_name: endpoint.dhParameters }),
       })
     } catch (error) {
-      throw listenError(endpoint, 'uWebSockets.js could not load the key/certificate', 'EINVAL', error)
+      const reason = 'uWebSockets.js could not load the key/certificate'
+      throw listenError(endpoint, reason, 'EINVAL', error)
     } finally {
       if (dir !== null) fs.rmSync(dir, { recursive: true, force: true })
     }

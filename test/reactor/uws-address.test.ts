@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatAddress } from '../../src/reactor/uws-http.js'
+import { formatAddress } from '../../src/reactor/uws-request.js'
 
 /** The 16 bytes of an IPv6 address written in full (eight groups). */
 function bytes(full: string): Uint8Array {
