@@ -104,7 +104,11 @@ export function formatRunserverLine(event: AccessEvent): RunserverLine {
   const client = event.client ?? 'None'
   if (event.protocol === 'websocket') {
     const verb = WS_RUNSERVER_VERBS[event.action] ?? event.action.toUpperCase()
-    return { message: `WebSocket ${verb} ${event.rawPath ?? event.path} [${client}]`, level: 'info', style: null }
+    return {
+      message: `WebSocket ${verb} ${event.rawPath ?? event.path} [${client}]`,
+      level: 'info',
+      style: null,
+    }
   }
   const status = event.status ?? 0
   const seconds = ((event.durationMs ?? 0) / 1000).toFixed(2)

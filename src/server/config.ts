@@ -84,7 +84,9 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
 function duration(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new TypeError(`Server option ${name} must be a non-negative number of milliseconds, got ${String(value)}`)
+    throw new TypeError(
+      `Server option ${name} must be a non-negative number of milliseconds, got ${String(value)}`,
+    )
   }
   return value
 }
@@ -97,34 +99,57 @@ export function resolveServerConfig(options: ServerOptions = {}): ResolvedServer
       : options.websocketTimeout === null || options.websocketTimeout < 0
         ? null
         : options.websocketTimeout
-  const httpTimeout = options.httpTimeout == null ? null : duration('httpTimeout', options.httpTimeout, 0)
+  const httpTimeout =
+    options.httpTimeout == null ? null : duration('httpTimeout', options.httpTimeout, 0)
   const proxy = options.proxyHeaders ?? false
   const proxyHeaders =
     proxy === false
       ? null
       : {
-          address: ((proxy === true ? undefined : proxy.address) ?? 'X-Forwarded-For').toLowerCase(),
+          address: (
+            (proxy === true ? undefined : proxy.address) ?? 'X-Forwarded-For'
+          ).toLowerCase(),
           port: ((proxy === true ? undefined : proxy.port) ?? 'X-Forwarded-Port').toLowerCase(),
           proto: ((proxy === true ? undefined : proxy.proto) ?? 'X-Forwarded-Proto').toLowerCase(),
         }
   const lifespan = options.lifespan ?? 'auto'
   if (lifespan !== 'auto' && lifespan !== 'on' && lifespan !== 'off') {
-    throw new TypeError(`Server option lifespan must be 'auto', 'on' or 'off', got ${String(lifespan)}`)
+    throw new TypeError(
+      `Server option lifespan must be 'auto', 'on' or 'off', got ${String(lifespan)}`,
+    )
   }
   const reactor = options.reactor ?? 'auto'
   if (reactor !== 'auto' && reactor !== 'uws' && reactor !== 'node') {
-    throw new TypeError(`Server option reactor must be 'auto', 'uws' or 'node', got ${String(reactor)}`)
+    throw new TypeError(
+      `Server option reactor must be 'auto', 'uws' or 'node', got ${String(reactor)}`,
+    )
   }
   return Object.freeze({
     reactor,
     httpTimeout,
     websocketTimeout,
-    websocketConnectTimeout: duration('websocketConnectTimeout', options.websocketConnectTimeout, 20_000),
-    websocketHandshakeTimeout: duration('websocketHandshakeTimeout', options.websocketHandshakeTimeout, 5_000),
+    websocketConnectTimeout: duration(
+      'websocketConnectTimeout',
+      options.websocketConnectTimeout,
+      20_000,
+    ),
+    websocketHandshakeTimeout: duration(
+      'websocketHandshakeTimeout',
+      options.websocketHandshakeTimeout,
+      5_000,
+    ),
     pingInterval: duration('pingInterval', options.pingInterval, 20_000),
     pingTimeout: duration('pingTimeout', options.pingTimeout, 30_000),
-    applicationCloseTimeout: duration('applicationCloseTimeout', options.applicationCloseTimeout, 10_000),
-    websocketMaxMessageSize: duration('websocketMaxMessageSize', options.websocketMaxMessageSize, DEFAULT_MAX_MESSAGE_SIZE),
+    applicationCloseTimeout: duration(
+      'applicationCloseTimeout',
+      options.applicationCloseTimeout,
+      10_000,
+    ),
+    websocketMaxMessageSize: duration(
+      'websocketMaxMessageSize',
+      options.websocketMaxMessageSize,
+      DEFAULT_MAX_MESSAGE_SIZE,
+    ),
     rootPath: options.rootPath ?? '',
     proxyHeaders: proxyHeaders && Object.freeze(proxyHeaders),
     serverName: options.serverName ?? 'channels-ts',

@@ -103,7 +103,10 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
         this.onAppReturn()
       }
     } catch (failure) {
-      log.error(`Server error while finishing ${this.describe()}: ${errorMessage(failure)}`, failure)
+      log.error(
+        `Server error while finishing ${this.describe()}: ${errorMessage(failure)}`,
+        failure,
+      )
     }
     if (this.disconnectedAt !== 0) this.release()
   }
@@ -151,7 +154,10 @@ export function typeName(value: unknown): string {
 
 /** Read `message.type`, or throw Daphne's ValueError when there is none. */
 export function messageType(message: unknown): string {
-  const type = message !== null && typeof message === 'object' ? (message as { type?: unknown }).type : undefined
+  const type =
+    message !== null && typeof message === 'object'
+      ? (message as { type?: unknown }).type
+      : undefined
   if (typeof type !== 'string') {
     return ''
   }

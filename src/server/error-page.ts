@@ -12,7 +12,9 @@ export function reasonPhrase(status: number): string {
 }
 
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'))
+  return text.replace(/[&<>"]/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;',
+  )
 }
 
 /** Daphne's error template with its whitespace already collapsed (see daphne/http_protocol.py). */
@@ -27,7 +29,11 @@ export function errorPageHtml(status: number, message: string): string {
 }
 
 /** Head and body of an error page, ready for a responder (`Server` header added when named). */
-export function errorPage(status: number, message: string, serverName: string): { head: ResponseHead; body: Buffer } {
+export function errorPage(
+  status: number,
+  message: string,
+  serverName: string,
+): { head: ResponseHead; body: Buffer } {
   const body = Buffer.from(errorPageHtml(status, message), 'utf8')
   const headers: ResponseHead['headers'] = [['Content-Type', 'text/html; charset=utf-8']]
   if (serverName) headers.push(['Server', serverName])

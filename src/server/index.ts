@@ -21,7 +21,13 @@
 export { createServer } from './server.js'
 export type { ListenerInfo, Server, StartResult } from './server.js'
 export { DEFAULT_MAX_MESSAGE_SIZE, resolveServerConfig } from './config.js'
-export type { ProxyHeaderNames, ReactorChoice, ResolvedProxyHeaders, ResolvedServerConfig, ServerOptions } from './config.js'
+export type {
+  ProxyHeaderNames,
+  ReactorChoice,
+  ResolvedProxyHeaders,
+  ResolvedServerConfig,
+  ServerOptions,
+} from './config.js'
 export { formatAccessLog, formatLogDate, formatRunserverLine } from './access-log.js'
 export type { AccessEvent, RunserverLine, RunserverStyle } from './access-log.js'
 export { LifespanStartupError } from './lifespan.js'

@@ -41,12 +41,18 @@ export class Lifespan {
   async startup(): Promise<void> {
     if (this.mode === 'off') return
     const state: Record<string, unknown> = {}
-    const scope: LifespanScope = { type: 'lifespan', asgi: { version: '3.0', spec_version: '2.0' }, state }
+    const scope: LifespanScope = {
+      type: 'lifespan',
+      asgi: { version: '3.0', spec_version: '2.0' },
+      state,
+    }
     const outcome = this.expect('startup')
     this.queue.push({ type: 'lifespan.startup' })
     let promise: Promise<void>
     try {
-      promise = Promise.resolve(this.app(scope, this.queue.receive as never, (message) => this.send(message)))
+      promise = Promise.resolve(
+        this.app(scope, this.queue.receive as never, (message) => this.send(message)),
+      )
     } catch (error) {
       promise = Promise.reject(error)
     }
@@ -71,7 +77,14 @@ export class Lifespan {
     this.queue.push({ type: 'lifespan.shutdown' })
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<Outcome>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, message: `Lifespan shutdown did not complete within ${this.shutdownTimeout} ms.` }), this.shutdownTimeout)
+      timer = setTimeout(
+        () =>
+          resolve({
+            ok: false,
+            message: `Lifespan shutdown did not complete within ${this.shutdownTimeout} ms.`,
+          }),
+        this.shutdownTimeout,
+      )
     })
     const result = await Promise.race([outcome, timeout])
     clearTimeout(timer)
@@ -96,7 +109,10 @@ export class Lifespan {
   private send(message: unknown): Promise<void> {
     const type = messageType(message)
     const phase = this.expecting
-    if (phase !== null && (type === `lifespan.${phase}.complete` || type === `lifespan.${phase}.failed`)) {
+    if (
+      phase !== null &&
+      (type === `lifespan.${phase}.complete` || type === `lifespan.${phase}.failed`)
+    ) {
       const text = (message as { message?: unknown }).message
       if (type.endsWith('.complete')) this.resolve({ ok: true })
       else {
@@ -117,7 +133,8 @@ export class Lifespan {
     this.done = true
     const phase = this.expecting
     if (phase === null) {
-      if (error !== null && !this.queue.isCancelled) log.error('Exception in lifespan application', error)
+      if (error !== null && !this.queue.isCancelled)
+        log.error('Exception in lifespan application', error)
       return
     }
     if (phase === 'startup' && this.mode === 'auto') {
@@ -126,7 +143,12 @@ export class Lifespan {
       this.resolve({ ok: true, unsupported: true })
       return
     }
-    const reason = error instanceof Error ? error.message : error === null ? 'the application returned' : String(error)
+    const reason =
+      error instanceof Error
+        ? error.message
+        : error === null
+          ? 'the application returned'
+          : String(error)
     this.resolve({ ok: false, message: `Application ${phase} failed: ${reason}`, error })
   }
 }

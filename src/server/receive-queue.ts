@@ -93,7 +93,9 @@ export class ReceiveQueue<T> {
     }
     if (this.resolve !== null) {
       // ASGI has one reader per instance; a second concurrent receive would orphan the first.
-      return Promise.reject(new TypeError('receive() called again before the previous receive() resolved'))
+      return Promise.reject(
+        new TypeError('receive() called again before the previous receive() resolved'),
+      )
     }
     target = this as ReceiveQueue<unknown>
     const promise = new Promise<T>(EXECUTOR as (resolve: Resolve<T>, reject: Reject) => void)

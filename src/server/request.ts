@@ -123,7 +123,8 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
       }
       // A repeated name: regroup what we have so far, then keep grouping.
       groups = new Map()
-      for (let i = 0; i < seen.length; i++) groups.set(seen[i] as string, [headers[i] as HeaderPair])
+      for (let i = 0; i < seen.length; i++)
+        groups.set(seen[i] as string, [headers[i] as HeaderPair])
     }
     const group = groups.get(name)
     if (group) group.push(pair)
@@ -143,7 +144,14 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
   }
   const proxy = config.proxyHeaders
   if (proxy !== null) {
-    const forwarded = parseXForwardedFor(request.headers, proxy.address, proxy.port, proxy.proto, client, null)
+    const forwarded = parseXForwardedFor(
+      request.headers,
+      proxy.address,
+      proxy.port,
+      proxy.proto,
+      client,
+      null,
+    )
     parts.client = forwarded.client
     parts.forwardedScheme = forwarded.scheme
   }

@@ -19,7 +19,12 @@ import type {
   UpgradeResponder,
 } from '../reactor/types.js'
 import type { AccessEvent } from './access-log.js'
-import { resolveServerConfig, sweepInterval, type ResolvedServerConfig, type ServerOptions } from './config.js'
+import {
+  resolveServerConfig,
+  sweepInterval,
+  type ResolvedServerConfig,
+  type ServerOptions,
+} from './config.js'
 import { log, type ServerContext, type TrackedConnection } from './connection.js'
 import { errorPage } from './error-page.js'
 import { Lifespan } from './lifespan.js'
@@ -95,12 +100,18 @@ class AsgiServer implements Server, ServerContext {
   private drained: (() => void) | null = null
   private readonly handlers: ReactorHandlers
 
-  constructor(application: Application, endpoints: readonly (Endpoint | string)[], options: ServerOptions) {
-    if (typeof application !== 'function') throw new TypeError('createServer() needs an ASGI application function')
+  constructor(
+    application: Application,
+    endpoints: readonly (Endpoint | string)[],
+    options: ServerOptions,
+  ) {
+    if (typeof application !== 'function')
+      throw new TypeError('createServer() needs an ASGI application function')
     this.application = application
     this.config = resolveServerConfig(options)
     this.endpoints = endpoints.map((e) => (typeof e === 'string' ? parseEndpoint(e) : e))
-    if (this.endpoints.length === 0) throw new TypeError('No endpoints. This server will not listen on anything.')
+    if (this.endpoints.length === 0)
+      throw new TypeError('No endpoints. This server will not listen on anything.')
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve
     })
@@ -128,7 +139,11 @@ class AsgiServer implements Server, ServerContext {
       maxBackpressure: MAX_BACKPRESSURE,
     })
     this.reactor = reactor
-    this.lifespan = new Lifespan(this.application, this.config.lifespan, this.config.applicationCloseTimeout)
+    this.lifespan = new Lifespan(
+      this.application,
+      this.config.lifespan,
+      this.config.applicationCloseTimeout,
+    )
     try {
       await this.lifespan.startup()
       this.lifespanState = this.lifespan.state
@@ -137,7 +152,10 @@ class AsgiServer implements Server, ServerContext {
           this.listeners.push(await reactor.listen(endpoint, this.handlers))
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error)
-          throw new Error(message.startsWith('Listen failure') ? message : `Listen failure: ${message}`, { cause: error })
+          throw new Error(
+            message.startsWith('Listen failure') ? message : `Listen failure: ${message}`,
+            { cause: error },
+          )
         }
       }
     } catch (error) {
@@ -159,7 +177,10 @@ class AsgiServer implements Server, ServerContext {
     const result: StartResult = {
       reactor: reactor.name,
       engine: reactor.engine,
-      listeners: this.listeners.map((listener) => ({ endpoint: listener.endpoint, address: listener.address })),
+      listeners: this.listeners.map((listener) => ({
+        endpoint: listener.endpoint,
+        address: listener.address,
+      })),
     }
     if (warning !== undefined) result.warning = warning
     return result
@@ -240,7 +261,11 @@ class AsgiServer implements Server, ServerContext {
     }
   }
 
-  private onUpgrade(request: ReactorRequest, subprotocols: string[], upgrade: UpgradeResponder): void {
+  private onUpgrade(
+    request: ReactorRequest,
+    subprotocols: string[],
+    upgrade: UpgradeResponder,
+  ): void {
     try {
       const problem = checkRequest(request)
       if (problem !== null) {
@@ -253,7 +278,9 @@ class AsgiServer implements Server, ServerContext {
         upgrade.reject(page.head, page.body)
         return
       }
-      this.connections.add(new WebSocketConnection(this, request, subprotocols, upgrade, this.application))
+      this.connections.add(
+        new WebSocketConnection(this, request, subprotocols, upgrade, this.application),
+      )
     } catch (error) {
       log.error(`Server error while handling WebSocket ${request.url}`, error)
       upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })

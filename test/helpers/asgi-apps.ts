@@ -15,8 +15,15 @@ export interface Recorded {
  * `respond(recorded, send)` (default: 200 "ok"). `calls` collects every instance.
  */
 export function recordingHttpApp(
-  respond: (recorded: Recorded, send: Send, receive: Receive) => Promise<void> = async (_r, send) => {
-    await send({ type: 'http.response.start', status: 200, headers: [[Buffer.from('content-type'), Buffer.from('text/plain')]] })
+  respond: (recorded: Recorded, send: Send, receive: Receive) => Promise<void> = async (
+    _r,
+    send,
+  ) => {
+    await send({
+      type: 'http.response.start',
+      status: 200,
+      headers: [[Buffer.from('content-type'), Buffer.from('text/plain')]],
+    })
     await send({ type: 'http.response.body', body: Buffer.from('ok') })
   },
 ): Application & { calls: Recorded[] } {
@@ -36,12 +43,17 @@ export function recordingHttpApp(
 
 /** The body the app received, concatenated. */
 export function receivedBody(recorded: Recorded): Buffer {
-  return Buffer.concat(recorded.messages.filter((m) => m.type === 'http.request').map((m) => m.body as Buffer))
+  return Buffer.concat(
+    recorded.messages.filter((m) => m.type === 'http.request').map((m) => m.body as Buffer),
+  )
 }
 
 /** Scope headers as [name, value] strings. */
 export function headerStrings(scope: Scope): [string, string][] {
-  return (scope as HttpScope).headers.map(([n, v]) => [Buffer.from(n).toString('latin1'), Buffer.from(v).toString('latin1')])
+  return (scope as HttpScope).headers.map(([n, v]) => [
+    Buffer.from(n).toString('latin1'),
+    Buffer.from(v).toString('latin1'),
+  ])
 }
 
 /** Options for `echoWebSocketApp`. */
@@ -70,8 +82,15 @@ export function echoWebSocketApp(options: EchoOptions = {}): Application & { cal
           await send({ type: 'websocket.close' })
           continue
         }
-        const subprotocol = typeof options.subprotocol === 'function' ? options.subprotocol(scope) : options.subprotocol
-        await send({ type: 'websocket.accept', subprotocol, ...(options.headers ? { headers: options.headers } : {}) })
+        const subprotocol =
+          typeof options.subprotocol === 'function'
+            ? options.subprotocol(scope)
+            : options.subprotocol
+        await send({
+          type: 'websocket.accept',
+          subprotocol,
+          ...(options.headers ? { headers: options.headers } : {}),
+        })
       } else if (message.type === 'websocket.receive') {
         const text = message.text as string | undefined
         if (text?.startsWith('close:')) {

@@ -8,7 +8,12 @@ import type { Application } from '../../src/asgi/types.js'
 import { setLogHandler, type LogRecord } from '../../src/asgi/logging.js'
 import type { Endpoint } from '../../src/endpoints/types.js'
 import type { ReactorName } from '../../src/reactor/types.js'
-import { createServer, type Server, type ServerOptions, type StartResult } from '../../src/server/index.js'
+import {
+  createServer,
+  type Server,
+  type ServerOptions,
+  type StartResult,
+} from '../../src/server/index.js'
 
 /** The reactors every real-socket suite runs against. */
 export const REACTORS: readonly ReactorName[] = ['uws', 'node']
@@ -39,7 +44,11 @@ export function useServers(): (
     await Promise.all(servers.splice(0).map((server) => server.stop()))
   })
   return async (app, options, endpoints = ['tcp:port=0:interface=127.0.0.1']) => {
-    const server = createServer(app, endpoints, { lifespan: 'off', applicationCloseTimeout: 2_000, ...options })
+    const server = createServer(app, endpoints, {
+      lifespan: 'off',
+      applicationCloseTimeout: 2_000,
+      ...options,
+    })
     servers.push(server)
     const started = await server.start()
     const address = started.listeners[0]?.address

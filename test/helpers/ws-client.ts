@@ -23,14 +23,17 @@ export interface RawConnection {
 /** Open a raw connection to `port` on 127.0.0.1 (or a unix `path`). */
 export function connectRaw(target: number | { path: string }): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = typeof target === 'number' ? net.connect(target, '127.0.0.1') : net.connect(target.path)
+    const socket =
+      typeof target === 'number' ? net.connect(target, '127.0.0.1') : net.connect(target.path)
     const chunks: Buffer[] = []
     let waiters: (() => void)[] = []
     socket.on('data', (chunk) => {
       chunks.push(chunk)
       for (const waiter of waiters) waiter()
     })
-    const closed = new Promise<Buffer>((done) => socket.on('close', () => done(Buffer.concat(chunks))))
+    const closed = new Promise<Buffer>((done) =>
+      socket.on('close', () => done(Buffer.concat(chunks))),
+    )
     socket.on('error', () => undefined)
     socket.once('connect', () => {
       const connection: RawConnection = {
@@ -49,7 +52,11 @@ export function connectRaw(target: number | { path: string }): Promise<RawConnec
             }
             const timer = setTimeout(() => {
               waiters = waiters.filter((w) => w !== check)
-              fail(new Error(`timed out waiting; received: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`))
+              fail(
+                new Error(
+                  `timed out waiting; received: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`,
+                ),
+              )
             }, timeout)
             waiters.push(check)
             socket.once('close', check)
@@ -66,7 +73,11 @@ export function connectRaw(target: number | { path: string }): Promise<RawConnec
 }
 
 /** Send `data`, wait for the server to close the connection, return what it sent. */
-export async function rawExchange(port: number, data: string | Uint8Array, timeout = 5_000): Promise<Buffer> {
+export async function rawExchange(
+  port: number,
+  data: string | Uint8Array,
+  timeout = 5_000,
+): Promise<Buffer> {
   const connection = await connectRaw(port)
   connection.write(data)
   const timer = setTimeout(() => connection.destroy(), timeout)
@@ -79,8 +90,19 @@ export async function rawExchange(port: number, data: string | Uint8Array, timeo
  * Send a raw HTTP/1.1 request with `Connection: close` (so the server ends the connection) and
  * return the raw response. `lines` are extra header lines (latin-1, sent as given).
  */
-export function rawHttp(port: number, method: string, target: string, lines: string[] = [], timeout = 5_000): Promise<Buffer> {
-  const head = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...lines].join('\r\n')
+export function rawHttp(
+  port: number,
+  method: string,
+  target: string,
+  lines: string[] = [],
+  timeout = 5_000,
+): Promise<Buffer> {
+  const head = [
+    `${method} ${target} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    'Connection: close',
+    ...lines,
+  ].join('\r\n')
   return rawExchange(port, Buffer.from(`${head}\r\n\r\n`, 'latin1'), timeout)
 }
 
@@ -88,7 +110,11 @@ export function rawHttp(port: number, method: string, target: string, lines: str
 export const WS_KEY = 'x3JJHMbDL1EzLkh9GBhXDw=='
 
 /** A WebSocket upgrade request as raw text. */
-export function handshakeRequest(path: string, headers: Record<string, string> = {}, version = '13'): string {
+export function handshakeRequest(
+  path: string,
+  headers: Record<string, string> = {},
+  version = '13',
+): string {
   const lines = [
     `GET ${path} HTTP/1.1`,
     'Host: 127.0.0.1',
@@ -103,7 +129,11 @@ export function handshakeRequest(path: string, headers: Record<string, string> =
 }
 
 /** Encode one WebSocket frame (masked unless `mask: false`). */
-export function encodeFrame(opcode: number, payload: Uint8Array | string, { mask = true, fin = true } = {}): Buffer {
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array | string,
+  { mask = true, fin = true } = {},
+): Buffer {
   const data = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload)
   const header: number[] = [(fin ? 0x80 : 0) | opcode]
   const maskBit = mask ? 0x80 : 0
@@ -111,7 +141,12 @@ export function encodeFrame(opcode: number, payload: Uint8Array | string, { mask
   else if (data.length < 65536) header.push(maskBit | 126, data.length >> 8, data.length & 0xff)
   else {
     header.push(maskBit | 127, 0, 0, 0, 0)
-    header.push((data.length >>> 24) & 0xff, (data.length >>> 16) & 0xff, (data.length >>> 8) & 0xff, data.length & 0xff)
+    header.push(
+      (data.length >>> 24) & 0xff,
+      (data.length >>> 16) & 0xff,
+      (data.length >>> 8) & 0xff,
+      data.length & 0xff,
+    )
   }
   if (!mask) return Buffer.concat([Buffer.from(header), data])
   const key = randomBytes(4)
@@ -161,7 +196,11 @@ export interface TestClient {
 }
 
 /** Connect with the `ws` client; resolves once open, rejects on a refused handshake. */
-export function openClient(url: string, protocols?: string | string[], options: ClientOptions = {}): Promise<TestClient> {
+export function openClient(
+  url: string,
+  protocols?: string | string[],
+  options: ClientOptions = {},
+): Promise<TestClient> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, options)
     const messages: (string | Buffer)[] = []
@@ -176,7 +215,9 @@ export function openClient(url: string, protocols?: string | string[], options: 
       ws.on('close', (code, reason) => done({ code, reason: reason.toString() })),
     )
     ws.on('error', (error) => reject(error))
-    ws.on('unexpected-response', (_req, res) => reject(new Error(`Unexpected server response: ${res.statusCode}`)))
+    ws.on('unexpected-response', (_req, res) =>
+      reject(new Error(`Unexpected server response: ${res.statusCode}`)),
+    )
     ws.once('open', () =>
       resolve({
         ws,

@@ -8,7 +8,14 @@ import type { ReactorName } from '../../src/reactor/types.js'
 import type { AccessEvent } from '../../src/server/index.js'
 import { echoWebSocketApp } from '../helpers/asgi-apps.js'
 import { useLogRecords, useServers, type RunningServer } from '../helpers/with-server.js'
-import { connectRaw, encodeFrame, handshakeRequest, openClient, rawExchange, type RawConnection } from '../helpers/ws-client.js'
+import {
+  connectRaw,
+  encodeFrame,
+  handshakeRequest,
+  openClient,
+  rawExchange,
+  type RawConnection,
+} from '../helpers/ws-client.js'
 
 /** An app serving HTTP 200 "ok" and echo WebSockets, used to check the server is still healthy. */
 function healthyApp(ws = echoWebSocketApp()) {
@@ -57,7 +64,9 @@ export function runBadInputSuite(reactor: ReactorName): void {
 
   it('a wrong Sec-WebSocket-Version gets 426 with Sec-WebSocket-Version: 13', async () => {
     const running = await start(healthyApp(), { reactor })
-    const raw = (await rawExchange(running.port, handshakeRequest('/', {}, '8'), 2_000)).toString('latin1')
+    const raw = (await rawExchange(running.port, handshakeRequest('/', {}, '8'), 2_000)).toString(
+      'latin1',
+    )
     expect(raw).toMatch(/^HTTP\/1\.1 426/)
     expect(raw.toLowerCase()).toContain('sec-websocket-version: 13')
     await expectHealthy(running)
@@ -85,16 +94,22 @@ export function runBadInputSuite(reactor: ReactorName): void {
       await gate
       seen.push(await receive())
     }
-    const running = await start(async (scope, receive, send) => {
-      if ((scope as { path: string }).path === '/health' || scope.type === 'http') return healthyApp()(scope, receive, send)
-      return app(scope, receive)
-    }, { reactor })
+    const running = await start(
+      async (scope, receive, send) => {
+        if ((scope as { path: string }).path === '/health' || scope.type === 'http')
+          return healthyApp()(scope, receive, send)
+        return app(scope, receive)
+      },
+      { reactor },
+    )
     const connection = await connectRaw(running.port)
     connection.write(handshakeRequest('/slow'))
     await expect.poll(() => seen.length).toBe(1)
     connection.destroy()
     release()
-    await expect.poll(() => seen).toEqual([{ type: 'websocket.connect' }, { type: 'websocket.disconnect', code: 1006 }])
+    await expect
+      .poll(() => seen)
+      .toEqual([{ type: 'websocket.connect' }, { type: 'websocket.disconnect', code: 1006 }])
     await expectHealthy(running)
   })
 
@@ -103,7 +118,12 @@ export function runBadInputSuite(reactor: ReactorName): void {
     const echo = echoWebSocketApp()
     // node (ws) fails the connection at once (1002). uWebSockets.js 20.30 reads the frame as if
     // masked and stalls waiting for bytes that never come, so the ping timeout is what ends it.
-    const running = await start(healthyApp(echo), { reactor, onAction: (e) => events.push(e), pingInterval: 200, pingTimeout: 400 })
+    const running = await start(healthyApp(echo), {
+      reactor,
+      onAction: (e) => events.push(e),
+      pingInterval: 200,
+      pingTimeout: 400,
+    })
     const bystander = await openClient(`${running.wsUrl}/bystander`)
     const connection = await openRaw(running.port, '/bad')
     connection.write(encodeFrame(0x1, 'not masked', { mask: false }))
@@ -119,7 +139,9 @@ export function runBadInputSuite(reactor: ReactorName): void {
     await expect.poll(() => bad.messages.at(-1)?.type).toBe('websocket.disconnect')
     expect([1002, 1006]).toContain(bad.messages.at(-1)?.code)
     expect(bad.messages.some((m) => m.type === 'websocket.receive')).toBe(false)
-    await expect.poll(() => events.some((e) => e.action === 'disconnected' && e.path === '/bad')).toBe(true)
+    await expect
+      .poll(() => events.some((e) => e.action === 'disconnected' && e.path === '/bad'))
+      .toBe(true)
     bystander.send('still fine')
     expect(await bystander.next()).toBe('still fine')
     bystander.close()
@@ -137,7 +159,8 @@ export function runBadInputSuite(reactor: ReactorName): void {
     const huge = await openClient(`${running.wsUrl}/huge`)
     huge.send(Buffer.alloc(64 * 1024, 2))
     expect([1006, 1009]).toContain((await huge.closed).code)
-    for (const call of echo.calls) expect(call.messages.some((m) => m.type === 'websocket.receive')).toBe(false)
+    for (const call of echo.calls)
+      expect(call.messages.some((m) => m.type === 'websocket.receive')).toBe(false)
     await expectHealthy(running)
   })
 
@@ -162,7 +185,9 @@ export function runBadInputSuite(reactor: ReactorName): void {
     const running = await start(healthyApp(echo), { reactor })
     // 0x85 passes both HTTP parsers; the server's own check refuses it.
     const request = handshakeRequest('/inject', { 'X-Padding': 'a\x85X-Secret-Auth: admin' })
-    const raw = (await rawExchange(running.port, Buffer.from(request, 'latin1'), 2_000)).toString('latin1')
+    const raw = (await rawExchange(running.port, Buffer.from(request, 'latin1'), 2_000)).toString(
+      'latin1',
+    )
     expect(raw).toMatch(/^HTTP\/1\.1 400/)
     expect(raw).toContain('Invalid header value')
     expect(echo.calls).toHaveLength(0)
@@ -170,35 +195,46 @@ export function runBadInputSuite(reactor: ReactorName): void {
   })
 
   it('a consumer that throws: 500 before accept, 1011 after, logged with its stack', async () => {
-    const running = await start(async (scope, receive, send) => {
-      const path = (scope as { path: string }).path
-      if (path === '/health' || scope.type === 'http') return healthyApp()(scope, receive, send)
-      await receive()
-      if (path === '/before') throw new Error('kaboom before accept')
-      await send({ type: 'websocket.accept' })
-      await receive()
-      throw new Error('kaboom after accept')
-    }, { reactor })
+    const running = await start(
+      async (scope, receive, send) => {
+        const path = (scope as { path: string }).path
+        if (path === '/health' || scope.type === 'http') return healthyApp()(scope, receive, send)
+        await receive()
+        if (path === '/before') throw new Error('kaboom before accept')
+        await send({ type: 'websocket.accept' })
+        await receive()
+        throw new Error('kaboom after accept')
+      },
+      { reactor },
+    )
     const raw = (await rawExchange(running.port, handshakeRequest('/before'))).toString('latin1')
     expect(raw).toMatch(/^HTTP\/1\.1 500 /)
     const client = await openClient(`${running.wsUrl}/after`)
     client.send('trigger')
     expect((await client.closed).code).toBe(1011)
-    const errors = logs.filter((r) => r.level === 'error' && r.message.startsWith('Exception inside application: kaboom'))
+    const errors = logs.filter(
+      (r) => r.level === 'error' && r.message.startsWith('Exception inside application: kaboom'),
+    )
     expect(errors).toHaveLength(2)
     expect((errors[0]!.error as Error).stack).toContain('kaboom before accept')
     await expectHealthy(running)
   })
 
   it('a consumer that never accepts: the handshake times out with 403 and a warning', async () => {
-    const running = await start(async (scope, receive, send) => {
-      if ((scope as { path: string }).path === '/health' || scope.type === 'http') return healthyApp()(scope, receive, send)
-      await receive()
-      await receive() // the disconnect after the timeout reject
-    }, { reactor, websocketHandshakeTimeout: 150 })
+    const running = await start(
+      async (scope, receive, send) => {
+        if ((scope as { path: string }).path === '/health' || scope.type === 'http')
+          return healthyApp()(scope, receive, send)
+        await receive()
+        await receive() // the disconnect after the timeout reject
+      },
+      { reactor, websocketHandshakeTimeout: 150 },
+    )
     const raw = (await rawExchange(running.port, handshakeRequest('/never'))).toString('latin1')
     expect(raw).toMatch(/^HTTP\/1\.1 403 Access denied/)
-    expect(logs.some((r) => r.level === 'warn' && r.message.includes('neither accepted nor closed'))).toBe(true)
+    expect(
+      logs.some((r) => r.level === 'warn' && r.message.includes('neither accepted nor closed')),
+    ).toBe(true)
     await expectHealthy(running)
   })
 
@@ -212,7 +248,9 @@ export function runBadInputSuite(reactor: ReactorName): void {
     await connection.closed
     clearTimeout(timer)
     const call = echo.calls.find((c) => (c.scope as { path: string }).path === '/silent')!
-    await expect.poll(() => call.messages.at(-1)).toEqual({ type: 'websocket.disconnect', code: 1006 })
+    await expect
+      .poll(() => call.messages.at(-1))
+      .toEqual({ type: 'websocket.disconnect', code: 1006 })
     await expectHealthy(running)
   })
 
@@ -231,16 +269,22 @@ export function runBadInputSuite(reactor: ReactorName): void {
 
   it('a client that disconnects mid-request: http.disconnect is delivered, the app is not left hanging', async () => {
     const seen: string[] = []
-    const running = await start(async (scope, receive, send) => {
-      if ((scope as { path: string }).path !== '/upload') return healthyApp()(scope, receive, send)
-      for (;;) {
-        const message = (await receive()) as { type: string }
-        seen.push(message.type)
-        if (message.type === 'http.disconnect') return
-      }
-    }, { reactor })
+    const running = await start(
+      async (scope, receive, send) => {
+        if ((scope as { path: string }).path !== '/upload')
+          return healthyApp()(scope, receive, send)
+        for (;;) {
+          const message = (await receive()) as { type: string }
+          seen.push(message.type)
+          if (message.type === 'http.disconnect') return
+        }
+      },
+      { reactor },
+    )
     const connection = await connectRaw(running.port)
-    connection.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' + 'a'.repeat(1000))
+    connection.write(
+      'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' + 'a'.repeat(1000),
+    )
     await expect.poll(() => seen.length).toBeGreaterThan(0)
     connection.destroy()
     await expect.poll(() => seen.at(-1)).toBe('http.disconnect')

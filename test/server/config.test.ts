@@ -35,7 +35,9 @@ describe('resolveServerConfig', () => {
       port: 'x-forwarded-port',
       proto: 'x-forwarded-proto',
     })
-    expect(resolveServerConfig({ proxyHeaders: { address: 'X-Real-IP' } }).proxyHeaders?.address).toBe('x-real-ip')
+    expect(
+      resolveServerConfig({ proxyHeaders: { address: 'X-Real-IP' } }).proxyHeaders?.address,
+    ).toBe('x-real-ip')
   })
 
   it('keeps an empty serverName (no Server header)', () => {
@@ -50,7 +52,11 @@ describe('resolveServerConfig', () => {
 
   it('sweeps every 2 s by default and faster for short timeouts', () => {
     expect(sweepInterval(resolveServerConfig())).toBe(1250)
-    expect(sweepInterval(resolveServerConfig({ websocketHandshakeTimeout: 60_000, websocketConnectTimeout: 60_000 }))).toBe(2000)
+    expect(
+      sweepInterval(
+        resolveServerConfig({ websocketHandshakeTimeout: 60_000, websocketConnectTimeout: 60_000 }),
+      ),
+    ).toBe(2000)
     expect(sweepInterval(resolveServerConfig({ pingInterval: 200, pingTimeout: 200 }))).toBe(50)
   })
 })

@@ -34,13 +34,17 @@ class ChatConsumer extends AsyncWebsocketConsumer {
 
 class HelloConsumer extends AsyncHttpConsumer {
   override async handle(): Promise<void> {
-    await this.sendResponse(200, Buffer.from('hello from a consumer'), { headers: [['Content-Type', 'text/plain']] })
+    await this.sendResponse(200, Buffer.from('hello from a consumer'), {
+      headers: [['Content-Type', 'text/plain']],
+    })
   }
 }
 
 const application = new ProtocolTypeRouter({
   http: new URLRouter([rePath(String.raw`^hello/$`, HelloConsumer.asAsgi())]),
-  websocket: new URLRouter([rePath(String.raw`^ws/chat/(?<room_name>\w+)/$`, ChatConsumer.asAsgi())]),
+  websocket: new URLRouter([
+    rePath(String.raw`^ws/chat/(?<room_name>\w+)/$`, ChatConsumer.asAsgi()),
+  ]),
 })
 
 describe.each(REACTORS)('consumers over the %s reactor', (reactor) => {
@@ -76,6 +80,8 @@ describe.each(REACTORS)('consumers over the %s reactor', (reactor) => {
     const { wsUrl, url } = await start(application as never, { reactor })
     expect((await fetch(`${url}/nope/`)).status).toBe(500)
     await expect(openClient(`${wsUrl}/ws/nope/`)).rejects.toThrow(/500/)
-    expect(logs.filter((r) => r.message.startsWith('Exception inside application: No route found'))).toHaveLength(2)
+    expect(
+      logs.filter((r) => r.message.startsWith('Exception inside application: No route found')),
+    ).toHaveLength(2)
   })
 })

@@ -11,12 +11,17 @@ import { REACTORS, useServers, type RunningServer } from '../helpers/with-server
 import { openClient } from '../helpers/ws-client.js'
 import type { ClientOptions } from 'ws'
 
-function app(echo = echoWebSocketApp({ subprotocol: 'chat' })): Application & { echo: typeof echo } {
+function app(
+  echo = echoWebSocketApp({ subprotocol: 'chat' }),
+): Application & { echo: typeof echo } {
   const handler: Application = async (scope, receive, send) => {
     if (scope.type === 'websocket') return echo(scope, receive, send)
     await receive()
     await send({ type: 'http.response.start', status: 200 })
-    await send({ type: 'http.response.body', body: Buffer.from(`${String(scope.scheme)} ${JSON.stringify(scope.client)}`) })
+    await send({
+      type: 'http.response.body',
+      body: Buffer.from(`${String(scope.scheme)} ${JSON.stringify(scope.client)}`),
+    })
   }
   return Object.assign(handler, { echo })
 }
@@ -70,7 +75,9 @@ describe.each(REACTORS)('endpoints on the %s reactor', (reactor) => {
 
   it('TLS (wss and https)', async () => {
     const served = app()
-    const running = await start(served, { reactor }, [`ssl:port=0:interface=127.0.0.1:privateKey=${cert.keyPath}:certKey=${cert.certPath}`])
+    const running = await start(served, { reactor }, [
+      `ssl:port=0:interface=127.0.0.1:privateKey=${cert.keyPath}:certKey=${cert.certPath}`,
+    ])
     const ca = await import('node:fs/promises').then((fs) => fs.readFile(cert.certPath))
     expect((await scenario(`${running.wsUrl}/tls`, { ca })).code).toBe(1000)
     expect((served.echo.calls[0]!.scope as WebSocketScope).scheme).toBe('wss')

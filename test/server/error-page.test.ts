@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { errorPage, errorPageHtml } from '../../src/server/error-page.js'
 
 describe('error page (Daphne basic_error template)', () => {
-  it('renders Daphne\'s collapsed template with our footer', () => {
+  it("renders Daphne's collapsed template with our footer", () => {
     expect(errorPageHtml(400, 'Invalid header name')).toBe(
       ' <html> <head> <title>400 Bad Request</title> <style>  body { font-family: sans-serif; margin: 0; padding: 0; }' +
         '  h1 { padding: 0.6em 0 0.2em 20px; color: #896868; margin: 0; }  p { padding: 0 0 0.3em 20px; margin: 0; }' +
@@ -23,6 +23,9 @@ describe('error page (Daphne basic_error template)', () => {
       ['Server', 'channels-ts'],
       ['Content-Length', String(page.body.byteLength)],
     ])
-    expect(errorPage(400, 'x', '').head.headers.map(([n]) => n)).toEqual(['Content-Type', 'Content-Length'])
+    expect(errorPage(400, 'x', '').head.headers.map(([n]) => n)).toEqual([
+      'Content-Type',
+      'Content-Length',
+    ])
   })
 })

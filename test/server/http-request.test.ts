@@ -5,7 +5,16 @@ import { headerStrings, receivedBody, recordingHttpApp } from '../helpers/asgi-a
 import { REACTORS, useServers } from '../helpers/with-server.js'
 import { rawHttp } from '../helpers/ws-client.js'
 
-const REQUIRED = ['asgi', 'type', 'http_version', 'method', 'path', 'raw_path', 'query_string', 'headers']
+const REQUIRED = [
+  'asgi',
+  'type',
+  'http_version',
+  'method',
+  'path',
+  'raw_path',
+  'query_string',
+  'headers',
+]
 const OPTIONAL = ['scheme', 'root_path', 'client', 'server', 'state']
 
 function assertValidScope(scope: HttpScope, method: string, path: string) {
@@ -33,7 +42,11 @@ describe.each(REACTORS)('HTTP requests on the %s reactor', (reactor) => {
     expect(await response.text()).toBe('ok')
     const [call] = app.calls
     assertValidScope(call!.scope as HttpScope, 'GET', '/')
-    expect(call!.messages[0]).toEqual({ type: 'http.request', body: Buffer.alloc(0), more_body: false })
+    expect(call!.messages[0]).toEqual({
+      type: 'http.request',
+      body: Buffer.alloc(0),
+      more_body: false,
+    })
   })
 
   it('test_get_request: path and query string', async () => {
@@ -94,7 +107,12 @@ describe.each(REACTORS)('HTTP requests on the %s reactor', (reactor) => {
     // uWebSockets.js 20.30 never answers a request with `_` in a header name, so that part of
     // the check (dropped, CVE-2015-0219) runs on node only; the unit test covers the filter.
     const underscore = reactor === 'node' ? ['X-Under_score: no'] : []
-    await rawHttp(port, 'OPTIONS', '/te%20st-%C3%A0/', ['X-Foo: 1', 'X-Bar: 3', 'x-foo: 2', ...underscore])
+    await rawHttp(port, 'OPTIONS', '/te%20st-%C3%A0/', [
+      'X-Foo: 1',
+      'X-Bar: 3',
+      'x-foo: 2',
+      ...underscore,
+    ])
     const scope = app.calls[0]!.scope as HttpScope
     assertValidScope(scope, 'OPTIONS', '/te st-à/')
     expect(headerStrings(scope)).toEqual([
@@ -109,7 +127,11 @@ describe.each(REACTORS)('HTTP requests on the %s reactor', (reactor) => {
   it('test_kitchen_sink: method, path, params, headers and body together', async () => {
     const app = recordingHttpApp()
     const { url } = await start(app, { reactor })
-    await fetch(`${url}/a/b?c=d`, { method: 'PATCH', headers: { 'X-Custom': 'yes' }, body: 'payload' })
+    await fetch(`${url}/a/b?c=d`, {
+      method: 'PATCH',
+      headers: { 'X-Custom': 'yes' },
+      body: 'payload',
+    })
     const call = app.calls[0]!
     const scope = call.scope as HttpScope
     assertValidScope(scope, 'PATCH', '/a/b')
@@ -162,7 +184,13 @@ describe.each(REACTORS)('HTTP requests on the %s reactor', (reactor) => {
   it('test_x_forwarded_for_parsed (and proto sets the scheme)', async () => {
     const app = recordingHttpApp()
     const { url } = await start(app, { reactor, proxyHeaders: true })
-    await fetch(`${url}/`, { headers: { 'X-Forwarded-For': '10.1.2.3', 'X-Forwarded-Port': '80', 'X-Forwarded-Proto': 'https' } })
+    await fetch(`${url}/`, {
+      headers: {
+        'X-Forwarded-For': '10.1.2.3',
+        'X-Forwarded-Port': '80',
+        'X-Forwarded-Proto': 'https',
+      },
+    })
     const scope = app.calls[0]!.scope as HttpScope
     expect(scope.client).toEqual(['10.1.2.3', 80])
     expect(scope.scheme).toBe('https')
@@ -189,7 +217,9 @@ describe.each(REACTORS)('HTTP requests on the %s reactor', (reactor) => {
     const app = recordingHttpApp()
     const { port, url } = await start(app, { reactor })
     for (const name of ['foo bar', 'foo\x00bar', 'foo\xffbar', 'foo\x01bar']) {
-      const response = (await rawHttp(port, 'GET', '/', [`${name}: value`], 1_000)).toString('latin1')
+      const response = (await rawHttp(port, 'GET', '/', [`${name}: value`], 1_000)).toString(
+        'latin1',
+      )
       // node:http answers 400 itself; uWebSockets.js 20.30 drops the request without an answer.
       if (reactor === 'node') expect(response).toMatch(/^HTTP\/1\.[01] 400/)
       else expect(response === '' || response.startsWith('HTTP/1.1 400')).toBe(true)

@@ -40,12 +40,22 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
 
   it('test_status_code_required: ValueError out of send(), then a 500 page', async () => {
     const errors: unknown[] = []
-    const { url } = await start(respondWith(async (send) => send({ type: 'http.response.start' } as never), errors), { reactor })
+    const { url } = await start(
+      respondWith(async (send) => send({ type: 'http.response.start' } as never), errors),
+      { reactor },
+    )
     const response = await fetch(url)
     expect(response.status).toBe(500)
     expect(errors[0]).toBeInstanceOf(ValueError)
-    expect((errors[0] as Error).message).toBe('Specifying a status code is required for a Response message.')
-    expect(logs.some((r) => r.level === 'error' && r.message.startsWith('Exception inside application: Specifying'))).toBe(true)
+    expect((errors[0] as Error).message).toBe(
+      'Specifying a status code is required for a Response message.',
+    )
+    expect(
+      logs.some(
+        (r) =>
+          r.level === 'error' && r.message.startsWith('Exception inside application: Specifying'),
+      ),
+    ).toBe(true)
   })
 
   it('test_custom_status_code', async () => {
@@ -131,7 +141,11 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
     expect((await fetch(quiet.url)).headers.get('server')).toBeNull()
     const own = await start(
       respondWith(async (send) => {
-        await send({ type: 'http.response.start', status: 200, headers: [[b('server'), b('mine')]] })
+        await send({
+          type: 'http.response.start',
+          status: 200,
+          headers: [[b('server'), b('mine')]],
+        })
         await send({ type: 'http.response.body', body: b('') })
       }),
       { reactor },
@@ -142,24 +156,38 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
   it('test_headers_type: wrong header types raise ValueError with Daphne-shaped messages', async () => {
     const errors: unknown[] = []
     const { url } = await start(
-      respondWith(async (send) => send({ type: 'http.response.start', status: 200, headers: [[b('foo'), true]] } as never), errors),
+      respondWith(
+        async (send) =>
+          send({ type: 'http.response.start', status: 200, headers: [[b('foo'), true]] } as never),
+        errors,
+      ),
       { reactor },
     )
     const response = await fetch(url)
     expect(response.status).toBe(500)
     expect(await response.text()).toContain('500 Internal Server Error')
-    expect((errors[0] as Error).message).toBe("Header value 'true' expected to be `bytes`, but got `boolean`")
+    expect((errors[0] as Error).message).toBe(
+      "Header value 'true' expected to be `bytes`, but got `boolean`",
+    )
     const other = await start(
-      respondWith(async (send) => send({ type: 'http.response.start', status: 200, headers: [[42, b('x')]] } as never), errors),
+      respondWith(
+        async (send) =>
+          send({ type: 'http.response.start', status: 200, headers: [[42, b('x')]] } as never),
+        errors,
+      ),
       { reactor },
     )
     await fetch(other.url)
-    expect((errors[1] as Error).message).toBe("Header name '42' expected to be `bytes`, but got `number`")
+    expect((errors[1] as Error).message).toBe(
+      "Header name '42' expected to be `bytes`, but got `number`",
+    )
   })
 
   it('test_headers_type_raw: a 500 status line over a raw socket', async () => {
     const { port } = await start(
-      respondWith(async (send) => send({ type: 'http.response.start', status: 200, headers: [[b('foo'), 1]] } as never)),
+      respondWith(async (send) =>
+        send({ type: 'http.response.start', status: 200, headers: [[b('foo'), 1]] } as never),
+      ),
       { reactor },
     )
     const raw = (await rawHttp(port, 'GET', '/')).toString('latin1')
@@ -169,7 +197,15 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
   it('refuses header injection in response headers', async () => {
     const errors: unknown[] = []
     const { url } = await start(
-      respondWith(async (send) => send({ type: 'http.response.start', status: 200, headers: [[b('x'), b('a\r\nInjected: 1')]] }), errors),
+      respondWith(
+        async (send) =>
+          send({
+            type: 'http.response.start',
+            status: 200,
+            headers: [[b('x'), b('a\r\nInjected: 1')]],
+          }),
+        errors,
+      ),
       { reactor },
     )
     const response = await fetch(url)
@@ -189,9 +225,13 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
         await attempt().catch((e: Error) => errors.push(e.message))
       }
       await send({ type: 'http.response.start', status: 200 })
-      await send({ type: 'http.response.start', status: 200 }).catch((e: Error) => errors.push(e.message))
+      await send({ type: 'http.response.start', status: 200 }).catch((e: Error) =>
+        errors.push(e.message),
+      )
       await send({ type: 'http.response.body', body: b('fine') })
-      await send({ type: 'http.response.body', body: b('late') }).catch((e: Error) => errors.push(e.message))
+      await send({ type: 'http.response.body', body: b('late') }).catch((e: Error) =>
+        errors.push(e.message),
+      )
     })
     const { url } = await start(app, { reactor })
     expect(await (await fetch(url)).text()).toBe('fine')
@@ -258,24 +298,37 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
   })
 
   it('an app that returns without responding gets a 500 (logged), never a hang', async () => {
-    const { url, server } = await start(respondWith(async () => undefined), { reactor })
+    const { url, server } = await start(
+      respondWith(async () => undefined),
+      { reactor },
+    )
     expect((await fetch(url)).status).toBe(500)
-    expect(logs.some((r) => r.message.includes('returned without completing the response'))).toBe(true)
+    expect(logs.some((r) => r.message.includes('returned without completing the response'))).toBe(
+      true,
+    )
     await expect.poll(() => server.connectionCount).toBe(0)
   })
 
   it('http_timeout: 503 page when the app never starts a response', async () => {
-    const { url, server } = await start(respondWith(() => new Promise(() => undefined)), {
-      reactor,
-      httpTimeout: 100,
-      applicationCloseTimeout: 100,
-    })
+    const { url, server } = await start(
+      respondWith(() => new Promise(() => undefined)),
+      {
+        reactor,
+        httpTimeout: 100,
+        applicationCloseTimeout: 100,
+      },
+    )
     const response = await fetch(url)
     expect(response.status).toBe(503)
     expect(await response.text()).toContain('Application failed to respond within time limit.')
     // The hung app is killed after applicationCloseTimeout.
     await expect.poll(() => server.connectionCount).toBe(0)
-    expect(logs.some((r) => r.level === 'warn' && r.message.includes('took too long to shut down and was killed'))).toBe(true)
+    expect(
+      logs.some(
+        (r) =>
+          r.level === 'warn' && r.message.includes('took too long to shut down and was killed'),
+      ),
+    ).toBe(true)
   })
 
   it('emits a complete access event with status, size, client and duration', async () => {
@@ -302,7 +355,8 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
     const { url } = await start(
       respondWith(async (send) => {
         await send({ type: 'http.response.start', status: 200 })
-        for (let i = 0; i < 40; i++) await send({ type: 'http.response.body', body: chunk, more_body: true })
+        for (let i = 0; i < 40; i++)
+          await send({ type: 'http.response.body', body: chunk, more_body: true })
         await send({ type: 'http.response.body' })
       }),
       { reactor },
@@ -324,7 +378,11 @@ describe.each(REACTORS)('HTTP client aborts on the %s reactor', (reactor) => {
       await send({ type: 'http.response.body', body: b('first'), more_body: true })
       outcomes.push(await receive())
       await gate
-      outcomes.push(await send({ type: 'http.response.body', body: b('into the void'), more_body: true }).then(() => 'ok'))
+      outcomes.push(
+        await send({ type: 'http.response.body', body: b('into the void'), more_body: true }).then(
+          () => 'ok',
+        ),
+      )
     })
     const { port, server } = await start(app, { reactor })
     const connection = await connectRaw(port)

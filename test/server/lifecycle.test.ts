@@ -20,7 +20,11 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
     expect(started.reactor).toBe(reactor)
     expect(started.engine).toBeTruthy()
     expect(started.listeners).toHaveLength(1)
-    expect(started.listeners[0]!.endpoint).toMatchObject({ kind: 'tcp', host: '127.0.0.1', port: 0 })
+    expect(started.listeners[0]!.endpoint).toMatchObject({
+      kind: 'tcp',
+      host: '127.0.0.1',
+      port: 0,
+    })
     expect(started.listeners[0]!.address).toEqual({ kind: 'tcp', host: '127.0.0.1', port })
   })
 
@@ -46,7 +50,8 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
     expect(await response.text()).toBe('finished')
     await stopped
     expect(server.connectionCount).toBe(0)
-    for (const call of echo.calls) expect(call.messages.at(-1)).toMatchObject({ type: 'websocket.disconnect' })
+    for (const call of echo.calls)
+      expect(call.messages.at(-1)).toMatchObject({ type: 'websocket.disconnect' })
     await expect(fetch(`${url}/`)).rejects.toThrow()
   })
 
@@ -78,14 +83,17 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
   })
 
   it('application swap: new connections get the new app, open ones keep theirs', async () => {
-    const tagged = (tag: string): Application => async (_scope, receive, send) => {
-      for (;;) {
-        const message = (await receive()) as { type: string; text?: string }
-        if (message.type === 'websocket.connect') await send({ type: 'websocket.accept' })
-        else if (message.type === 'websocket.receive') await send({ type: 'websocket.send', text: `${tag}:${message.text}` })
-        else return
+    const tagged =
+      (tag: string): Application =>
+      async (_scope, receive, send) => {
+        for (;;) {
+          const message = (await receive()) as { type: string; text?: string }
+          if (message.type === 'websocket.connect') await send({ type: 'websocket.accept' })
+          else if (message.type === 'websocket.receive')
+            await send({ type: 'websocket.send', text: `${tag}:${message.text}` })
+          else return
+        }
       }
-    }
     const { server, wsUrl } = await start(tagged('old'), { reactor })
     const before = await openClient(`${wsUrl}/`)
     const newApp = tagged('new')
@@ -134,7 +142,10 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
       await receive()
       await send({ type: 'lifespan.startup.failed', message: 'database unreachable' })
     }
-    const server = createServer(app, ['tcp:port=0:interface=127.0.0.1'], { reactor, lifespan: 'auto' })
+    const server = createServer(app, ['tcp:port=0:interface=127.0.0.1'], {
+      reactor,
+      lifespan: 'auto',
+    })
     const failure = await server.start().catch((e: unknown) => e)
     expect(failure).toBeInstanceOf(LifespanStartupError)
     expect((failure as Error).message).toBe('Application startup failed: database unreachable')
@@ -143,21 +154,31 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
 
   it("lifespan auto: an app raising on the lifespan scope is 'unsupported' (debug), not an error", async () => {
     const app: Application = async (scope, receive, send) => {
-      if (scope.type === 'lifespan') throw new ValueError("No application configured for scope type 'lifespan'")
+      if (scope.type === 'lifespan')
+        throw new ValueError("No application configured for scope type 'lifespan'")
       await receive()
       await send({ type: 'http.response.start', status: 200 })
       await send({ type: 'http.response.body', body: Buffer.from('ok') })
     }
     const { url, server } = await start(app, { reactor, lifespan: 'auto' })
     expect((await fetch(url)).status).toBe(200)
-    expect(logs.some((r) => r.level === 'debug' && r.message.includes("'lifespan' protocol appears unsupported"))).toBe(true)
+    expect(
+      logs.some(
+        (r) => r.level === 'debug' && r.message.includes("'lifespan' protocol appears unsupported"),
+      ),
+    ).toBe(true)
     expect(logs.some((r) => r.level === 'error')).toBe(false)
     await server.stop()
-    const strict = createServer(app, ['tcp:port=0:interface=127.0.0.1'], { reactor, lifespan: 'on' })
-    await expect(strict.start()).rejects.toThrow(/Application startup failed: No application configured/)
+    const strict = createServer(app, ['tcp:port=0:interface=127.0.0.1'], {
+      reactor,
+      lifespan: 'on',
+    })
+    await expect(strict.start()).rejects.toThrow(
+      /Application startup failed: No application configured/,
+    )
   })
 
-  it("lifespan off: the app never sees a lifespan scope", async () => {
+  it('lifespan off: the app never sees a lifespan scope', async () => {
     const types: string[] = []
     const app: Application = async (scope) => {
       types.push(scope.type)
@@ -174,7 +195,11 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
     const dir = await mkdtemp(join(tmpdir(), 'channels-busy-'))
     const socketPath = join(dir, 's.sock')
     try {
-      const server = createServer(echoWebSocketApp(), [`unix:${socketPath}`, `tcp:port=${busyPort}:interface=127.0.0.1`], { reactor, lifespan: 'off' })
+      const server = createServer(
+        echoWebSocketApp(),
+        [`unix:${socketPath}`, `tcp:port=${busyPort}:interface=127.0.0.1`],
+        { reactor, lifespan: 'off' },
+      )
       const failure = (await server.start().catch((e: unknown) => e)) as Error
       expect(failure).toBeInstanceOf(Error)
       expect(failure.message).toMatch(/^Listen failure: /)
@@ -182,7 +207,9 @@ describe.each(REACTORS)('server lifecycle on the %s reactor', (reactor) => {
       expect(failure.message.toLowerCase()).toContain('address already in use')
       // The unix listener that had opened is closed again.
       await expect(
-        new Promise((resolve, reject) => net.connect(socketPath).on('connect', resolve).on('error', reject)),
+        new Promise((resolve, reject) =>
+          net.connect(socketPath).on('connect', resolve).on('error', reject),
+        ),
       ).rejects.toThrow()
     } finally {
       blocker.close()

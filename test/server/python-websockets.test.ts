@@ -12,11 +12,13 @@ const run = promisify(execFile)
 const SCRIPT = fileURLToPath(new URL('./fixtures/websockets_client.py', import.meta.url))
 
 async function python(url: string, scenario: string): Promise<Record<string, unknown>> {
-  const { stdout } = await run('/usr/bin/python3', [SCRIPT, url, scenario], { timeout: 15_000 }).catch(
-    (error: { stdout?: string; stderr?: string }) => {
-      throw new Error(`python websockets ${scenario} failed: ${error.stdout ?? ''}${error.stderr ?? ''}`)
-    },
-  )
+  const { stdout } = await run('/usr/bin/python3', [SCRIPT, url, scenario], {
+    timeout: 15_000,
+  }).catch((error: { stdout?: string; stderr?: string }) => {
+    throw new Error(
+      `python websockets ${scenario} failed: ${error.stdout ?? ''}${error.stderr ?? ''}`,
+    )
+  })
   return JSON.parse(stdout.trim()) as Record<string, unknown>
 }
 
@@ -25,11 +27,17 @@ describe.each(REACTORS)('Python websockets client against the %s reactor', (reac
 
   it('completes an echo (text and binary)', async () => {
     const { wsUrl } = await start(echoWebSocketApp(), { reactor })
-    expect(await python(`${wsUrl}/echo/`, 'echo')).toEqual({ ok: true, text: 'hello from python', bytes: '00ff62696e617279' })
+    expect(await python(`${wsUrl}/echo/`, 'echo')).toEqual({
+      ok: true,
+      text: 'hello from python',
+      bytes: '00ff62696e617279',
+    })
   })
 
   it('negotiates a subprotocol', async () => {
-    const app = echoWebSocketApp({ subprotocol: (scope) => (scope as WebSocketScope).subprotocols.at(-1) })
+    const app = echoWebSocketApp({
+      subprotocol: (scope) => (scope as WebSocketScope).subprotocols.at(-1),
+    })
     const { wsUrl } = await start(app, { reactor })
     expect(await python(`${wsUrl}/`, 'subprotocol')).toEqual({ ok: true, subprotocol: 'v2.chat' })
     expect((app.calls[0]!.scope as WebSocketScope).subprotocols).toEqual(['v1.chat', 'v2.chat'])

@@ -4,7 +4,15 @@ import { resolveServerConfig } from '../../src/server/config.js'
 import { buildScopeParts, checkRequest, splitTarget, unquote } from '../../src/server/request.js'
 
 function request(url: string, headers: [string, string][] = []): ReactorRequest {
-  return { method: 'GET', url, httpVersion: '1.1', headers, remote: { host: '127.0.0.1', port: 5000 }, local: { host: '127.0.0.1', port: 8000 }, tls: false }
+  return {
+    method: 'GET',
+    url,
+    httpVersion: '1.1',
+    headers,
+    remote: { host: '127.0.0.1', port: 5000 },
+    local: { host: '127.0.0.1', port: 8000 },
+    tls: false,
+  }
 }
 const text = (b: Uint8Array) => Buffer.from(b).toString('latin1')
 
@@ -23,13 +31,19 @@ describe('request parsing', () => {
     expect(splitTarget('http://example.com/x?y')).toEqual(['/x', 'y'])
   })
 
-  it.each(['foo bar', 'foo\x00bar', 'foo\xffbar', 'foo\x01bar'])('refuses header name %j', (name) => {
-    expect(checkRequest(request('/', [[name, 'x']]))).toBe('Invalid header name')
-  })
+  it.each(['foo bar', 'foo\x00bar', 'foo\xffbar', 'foo\x01bar'])(
+    'refuses header name %j',
+    (name) => {
+      expect(checkRequest(request('/', [[name, 'x']]))).toBe('Invalid header name')
+    },
+  )
 
-  it.each(['\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85'])('refuses header value byte %j', (byte) => {
-    expect(checkRequest(request('/', [['x-padding', `a${byte}b`]]))).toBe('Invalid header value')
-  })
+  it.each(['\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85'])(
+    'refuses header value byte %j',
+    (byte) => {
+      expect(checkRequest(request('/', [['x-padding', `a${byte}b`]]))).toBe('Invalid header value')
+    },
+  )
 
   it('refuses non-ASCII paths and query strings', () => {
     expect(checkRequest(request('/äöü'))).toBe('Invalid characters in path')
@@ -55,15 +69,31 @@ describe('request parsing', () => {
   })
 
   it('takes root_path from Daphne-Root-Path (unquoted) and removes the header', () => {
-    const parts = buildScopeParts(request('/', [['daphne-root-path', '/my%20root'], ['a', 'b']]), resolveServerConfig({ rootPath: '/cfg' }))
+    const parts = buildScopeParts(
+      request('/', [
+        ['daphne-root-path', '/my%20root'],
+        ['a', 'b'],
+      ]),
+      resolveServerConfig({ rootPath: '/cfg' }),
+    )
     expect(parts.rootPath).toBe('/my root')
     expect(parts.headers.map(([n]) => text(n))).toEqual(['a'])
   })
 
   it('applies proxy headers only when enabled', () => {
-    const headers: [string, string][] = [['x-forwarded-for', '10.1.2.3'], ['x-forwarded-port', '80'], ['x-forwarded-proto', 'https']]
-    expect(buildScopeParts(request('/', headers), resolveServerConfig()).client).toEqual(['127.0.0.1', 5000])
-    const parts = buildScopeParts(request('/', headers), resolveServerConfig({ proxyHeaders: true }))
+    const headers: [string, string][] = [
+      ['x-forwarded-for', '10.1.2.3'],
+      ['x-forwarded-port', '80'],
+      ['x-forwarded-proto', 'https'],
+    ]
+    expect(buildScopeParts(request('/', headers), resolveServerConfig()).client).toEqual([
+      '127.0.0.1',
+      5000,
+    ])
+    const parts = buildScopeParts(
+      request('/', headers),
+      resolveServerConfig({ proxyHeaders: true }),
+    )
     expect(parts.client).toEqual(['10.1.2.3', 80])
     expect(parts.forwardedScheme).toBe('https')
   })

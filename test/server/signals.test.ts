@@ -9,7 +9,9 @@ import { REACTORS } from '../helpers/with-server.js'
 import { openClient } from '../helpers/ws-client.js'
 
 // Inside the repository so the bundle resolves uWebSockets.js and ws from node_modules.
-const OUT_DIR = fileURLToPath(new URL('../../node_modules/.cache/channels-ts-tests/', import.meta.url))
+const OUT_DIR = fileURLToPath(
+  new URL('../../node_modules/.cache/channels-ts-tests/', import.meta.url),
+)
 const OUT = `${OUT_DIR}signal-server-${process.pid}.mjs`
 
 beforeAll(async () => {
@@ -30,24 +32,29 @@ afterAll(async () => {
 })
 
 describe.each(REACTORS)('signals on the %s reactor', (reactor) => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s closes WebSockets with 1001 and the process exits 0', async (signal) => {
-    const child = spawn(process.execPath, [OUT, reactor], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk
-        const line = stdout.split('\n')[0]
-        if (stdout.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port)
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s closes WebSockets with 1001 and the process exits 0',
+    async (signal) => {
+      const child = spawn(process.execPath, [OUT, reactor], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stderr.on('data', (chunk) => (stderr += chunk))
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => resolve(code)),
+      )
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk
+          const line = stdout.split('\n')[0]
+          if (stdout.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port)
+        })
+        child.on('exit', () => reject(new Error(`child exited early: ${stderr}`)))
       })
-      child.on('exit', () => reject(new Error(`child exited early: ${stderr}`)))
-    })
-    const client = await openClient(`ws://127.0.0.1:${port}/`)
-    child.kill(signal)
-    expect((await client.closed).code).toBe(1001)
-    expect(await exited).toBe(0)
-    expect(stdout).toContain('stopped')
-  })
+      const client = await openClient(`ws://127.0.0.1:${port}/`)
+      child.kill(signal)
+      expect((await client.closed).code).toBe(1001)
+      expect(await exited).toBe(0)
+      expect(stdout).toContain('stopped')
+    },
+  )
 })

@@ -6,10 +6,25 @@ import type { Receive, Send, WebSocketScope } from '../../src/asgi/types.js'
 import type { AccessEvent } from '../../src/server/index.js'
 import { echoWebSocketApp, headerStrings } from '../helpers/asgi-apps.js'
 import { REACTORS, useLogRecords, useServers } from '../helpers/with-server.js'
-import { connectRaw, decodeFrames, encodeFrame, handshakeRequest, openClient, rawExchange } from '../helpers/ws-client.js'
+import {
+  connectRaw,
+  decodeFrames,
+  encodeFrame,
+  handshakeRequest,
+  openClient,
+  rawExchange,
+} from '../helpers/ws-client.js'
 
 const REQUIRED = ['asgi', 'type', 'path', 'raw_path', 'query_string', 'headers']
-const OPTIONAL = ['scheme', 'root_path', 'client', 'server', 'subprotocols', 'http_version', 'state']
+const OPTIONAL = [
+  'scheme',
+  'root_path',
+  'client',
+  'server',
+  'subprotocols',
+  'http_version',
+  'state',
+]
 
 describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
   const start = useServers()
@@ -39,7 +54,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const { port, server } = await start(app, { reactor, onAction: (e) => events.push(e) })
     const raw = (await rawExchange(port, handshakeRequest('/ws/x'))).toString('latin1')
     expect(raw).toMatch(/^HTTP\/1\.1 403 Access denied\r\n/)
-    await expect.poll(() => events.map((e) => e.action)).toEqual(['connecting', 'rejected', 'disconnected'])
+    await expect
+      .poll(() => events.map((e) => e.action))
+      .toEqual(['connecting', 'rejected', 'disconnected'])
     await expect.poll(() => server.connectionCount).toBe(0)
   })
 
@@ -62,7 +79,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
       })
     }
     const { port } = await start(app, { reactor })
-    const raw = (await rawExchange(port, handshakeRequest('/', { 'Sec-WebSocket-Protocol': 'chat' }))).toString('latin1')
+    const raw = (
+      await rawExchange(port, handshakeRequest('/', { 'Sec-WebSocket-Protocol': 'chat' }))
+    ).toString('latin1')
     expect(raw).toMatch(/^HTTP\/1\.1 500 /)
     expect(errors[0]).toBeInstanceOf(AsgiProtocolError)
     expect((errors[0] as Error).message).toContain("Subprotocol 'nope' was not offered")
@@ -84,7 +103,11 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const app = echoWebSocketApp()
     const { wsUrl } = await start(app, { reactor, proxyHeaders: true })
     const client = await openClient(`${wsUrl}/`, [], {
-      headers: { 'X-Forwarded-For': '10.1.2.3', 'X-Forwarded-Port': '80', 'X-Forwarded-Proto': 'https' },
+      headers: {
+        'X-Forwarded-For': '10.1.2.3',
+        'X-Forwarded-Port': '80',
+        'X-Forwarded-Proto': 'https',
+      },
     })
     const scope = app.calls[0]!.scope as WebSocketScope
     expect(scope.client).toEqual(['10.1.2.3', 80])
@@ -95,11 +118,18 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
   it('test_http_bits: path, query string and headers reach the scope', async () => {
     const app = echoWebSocketApp()
     const { wsUrl } = await start(app, { reactor })
-    const client = await openClient(`${wsUrl}/te%20st/?foo=bar&x=1`, [], { headers: { 'X-Custom': 'a', 'X-Other': 'b' } })
+    const client = await openClient(`${wsUrl}/te%20st/?foo=bar&x=1`, [], {
+      headers: { 'X-Custom': 'a', 'X-Other': 'b' },
+    })
     const scope = app.calls[0]!.scope as WebSocketScope
     expect(scope.path).toBe('/te st/')
     expect(Buffer.from(scope.query_string).toString()).toBe('foo=bar&x=1')
-    expect(headerStrings(scope)).toEqual(expect.arrayContaining([['x-custom', 'a'], ['x-other', 'b']]))
+    expect(headerStrings(scope)).toEqual(
+      expect.arrayContaining([
+        ['x-custom', 'a'],
+        ['x-other', 'b'],
+      ]),
+    )
     client.close()
   })
 
@@ -116,7 +146,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
   it('test_root_path: Daphne-Root-Path header → root_path, header removed', async () => {
     const app = echoWebSocketApp()
     const { wsUrl } = await start(app, { reactor })
-    const client = await openClient(`${wsUrl}/`, [], { headers: { 'Daphne-Root-Path': '/some%20path' } })
+    const client = await openClient(`${wsUrl}/`, [], {
+      headers: { 'Daphne-Root-Path': '/some%20path' },
+    })
     const scope = app.calls[0]!.scope as WebSocketScope
     expect(scope.root_path).toBe('/some path')
     expect(headerStrings(scope).map(([n]) => n)).not.toContain('daphne-root-path')
@@ -134,7 +166,10 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const [frame] = decodeFrames(data)
     expect(data[data.indexOf('\r\n\r\n') + 4]).toBe(0x81)
     expect(frame!.payload.toString('utf8')).toBe('what is here? 🌍')
-    expect(app.calls[0]!.messages[1]).toEqual({ type: 'websocket.receive', text: 'what is here? 🌍' })
+    expect(app.calls[0]!.messages[1]).toEqual({
+      type: 'websocket.receive',
+      text: 'what is here? 🌍',
+    })
     connection.destroy()
   })
 
@@ -166,7 +201,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const client = await openClient(`${wsUrl}/`)
     client.send('x'.repeat(16))
     expect((await client.closed).code).toBe(1009)
-    await expect.poll(() => app.calls[0]!.messages.map((m) => m.type)).toEqual(['websocket.connect', 'websocket.disconnect'])
+    await expect
+      .poll(() => app.calls[0]!.messages.map((m) => m.type))
+      .toEqual(['websocket.connect', 'websocket.disconnect'])
     await expect.poll(() => server.connectionCount).toBe(0)
   })
 
@@ -237,7 +274,8 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
 
   it('state guards: send before accept, accept twice, both text and bytes, unknown types', async () => {
     const errors: string[] = []
-    const attempt = (p: Promise<void>) => p.catch((e: Error) => void errors.push(`${e.name}: ${e.message}`))
+    const attempt = (p: Promise<void>) =>
+      p.catch((e: Error) => void errors.push(`${e.name}: ${e.message}`))
     const app = async (_scope: unknown, receive: Receive, send: Send) => {
       await receive()
       await attempt(send({ type: 'websocket.send', text: 'too early' }))
@@ -285,15 +323,21 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const { wsUrl, port } = await start(app, { reactor })
     const a = await openClient(`${wsUrl}/`)
     a.close(4321, 'later')
-    await expect.poll(() => app.calls[0]!.messages.at(-1)).toMatchObject({ type: 'websocket.disconnect', code: 4321 })
+    await expect
+      .poll(() => app.calls[0]!.messages.at(-1))
+      .toMatchObject({ type: 'websocket.disconnect', code: 4321 })
     const b = await openClient(`${wsUrl}/`)
     b.close()
-    await expect.poll(() => app.calls[1]!.messages.at(-1)).toMatchObject({ type: 'websocket.disconnect', code: 1005 })
+    await expect
+      .poll(() => app.calls[1]!.messages.at(-1))
+      .toMatchObject({ type: 'websocket.disconnect', code: 1005 })
     const c = await connectRaw(port)
     c.write(handshakeRequest('/'))
     await c.until((d) => d.includes('\r\n\r\n'))
     c.destroy()
-    await expect.poll(() => app.calls[2]?.messages.at(-1)).toMatchObject({ type: 'websocket.disconnect', code: 1006 })
+    await expect
+      .poll(() => app.calls[2]?.messages.at(-1))
+      .toMatchObject({ type: 'websocket.disconnect', code: 1006 })
   })
 
   it('emits connecting, connected and disconnected access events', async () => {
@@ -301,7 +345,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const { wsUrl } = await start(echoWebSocketApp(), { reactor, onAction: (e) => events.push(e) })
     const client = await openClient(`${wsUrl}/ws/x?q=1`)
     client.close()
-    await expect.poll(() => events.map((e) => e.action)).toEqual(['connecting', 'connected', 'disconnected'])
+    await expect
+      .poll(() => events.map((e) => e.action))
+      .toEqual(['connecting', 'connected', 'disconnected'])
     expect(events[0]).toMatchObject({ protocol: 'websocket', path: '/ws/x', rawPath: '/ws/x' })
     expect(events[0]!.client).toMatch(/^127\.0\.0\.1:\d+$/)
   })
@@ -335,7 +381,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
         const app = echoWebSocketApp()
         const { port } = await start(app, { reactor })
         const request = handshakeRequest('/', { 'X-Padding': `a${byte}X-Secret-Auth: admin` })
-        const raw = (await rawExchange(port, Buffer.from(request, 'latin1'), 1_000)).toString('latin1')
+        const raw = (await rawExchange(port, Buffer.from(request, 'latin1'), 1_000)).toString(
+          'latin1',
+        )
         expect(raw).not.toContain('X-Secret-Auth')
         expect(app.calls).toHaveLength(0)
         expectRefused(raw)
@@ -345,7 +393,9 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
         const app = echoWebSocketApp()
         const { port } = await start(app, { reactor })
         const request = `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Padding: a${byte}b\r\n\r\n`
-        const raw = (await rawExchange(port, Buffer.from(request, 'latin1'), 1_000)).toString('latin1')
+        const raw = (await rawExchange(port, Buffer.from(request, 'latin1'), 1_000)).toString(
+          'latin1',
+        )
         expect(app.calls).toHaveLength(0)
         expectRefused(raw)
       })

@@ -17,7 +17,9 @@ function repr(value: unknown): string {
 
 /** Bytes (latin-1) or a string, as a string. */
 export function headerToString(value: Uint8Array | string): string {
-  return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
+  return typeof value === 'string'
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
 }
 
 /** Null when the pair is acceptable, else the error message (Daphne's wording for wrong types). */
@@ -30,6 +32,7 @@ export function validateHeader(name: unknown, value: unknown): string | null {
   }
   const nameText = headerToString(name)
   if (!TOKEN.test(nameText)) return `Invalid header name '${nameText}'`
-  if (UNSAFE_VALUE.test(headerToString(value))) return `Invalid header value for '${nameText}': CR, LF and NUL are not allowed`
+  if (UNSAFE_VALUE.test(headerToString(value)))
+    return `Invalid header value for '${nameText}': CR, LF and NUL are not allowed`
   return null
 }

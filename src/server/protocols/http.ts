@@ -9,7 +9,15 @@ import { AsgiProtocolError, ValueError } from '../../asgi/errors.js'
 import type { HttpReceiveEvent, HttpScope } from '../../asgi/types.js'
 import type { Application } from '../../asgi/types.js'
 import type { HttpResponder, ReactorRequest, ResponseHead } from '../../reactor/types.js'
-import { AppConnection, ASGI_INFO, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
+import {
+  AppConnection,
+  ASGI_INFO,
+  log,
+  messageType,
+  RESOLVED,
+  typeName,
+  type ServerContext,
+} from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient } from '../request.js'
 import { headerToString, validateHeader } from './headers.js'
@@ -61,7 +69,10 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     this.client = describeClient(parts.client)
     response.onAborted(() => this.onAborted())
     response.onData((chunk, last) => {
-      const body = chunk.byteLength === 0 ? EMPTY : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      const body =
+        chunk.byteLength === 0
+          ? EMPTY
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
       this.queue.push({ type: 'http.request', body, more_body: !last })
     })
     const scope: HttpScope = {
@@ -98,7 +109,8 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     if (type === '') throw new ValueError('Message has no type defined')
     if (this.aborted || this.abandoned) return RESOLVED // the client is gone: Daphne ignores it
     if (type === 'http.response.start') {
-      if (this.phase !== Phase.Waiting) throw new ValueError('HTTP response has already been started')
+      if (this.phase !== Phase.Waiting)
+        throw new ValueError('HTTP response has already been started')
       this.start(message as Record<string, unknown>)
       return RESOLVED
     }
@@ -107,7 +119,9 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
         throw new ValueError('HTTP response has not yet been started but got http.response.body')
       }
       if (this.phase === Phase.Finished) {
-        throw new AsgiProtocolError(`Unexpected ASGI message 'http.response.body' sent, after response already completed.`)
+        throw new AsgiProtocolError(
+          `Unexpected ASGI message 'http.response.body' sent, after response already completed.`,
+        )
       }
       return this.body(message as Record<string, unknown>)
     }
@@ -139,7 +153,8 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
         headers.push([nameText, headerToString(value as Uint8Array | string)])
       }
     }
-    if (!hasServer && this.ctx.config.serverName) headers.push(['Server', this.ctx.config.serverName])
+    if (!hasServer && this.ctx.config.serverName)
+      headers.push(['Server', this.ctx.config.serverName])
     this.status = status
     this.noBody = this.method === 'HEAD' || status === 204 || status === 304 || status < 200
     this.head = { status, headers }
@@ -159,7 +174,11 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       if (this.phase === Phase.Started) {
         const head = this.head as ResponseHead
         // A one-message response gets a Content-Length instead of chunked framing.
-        if (!more && !this.noBody && !head.headers.some(([n]) => n.length === 14 && n.toLowerCase() === 'content-length')) {
+        if (
+          !more &&
+          !this.noBody &&
+          !head.headers.some(([n]) => n.length === 14 && n.toLowerCase() === 'content-length')
+        ) {
           head.headers.push(['Content-Length', String(body.byteLength)])
         }
         response.writeHead(head)

@@ -37,7 +37,15 @@ import {
   type UpgradeResponder,
   type WebSocketHandlers,
 } from '../../reactor/types.js'
-import { AppConnection, ASGI_INFO, log, messageType, RESOLVED, typeName, type ServerContext } from '../connection.js'
+import {
+  AppConnection,
+  ASGI_INFO,
+  log,
+  messageType,
+  RESOLVED,
+  typeName,
+  type ServerContext,
+} from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
 import { headerToString, validateHeader } from './headers.js'
@@ -58,7 +66,11 @@ const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect
 
 /** RFC 6455 §7.4: codes an endpoint may send (1004–1006 and 1015 are reserved; 3000–4999 apps). */
 export function isValidCloseCode(code: number): boolean {
-  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999))
+  return (
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+      (code >= 3000 && code <= 4999))
+  )
 }
 
 function wireAccepted(): string {
@@ -66,7 +78,10 @@ function wireAccepted(): string {
 }
 
 /** One WebSocket connection and its application instance; it is also the reactor's handler set. */
-export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> implements WebSocketHandlers {
+export class WebSocketConnection
+  extends AppConnection<WebSocketReceiveEvents>
+  implements WebSocketHandlers
+{
   private state = State.Connecting
   private socket: ReactorWebSocket | null = null
   private pending: (string | Uint8Array)[] | null = null
@@ -105,8 +120,12 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
       http_version: request.httpVersion,
       scheme:
         forwarded === null
-          ? request.tls ? 'wss' : 'ws'
-          : forwarded === 'https' || forwarded === 'wss' ? 'wss' : 'ws',
+          ? request.tls
+            ? 'wss'
+            : 'ws'
+          : forwarded === 'https' || forwarded === 'wss'
+            ? 'wss'
+            : 'ws',
       path: parts.path,
       raw_path: Buffer.from(parts.rawPath, 'latin1'),
       query_string: parts.query ? Buffer.from(parts.query, 'latin1') : EMPTY,
@@ -127,7 +146,14 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
   }
 
   private emitAccess(action: 'connecting' | 'connected' | 'rejected' | 'disconnected'): void {
-    this.ctx.emit({ protocol: 'websocket', action, path: this.path, rawPath: this.rawPath, client: this.client, time: new Date() })
+    this.ctx.emit({
+      protocol: 'websocket',
+      action,
+      path: this.path,
+      rawPath: this.rawPath,
+      client: this.client,
+      time: new Date(),
+    })
   }
 
   // ---- app → server ------------------------------------------------------------------------
@@ -153,7 +179,9 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
             "Socket has not been accepted, so cannot send over it: expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
           )
         }
-        throw new AsgiProtocolError(`Expected ASGI message 'websocket.accept' or 'websocket.close', but got '${type}'.`)
+        throw new AsgiProtocolError(
+          `Expected ASGI message 'websocket.accept' or 'websocket.close', but got '${type}'.`,
+        )
       case State.Accepting:
       case State.Open:
         if (type === 'websocket.send') return this.sendMessage(event)
@@ -213,15 +241,21 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     let payload: string | Uint8Array
     if (text !== undefined && text !== null) {
       if (bytes !== undefined && bytes !== null) {
-        throw new AsgiProtocolError("Invalid 'websocket.send' message: it contains both 'bytes' and 'text' keys.")
+        throw new AsgiProtocolError(
+          "Invalid 'websocket.send' message: it contains both 'bytes' and 'text' keys.",
+        )
       }
-      if (typeof text !== 'string') throw new AsgiProtocolError(`'text' expected to be a string, but got \`${typeName(text)}\``)
+      if (typeof text !== 'string')
+        throw new AsgiProtocolError(`'text' expected to be a string, but got \`${typeName(text)}\``)
       payload = text
     } else if (bytes !== undefined && bytes !== null) {
-      if (!(bytes instanceof Uint8Array)) throw new AsgiProtocolError(`'bytes' expected to be bytes, but got \`${typeName(bytes)}\``)
+      if (!(bytes instanceof Uint8Array))
+        throw new AsgiProtocolError(`'bytes' expected to be bytes, but got \`${typeName(bytes)}\``)
       payload = bytes
     } else {
-      throw new AsgiProtocolError("Invalid 'websocket.send' message: it contains neither 'bytes' nor 'text'.")
+      throw new AsgiProtocolError(
+        "Invalid 'websocket.send' message: it contains neither 'bytes' nor 'text'.",
+      )
     }
     const socket = this.socket
     if (socket === null) {
@@ -240,7 +274,9 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
       return
     }
     // Over the reactor's buffer ceiling: a client that does not read. Never drop silently.
-    log.warn(`${this.describe()} [${this.client ?? 'None'}]: send buffer full, closing the connection`)
+    log.warn(
+      `${this.describe()} [${this.client ?? 'None'}]: send buffer full, closing the connection`,
+    )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Send buffer full')
   }
 
@@ -248,10 +284,16 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     const code = event.code ?? WS_1000_NORMAL_CLOSURE
     const reason = event.reason ?? ''
     if (typeof code !== 'number' || !isValidCloseCode(code)) {
-      throw new AsgiProtocolError(`Invalid WebSocket close code ${String(code)}: expected 1000-1003, 1007-1014 or 3000-4999.`)
+      throw new AsgiProtocolError(
+        `Invalid WebSocket close code ${String(code)}: expected 1000-1003, 1007-1014 or 3000-4999.`,
+      )
     }
-    if (typeof reason !== 'string') throw new AsgiProtocolError(`Close reason expected to be a string, but got \`${typeName(reason)}\``)
-    if (Buffer.byteLength(reason) > 123) throw new AsgiProtocolError('Close reason must be at most 123 bytes of UTF-8.')
+    if (typeof reason !== 'string')
+      throw new AsgiProtocolError(
+        `Close reason expected to be a string, but got \`${typeName(reason)}\``,
+      )
+    if (Buffer.byteLength(reason) > 123)
+      throw new AsgiProtocolError('Close reason must be at most 123 bytes of UTF-8.')
     this.closeSocket(code, reason)
   }
 
@@ -278,7 +320,10 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     this.emitAccess('connected')
     const pending = this.pending
     this.pending = null
-    if (pending !== null) socket.cork(() => { for (const payload of pending) this.write(socket, payload) })
+    if (pending !== null)
+      socket.cork(() => {
+        for (const payload of pending) this.write(socket, payload)
+      })
     const close = this.pendingClose
     if (close !== null) {
       this.pendingClose = null
@@ -291,7 +336,10 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     this.active = true
     const limit = this.ctx.config.websocketMaxMessageSize
     // A UTF-16 unit is 1–3 UTF-8 bytes: only count bytes when the length alone can't decide.
-    if (limit !== 0 && (text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text) > limit))) {
+    if (
+      limit !== 0 &&
+      (text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text) > limit))
+    ) {
       return this.tooBig()
     }
     this.queue.push({ type: 'websocket.receive', text })
@@ -302,12 +350,16 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     this.active = true
     const limit = this.ctx.config.websocketMaxMessageSize
     if (limit !== 0 && data.byteLength > limit) return this.tooBig()
-    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    const bytes = Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     this.queue.push({ type: 'websocket.receive', bytes })
   }
 
   private tooBig(): void {
-    log.info(`${this.describe()} [${this.client ?? 'None'}]: message over ${this.ctx.config.websocketMaxMessageSize} bytes, closing with 1009`)
+    log.info(
+      `${this.describe()} [${this.client ?? 'None'}]: message over ${this.ctx.config.websocketMaxMessageSize} bytes, closing with 1009`,
+    )
     this.closeSocket(WS_1009_MESSAGE_TOO_BIG, 'Message too big')
   }
 
@@ -321,9 +373,14 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
 
   onClose(code: number, reason: string): void {
     if (this.state === State.Closed) return
-    if (this.state === State.Open && (code === 1002 || code === 1007 || code === 1009 || (code === 1006 && reason))) {
+    if (
+      this.state === State.Open &&
+      (code === 1002 || code === 1007 || code === 1009 || (code === 1006 && reason))
+    ) {
       // Protocol violations the reactor caught (unmasked frame, bad UTF-8, over its ceiling).
-      log.info(`${this.describe()} [${this.client ?? 'None'}]: connection ended abnormally (${code}${reason ? `: ${reason}` : ''})`)
+      log.info(
+        `${this.describe()} [${this.client ?? 'None'}]: connection ended abnormally (${code}${reason ? `: ${reason}` : ''})`,
+      )
     }
     this.socket = null
     this.ended(code, reason)
@@ -338,7 +395,11 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
   private ended(code: number, reason: string): void {
     this.state = State.Closed
     this.pending = null
-    this.queue.push(reason ? { type: 'websocket.disconnect', code, reason } : { type: 'websocket.disconnect', code })
+    this.queue.push(
+      reason
+        ? { type: 'websocket.disconnect', code, reason }
+        : { type: 'websocket.disconnect', code },
+    )
     this.emitAccess('disconnected')
     this.markDisconnected()
   }
@@ -365,14 +426,20 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     if (this.state === State.Connecting) {
       const limit = Math.min(config.websocketHandshakeTimeout, config.websocketConnectTimeout)
       if (now - this.connectedAt > limit) {
-        log.warn(`${this.describe()} [${this.client ?? 'None'}]: the application neither accepted nor closed the handshake within ${limit} ms; rejecting it.`)
+        log.warn(
+          `${this.describe()} [${this.client ?? 'None'}]: the application neither accepted nor closed the handshake within ${limit} ms; rejecting it.`,
+        )
         this.reject(403, 'Access denied')
       }
       return
     }
     if (this.state !== State.Open) return
     const socket = this.socket as ReactorWebSocket
-    if (config.websocketTimeout !== null && !this.timedOut && now - this.openedAt > config.websocketTimeout) {
+    if (
+      config.websocketTimeout !== null &&
+      !this.timedOut &&
+      now - this.openedAt > config.websocketTimeout
+    ) {
       this.timedOut = true
       this.closeSocket(WS_1000_NORMAL_CLOSURE, '')
       return
@@ -384,7 +451,9 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
     }
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt > config.pingTimeout) {
-        log.info(`${this.describe()} [${this.client ?? 'None'}]: no answer to ping within ${config.pingTimeout} ms, dropping it`)
+        log.info(
+          `${this.describe()} [${this.client ?? 'None'}]: no answer to ping within ${config.pingTimeout} ms, dropping it`,
+        )
         socket.terminate()
       }
     } else if (now - this.lastActive >= config.pingInterval) {
@@ -394,7 +463,8 @@ export class WebSocketConnection extends AppConnection<WebSocketReceiveEvents> i
   }
 
   shutdown(): void {
-    if (this.state === State.Connecting) this.reject(503, 'Service Unavailable', 'The server is shutting down.')
+    if (this.state === State.Connecting)
+      this.reject(503, 'Service Unavailable', 'The server is shutting down.')
     else this.closeSocket(WS_1001_GOING_AWAY, 'Server shutting down')
   }
 }
