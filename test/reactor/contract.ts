@@ -20,6 +20,9 @@
  *   app's own Date header is dropped there; node adds Date only when the app sent none.
  * - A non-WebSocket `Upgrade` (h2c …) with `Connection: upgrade`: uWS serves it as plain HTTP;
  *   node routes it to its upgrade path and the reactor answers 400.
+ * - HTTP pipelining: node queues pipelined requests and answers in order; uWS 20.30 closes the
+ *   connection when a request arrives while an earlier one is still unanswered (onAborted fires,
+ *   and answers already corked for earlier pipelined requests are lost with it).
  * - fd endpoints: node only; uWS rejects them with a clear error.
  * @module
  */

@@ -3,18 +3,13 @@
  * such as systemd or circus hands over). Runs in a child that inherits the socket as fd 3.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
 import net from 'node:net'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { afterEach, describe, expect, it } from 'vitest'
+import { bundleChild, srcPath } from './child.js'
 import { get } from './contract-listen.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-
 const CHILD = `
-import { NodeReactor } from ${JSON.stringify(path.join(ROOT, 'src/reactor/node.ts'))}
+import { NodeReactor } from ${srcPath('src/reactor/node.ts')}
 const reactor = new NodeReactor({ maxPayloadLength: 1024, maxBackpressure: 1024 })
 const listener = await reactor.listen({ kind: 'fd', fileno: 3 }, {
   onRequest(request, response) {
@@ -33,24 +28,15 @@ describe('NodeReactor fd endpoint', () => {
   })
 
   it('serves on an inherited listening socket', async () => {
-    // Bundled next to node_modules so the child resolves `ws` like the suite does.
-    const dir = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.reactor-fd-'))
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }))
-    const outfile = path.join(dir, 'child.mjs')
-    await build({
-      stdin: { contents: CHILD, resolveDir: ROOT, loader: 'ts' },
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      outfile,
-      logLevel: 'silent',
-    })
+    const bundle = await bundleChild(CHILD)
+    cleanups.push(bundle.cleanup)
     const parent = net.createServer()
     await new Promise<void>((resolve) => parent.listen(0, '127.0.0.1', resolve))
     const port = (parent.address() as net.AddressInfo).port
     const fd = (parent as unknown as { _handle: { fd: number } })._handle.fd
-    const child: ChildProcess = spawn(process.execPath, [outfile], { stdio: ['ignore', 'pipe', 'inherit', fd] })
+    const child: ChildProcess = spawn(process.execPath, [bundle.file], {
+      stdio: ['ignore', 'pipe', 'inherit', fd],
+    })
     cleanups.push(() => child.kill('SIGKILL'))
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (data: Buffer) => data.toString().includes('ready') && resolve())
