@@ -43,12 +43,11 @@ import {
   log,
   messageType,
   RESOLVED,
-  typeName,
   type ServerContext,
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
-import { headerToString, validateHeader } from './headers.js'
+import { readAccept, readClose, readPayload } from './websocket-events.js'
 
 const enum State {
   /** Handshake pending: the app decides. */
@@ -63,19 +62,6 @@ const enum State {
 
 const EMPTY = Buffer.alloc(0)
 const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect' })
-
-/** RFC 6455 §7.4: codes an endpoint may send (1004–1006 and 1015 are reserved; 3000–4999 apps). */
-export function isValidCloseCode(code: number): boolean {
-  return (
-    Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
-      (code >= 3000 && code <= 4999))
-  )
-}
-
-function wireAccepted(): string {
-  return `Expected ASGI message 'websocket.send' or 'websocket.close'`
-}
 
 /** One WebSocket connection and its application instance; it is also the reactor's handler set. */
 export class WebSocketConnection
@@ -186,7 +172,9 @@ export class WebSocketConnection
       case State.Open:
         if (type === 'websocket.send') return this.sendMessage(event)
         if (type === 'websocket.close') return this.close(event)
-        throw new AsgiProtocolError(`${wireAccepted()}, but got '${type}'.`)
+        throw new AsgiProtocolError(
+          `Expected ASGI message 'websocket.send' or 'websocket.close', but got '${type}'.`,
+        )
       default:
         // Closing or closed: the client is gone or going; Daphne ignores late sends.
         return
@@ -194,30 +182,11 @@ export class WebSocketConnection
   }
 
   private accept(event: Record<string, unknown>): void {
-    const subprotocol = event.subprotocol
-    if (subprotocol !== undefined && subprotocol !== null) {
-      if (typeof subprotocol !== 'string' || !this.subprotocols.includes(subprotocol)) {
-        throw new AsgiProtocolError(
-          `Subprotocol '${String(subprotocol)}' was not offered by the client (offered: ${JSON.stringify(this.subprotocols)}).`,
-        )
-      }
-    }
-    const headers: [string, string][] = []
-    if (event.headers !== undefined && event.headers !== null) {
-      for (const pair of event.headers as Iterable<unknown>) {
-        const [name, value] = pair as [unknown, unknown]
-        const problem = validateHeader(name, value)
-        if (problem !== null) throw new AsgiProtocolError(problem)
-        headers.push([headerToString(name as string), headerToString(value as string)])
-      }
-    }
-    if (this.ctx.config.serverName && !headers.some(([n]) => n.toLowerCase() === 'server')) {
-      headers.unshift(['Server', this.ctx.config.serverName])
-    }
+    const options = readAccept(event, this.subprotocols, this.ctx.config.serverName)
     const upgrade = this.upgrade as UpgradeResponder
     this.upgrade = null
     this.state = State.Accepting
-    upgrade.accept({ subprotocol: (subprotocol as string | undefined) ?? null, headers }, this)
+    upgrade.accept(options, this)
   }
 
   /** Answer the handshake with an HTTP status instead of 101 (403 on app close, 500 on error). */
@@ -236,27 +205,7 @@ export class WebSocketConnection
   }
 
   private sendMessage(event: Record<string, unknown>): void {
-    const text = event.text
-    const bytes = event.bytes
-    let payload: string | Uint8Array
-    if (text !== undefined && text !== null) {
-      if (bytes !== undefined && bytes !== null) {
-        throw new AsgiProtocolError(
-          "Invalid 'websocket.send' message: it contains both 'bytes' and 'text' keys.",
-        )
-      }
-      if (typeof text !== 'string')
-        throw new AsgiProtocolError(`'text' expected to be a string, but got \`${typeName(text)}\``)
-      payload = text
-    } else if (bytes !== undefined && bytes !== null) {
-      if (!(bytes instanceof Uint8Array))
-        throw new AsgiProtocolError(`'bytes' expected to be bytes, but got \`${typeName(bytes)}\``)
-      payload = bytes
-    } else {
-      throw new AsgiProtocolError(
-        "Invalid 'websocket.send' message: it contains neither 'bytes' nor 'text'.",
-      )
-    }
+    const payload = readPayload(event)
     const socket = this.socket
     if (socket === null) {
       ;(this.pending ??= []).push(payload)
@@ -281,19 +230,7 @@ export class WebSocketConnection
   }
 
   private close(event: Record<string, unknown>): void {
-    const code = event.code ?? WS_1000_NORMAL_CLOSURE
-    const reason = event.reason ?? ''
-    if (typeof code !== 'number' || !isValidCloseCode(code)) {
-      throw new AsgiProtocolError(
-        `Invalid WebSocket close code ${String(code)}: expected 1000-1003, 1007-1014 or 3000-4999.`,
-      )
-    }
-    if (typeof reason !== 'string')
-      throw new AsgiProtocolError(
-        `Close reason expected to be a string, but got \`${typeName(reason)}\``,
-      )
-    if (Buffer.byteLength(reason) > 123)
-      throw new AsgiProtocolError('Close reason must be at most 123 bytes of UTF-8.')
+    const [code, reason] = readClose(event)
     this.closeSocket(code, reason)
   }
 
