@@ -133,11 +133,18 @@ class AsgiServer implements Server, ServerContext {
   private async doStart(): Promise<StartResult> {
     const limit = this.config.websocketMaxMessageSize
     // Lazy: importing the server must not load uWebSockets.js.
-    const { createReactor } = await import('../reactor/index.js')
-    const { reactor, warning } = await createReactor(this.config.reactor, {
-      maxPayloadLength: limit === 0 ? UNLIMITED_PAYLOAD : limit + PAYLOAD_HEADROOM,
-      maxBackpressure: MAX_BACKPRESSURE,
-    })
+    let created: Awaited<ReturnType<typeof import('../reactor/index.js').createReactor>>
+    try {
+      const { createReactor } = await import('../reactor/index.js')
+      created = await createReactor(this.config.reactor, {
+        maxPayloadLength: limit === 0 ? UNLIMITED_PAYLOAD : limit + PAYLOAD_HEADROOM,
+        maxBackpressure: MAX_BACKPRESSURE,
+      })
+    } catch (error) {
+      this.resolveClosed()
+      throw error
+    }
+    const { reactor, warning } = created
     this.reactor = reactor
     this.lifespan = new Lifespan(
       this.application,

@@ -69,6 +69,8 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     this.client = describeClient(parts.client)
     response.onAborted(() => this.onAborted())
     response.onData((chunk, last) => {
+      // Body left over after the response finished is dropped: the app already got http.disconnect.
+      if (this.phase === Phase.Finished) return
       const body =
         chunk.byteLength === 0
           ? EMPTY
