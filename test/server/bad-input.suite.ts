@@ -122,7 +122,7 @@ export function runBadInputSuite(reactor: ReactorName): void {
       reactor,
       onAction: (e) => events.push(e),
       pingInterval: 200,
-      pingTimeout: 400,
+      pingTimeout: 1_000,
     })
     const bystander = await openClient(`${running.wsUrl}/bystander`)
     const connection = await openRaw(running.port, '/bad')
@@ -256,7 +256,7 @@ export function runBadInputSuite(reactor: ReactorName): void {
 
   it('a live peer answering pings stays connected', async () => {
     const echo = echoWebSocketApp()
-    const running = await start(healthyApp(echo), { reactor, pingInterval: 50, pingTimeout: 100 })
+    const running = await start(healthyApp(echo), { reactor, pingInterval: 50, pingTimeout: 1_000 })
     const client = await openClient(`${running.wsUrl}/alive`)
     let pings = 0
     client.ws.on('ping', () => pings++)
