@@ -34,6 +34,8 @@ const enum Phase {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** Headers by which the app already chose the framing itself. */
+const FRAMING_HEADER = /^(content-length|transfer-encoding)$/i
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveEvent
 
 /** One HTTP request/response and its application instance. */
@@ -176,11 +178,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       if (this.phase === Phase.Started) {
         const head = this.head as ResponseHead
         // A one-message response gets a Content-Length instead of chunked framing.
-        if (
-          !more &&
-          !this.noBody &&
-          !head.headers.some(([n]) => n.length === 14 && n.toLowerCase() === 'content-length')
-        ) {
+        if (!more && !this.noBody && !head.headers.some(([n]) => FRAMING_HEADER.test(n))) {
           head.headers.push(['Content-Length', String(body.byteLength)])
         }
         response.writeHead(head)
