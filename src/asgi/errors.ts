@@ -81,3 +81,10 @@ export class Resolver404 extends ChannelsError {}
  * scope type, an unknown route, a message with no handler).
  */
 export class ValueError extends ChannelsError {}
+
+/**
+ * The outermost URLRouter found no route. A ValueError, as in Channels (so code catching
+ * ValueError still does), but its own class so a server can answer 404 (HTTP) or 403
+ * (WebSocket) instead of a 500 for what is the client's mistake.
+ */
+export class RouteNotFound extends ValueError {}

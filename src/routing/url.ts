@@ -1,5 +1,5 @@
 import type { Receive, Scope, Send, UrlRoute } from '../asgi/types.js'
-import { Resolver404, ValueError } from '../asgi/errors.js'
+import { Resolver404, RouteNotFound, ValueError } from '../asgi/errors.js'
 import type { RoutedApplication } from './application.js'
 import { AsgiCallable } from './callable.js'
 import type { Matcher } from './pattern.js'
@@ -53,7 +53,7 @@ export class URLRouter extends AsgiCallable {
     this.routes = Object.freeze([...routes])
   }
 
-  /** Routes one connection; a miss throws Resolver404 when nested, ValueError when outermost. */
+  /** Routes one connection; a miss throws Resolver404 when nested, RouteNotFound (a ValueError) when outermost. */
   override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     const fields = scope as Record<string, unknown>
     const outermost = fields.path_remaining === undefined
@@ -72,7 +72,7 @@ export class URLRouter extends AsgiCallable {
         throw new TypeError(`URLRouter: scope 'root_path' must be a string, got ${got}.`)
       }
       if (rootPath !== '') {
-        if (!path.startsWith(rootPath)) throw new ValueError(`No route found for path '${path}'.`)
+        if (!path.startsWith(rootPath)) throw new RouteNotFound(`No route found for path '${path}'.`)
         path = path.slice(rootPath.length)
       }
     }
@@ -100,6 +100,6 @@ export class URLRouter extends AsgiCallable {
       }
     }
     if (!outermost) throw new Resolver404(`No route found for path '${path}'.`)
-    throw new ValueError(`No route found for path '${path}'.`)
+    throw new RouteNotFound(`No route found for path '${path}'.`)
   }
 }

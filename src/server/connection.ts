@@ -4,7 +4,7 @@
  * `application_checker`, but event-driven: no polling loop).
  * @module
  */
-import { CancelledError } from '../asgi/errors.js'
+import { CancelledError, RouteNotFound } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
 import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
 import type { AccessEvent } from './access-log.js'
@@ -70,6 +70,8 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   protected abstract handleSend(message: unknown): Promise<void>
   /** The app raised; the connection answers (500 page, close 1011, abort). */
   protected abstract onAppError(error: unknown): void
+  /** The outermost router found no route (HTTP 404, WebSocket 403). */
+  protected abstract onRouteNotFound(): void
   /** The app returned normally. */
   protected abstract onAppReturn(): void
   /** Periodic housekeeping (timeouts, pings); `now` is `Date.now()`. */
@@ -95,7 +97,12 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   private settle(error: unknown): void {
     this.appDone = true
     try {
-      if (error !== null && !(error instanceof CancelledError)) {
+      if (error instanceof RouteNotFound) {
+        // The client asked for a path nothing serves: its mistake, not an application crash
+        // (Daphne answers 500 here). Logged without a stack; answered 404 / 403.
+        log.warn(`Not Found: ${this.describe()}: ${errorMessage(error)}`)
+        if (!this.queue.isCancelled) this.onRouteNotFound()
+      } else if (error !== null && !(error instanceof CancelledError)) {
         // A cancelled app rethrowing CancelledError is a normal end (Daphne ignores it too).
         log.error(`Exception inside application: ${errorMessage(error)}`, error)
         if (!this.queue.isCancelled) this.onAppError(error)

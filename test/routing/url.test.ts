@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest'
-import { ImproperlyConfigured, Resolver404, ValueError } from '../../src/asgi/errors.js'
+import {
+  ImproperlyConfigured,
+  Resolver404,
+  RouteNotFound,
+  ValueError,
+} from '../../src/asgi/errors.js'
 import type { Application } from '../../src/asgi/types.js'
 import { include, path, rePath, URLRouter } from '../../src/routing/index.js'
 import { call, mockApplication, urlRoute } from './helpers.js'
 
-const noRoute = (p: string): ValueError => new ValueError(`No route found for path '${p}'.`)
+const noRoute = (p: string): ValueError => new RouteNotFound(`No route found for path '${p}'.`)
 
 describe('URLRouter (ported from channels tests/test_routing.py)', () => {
+  it('an outermost miss is a RouteNotFound, which is a ValueError (as Channels raises)', async () => {
+    const router = new URLRouter([path('known/', mockApplication())])
+    const error = await call(router, { type: 'http', path: '/unknown/' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RouteNotFound)
+    expect(error).toBeInstanceOf(ValueError)
+  })
+
   it('test_url_router', async () => {
     const posargApp = mockApplication(4)
     const kwargApp = mockApplication(5)

@@ -76,12 +76,18 @@ describe.each(REACTORS)('consumers over the %s reactor', (reactor) => {
     expect(logs.filter((r) => r.level === 'error')).toEqual([])
   })
 
-  it('an unknown route: HTTP gets a 500 page, WebSocket a 500 reject (both logged)', async () => {
-    const { wsUrl, url } = await start(application as never, { reactor })
-    expect((await fetch(`${url}/nope/`)).status).toBe(500)
-    await expect(openClient(`${wsUrl}/ws/nope/`)).rejects.toThrow(/500/)
-    expect(
-      logs.filter((r) => r.message.startsWith('Exception inside application: No route found')),
-    ).toHaveLength(2)
+  it('an unknown route: HTTP gets a 404 page, WebSocket a 403 reject (both logged as warnings)', async () => {
+    const { wsUrl, url, server } = await start(application as never, { reactor })
+    const response = await fetch(`${url}/nope/`)
+    expect(response.status).toBe(404)
+    expect(await response.text()).toContain('No route matches this path.')
+    await expect(openClient(`${wsUrl}/ws/nope/`)).rejects.toThrow(/403/)
+    const warnings = logs.filter((r) => r.message.startsWith('Not Found: '))
+    expect(warnings.map((r) => r.level)).toEqual(['warn', 'warn'])
+    expect(warnings[1]!.message).toContain("No route found for path 'ws/nope/'.")
+    expect(logs.filter((r) => r.level === 'error')).toEqual([])
+    // The server still serves a known route afterwards.
+    expect((await fetch(`${url}/hello/`)).status).toBe(200)
+    await expect.poll(() => server.connectionCount).toBe(0)
   })
 })

@@ -270,6 +270,11 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     this.sendErrorPage(500, 'Exception inside application.')
   }
 
+  protected onRouteNotFound(): void {
+    if (this.aborted || this.phase !== Phase.Waiting) return this.onAppError()
+    this.sendErrorPage(404, 'No route matches this path.')
+  }
+
   protected onAppReturn(): void {
     if (this.aborted || this.phase === Phase.Finished) return
     log.error(`ASGI callable returned without completing the response to ${this.describe()}.`)

@@ -348,6 +348,15 @@ export class WebSocketConnection
     else this.closeSocket(WS_1011_INTERNAL_ERROR, '')
   }
 
+  /**
+   * No route: refused like a consumer's close before accept (403, logged REJECT). A browser
+   * sees only a failed connection whatever the status, and 403 is the one refusal ASGI defines.
+   */
+  protected onRouteNotFound(): void {
+    if (this.state === State.Connecting) this.reject(403, 'Access denied')
+    else this.onAppError()
+  }
+
   protected onAppReturn(): void {
     if (this.state === State.Connecting) {
       log.error(`ASGI callable returned without accepting or closing ${this.describe()}.`)
