@@ -13,7 +13,7 @@ const noRoute = (p: string): ValueError => new RouteNotFound(`No route found for
 
 describe('URLRouter (ported from channels tests/test_routing.py)', () => {
   it('an outermost miss is a RouteNotFound, which is a ValueError (as Channels raises)', async () => {
-    const router = new URLRouter([path('known/', mockApplication())])
+    const router = new URLRouter([path('known/', mockApplication(1))])
     const error = await call(router, { type: 'http', path: '/unknown/' }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RouteNotFound)
     expect(error).toBeInstanceOf(ValueError)
