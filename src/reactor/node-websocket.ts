@@ -48,7 +48,6 @@ export class NodeSocket implements ReactorWebSocket {
   readonly #socket: Socket
   readonly #handlers: WebSocketHandlers
   readonly #maxBackpressure: number
-  readonly #onGone: () => void
   #closed = false
   /** Inside `cork`: bytes held by the cork are not backpressure; what was queued before is. */
   #corkDepth = 0
@@ -65,7 +64,6 @@ export class NodeSocket implements ReactorWebSocket {
     this.#socket = socket
     this.#handlers = handlers
     this.#maxBackpressure = maxBackpressure
-    this.#onGone = onGone
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       // ws hands over a fresh Buffer per message: no copy needed to keep it.
       if (isBinary) handlers.onBinary(data)
@@ -74,7 +72,11 @@ export class NodeSocket implements ReactorWebSocket {
     ws.on('pong', () => handlers.onPong())
     // Protocol errors (oversized message, invalid UTF-8) are followed by 'close'.
     ws.on('error', () => undefined)
-    ws.on('close', (code: number, reason: Buffer) => this.#closedWith(code, reason.toString()))
+    ws.on('close', (code: number, reason: Buffer) => {
+      // Only now is the TCP connection gone; a closing socket stays tracked for `stop()`.
+      onGone()
+      this.#closedWith(code, reason.toString())
+    })
     socket.on('drain', () => {
       if (!this.#closed) handlers.onDrain()
     })
@@ -129,10 +131,15 @@ export class NodeSocket implements ReactorWebSocket {
     }
   }
 
+  /** End the TCP connection even if a close handshake is under way (`stop()`). */
+  destroy(): void {
+    this.#ws.terminate()
+    this.#closedWith(1006, '')
+  }
+
   #closedWith(code: number, reason: string): void {
     if (this.#closed) return
     this.#closed = true
-    this.#onGone()
     this.#handlers.onClose(code, reason)
   }
 }

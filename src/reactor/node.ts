@@ -145,7 +145,8 @@ export class NodeReactor implements Reactor {
 
   async stop(): Promise<void> {
     const closing = [...this.#listeners].map((state) => this.#close(state))
-    for (const socket of [...this.#sockets]) socket.terminate()
+    // Including sockets still in a close handshake: ws would wait 30 s for the peer's reply.
+    for (const socket of [...this.#sockets]) socket.destroy()
     for (const pending of [...this.#pending]) pending.destroy()
     for (const state of this.#listeners) state.server.closeAllConnections()
     await Promise.all(closing)
