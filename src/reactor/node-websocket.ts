@@ -173,11 +173,8 @@ export class NodeUpgradeResponder implements UpgradeResponder {
     const gone = () => {
       if (this.#done) return
       this.#done = true
-      this.#aborted = true
       context.onFinish()
-      const callback = this.#onAborted
-      this.#onAborted = null
-      callback?.()
+      this.#abort()
     }
     socket.on('close', gone)
     socket.on('error', gone)
@@ -203,6 +200,14 @@ export class NodeUpgradeResponder implements UpgradeResponder {
     else this.#onAborted = callback
   }
 
+  #abort(): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    const callback = this.#onAborted
+    this.#onAborted = null
+    callback?.()
+  }
+
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
     const headers =
@@ -217,7 +222,12 @@ export class NodeUpgradeResponder implements UpgradeResponder {
     // handleUpgrade attaches ws's own 'data' listener synchronously: nothing is lost between.
     this.#release()
     const head = this.#early.length === 0 ? this.#head : Buffer.concat([this.#head, ...this.#early])
+    // If the socket dies before the handshake completes (ws gives up silently on a socket that
+    // is already closing), the server still hears about it: as an abort.
+    let opened = false
+    socket.once('close', () => opened || this.#abort())
     wss.handleUpgrade(this.#req, socket, head, (ws) => {
+      opened = true
       const wrapped: NodeSocket = new NodeSocket(ws, socket, handlers, maxBackpressure, () =>
         sockets.delete(wrapped),
       )

@@ -11,11 +11,20 @@ import { collector, headOf, type Harness } from './harness.js'
 import { get } from './contract-listen.js'
 
 /** A raw handshake with some lines replaced or removed. */
-function handshake(overrides: { method?: string; drop?: string[]; add?: string[]; version?: string } = {}): string {
-  const lines = handshakeRequest('/ws', {}, overrides.version ?? '13').split('\r\n').filter(Boolean)
-  const kept = lines.filter((line) => !(overrides.drop ?? []).some((name) => line.toLowerCase().startsWith(name)))
-  if (overrides.method) kept[0] = kept[0]!.replace(/^GET/, overrides.method)
-  return `${[...kept, ...(overrides.add ?? [])].join('\r\n')}\r\n\r\n`
+interface HandshakeEdits {
+  method?: string
+  drop?: string[]
+  add?: string[]
+  version?: string
+}
+
+function handshake(edits: HandshakeEdits = {}): string {
+  const lines = handshakeRequest('/ws', {}, edits.version ?? '13').split('\r\n').filter(Boolean)
+  const dropped = (line: string) =>
+    (edits.drop ?? []).some((name) => line.toLowerCase().startsWith(name))
+  const kept = lines.filter((line) => !dropped(line))
+  if (edits.method) kept[0] = kept[0]!.replace(/^GET/, edits.method)
+  return `${[...kept, ...(edits.add ?? [])].join('\r\n')}\r\n\r\n`
 }
 
 /** Listen with a collector that also answers plain requests 200 "served". */
@@ -36,7 +45,11 @@ export function badInputContract(_name: ReactorName, harness: () => Harness): vo
   describe('bad input', () => {
     const cases: [string, string, RegExp][] = [
       ['no Sec-WebSocket-Key', handshake({ drop: ['sec-websocket-key'] }), /^HTTP\/1\.1 400 /],
-      ['a malformed key', handshake({ drop: ['sec-websocket-key'], add: ['Sec-WebSocket-Key: short'] }), /^HTTP\/1\.1 400 /],
+      [
+        'a malformed key',
+        handshake({ drop: ['sec-websocket-key'], add: ['Sec-WebSocket-Key: short'] }),
+        /^HTTP\/1\.1 400 /,
+      ],
       ['Sec-WebSocket-Version 8', handshake({ version: '8' }), /^HTTP\/1\.1 426 /],
       ['no Sec-WebSocket-Version', handshake({ drop: ['sec-websocket-version'] }), /^HTTP\/1\.1 426 /],
       ['a POST upgrade', handshake({ method: 'POST' }), /^HTTP\/1\.1 405 /],
@@ -48,7 +61,9 @@ export function badInputContract(_name: ReactorName, harness: () => Harness): vo
         const { port, upgrades, requests } = await serving(harness)
         const data = await rawExchange(port, request)
         expect(headOf(data)).toMatch(status)
-        if (status.source.includes('426')) expect(headOf(data)).toMatch(/\r\nSec-WebSocket-Version: 13(\r\n|$)/i)
+        if (status.source.includes('426')) {
+          expect(headOf(data)).toMatch(/\r\nSec-WebSocket-Version: 13(\r\n|$)/i)
+        }
         expect(upgrades).toEqual([])
         expect(requests).toEqual([])
         expect((await get({ host: '127.0.0.1', port, path: '/next' })).body).toBe('served')

@@ -52,7 +52,9 @@ async function deadPid(): Promise<number> {
 
 /** Leave a socket file with no listener behind (a crashed server's leftover). */
 async function staleSocket(file: string): Promise<void> {
-  const script = `require('net').createServer().listen(${JSON.stringify(file)}, () => process.kill(process.pid, 'SIGKILL'))`
+  const script =
+    `require('net').createServer()` +
+    `.listen(${JSON.stringify(file)}, () => process.kill(process.pid, 'SIGKILL'))`
   const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' })
   await new Promise((resolve) => child.on('exit', resolve))
   expect(fs.statSync(file).isSocket()).toBe(true)
@@ -106,7 +108,9 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       const listener = await harness().listen(handlers)
       const raw = await connectRaw(listener.port)
       // (Raw non-ASCII in the request target: node answers 400, uWS decodes it as UTF-8.)
-      const head = 'GET /caf%C3%A9/ HTTP/1.1\r\nHost: x\r\nX-Lat: caf\xe9 x\r\nX-U: a\xc3\xa9b\r\nX-U: c\xc3\xa9d\r\n\r\n'
+      const head =
+        'GET /caf%C3%A9/ HTTP/1.1\r\nHost: x\r\n' +
+        'X-Lat: caf\xe9 x\r\nX-U: a\xc3\xa9b\r\nX-U: c\xc3\xa9d\r\n\r\n'
       raw.write(Buffer.from(head, 'latin1'))
       await vi.waitFor(() => expect(requests).toHaveLength(1))
       const { request } = requests[0]!

@@ -8,7 +8,14 @@ import { describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import type { ReactorName } from '../../src/reactor/types.js'
 import { SendResult } from '../../src/reactor/types.js'
-import { connectRaw, decodeFrames, encodeFrame, handshakeRequest, openClient, WS_KEY } from '../helpers/ws-client.js'
+import {
+  connectRaw,
+  decodeFrames,
+  encodeFrame,
+  handshakeRequest,
+  openClient,
+  WS_KEY,
+} from '../helpers/ws-client.js'
 import { collector, headOf, OPTIONS, recordSocket, type Harness } from './harness.js'
 
 /** RFC 6455's accept value for a key. */
@@ -44,7 +51,7 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       const data = await raw.until((d) => d.includes('\r\n\r\n'))
       const head = headOf(data)
       expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/)
-      expect(head).toMatch(new RegExp(`\\r\\nSec-WebSocket-Accept: ${acceptFor(WS_KEY).replace(/[+/]/g, '\\$&')}(\\r\\n|$)`, 'i'))
+      expect(head.split('\r\n')).toContain(`Sec-WebSocket-Accept: ${acceptFor(WS_KEY)}`)
       expect(head).toMatch(/\r\nSec-WebSocket-Protocol: beta(\r\n|$)/i)
       expect(head).toMatch(/\r\nX-Extra: hello(\r\n|$)/i)
       expect(head).toMatch(/\r\nUpgrade: websocket/i)

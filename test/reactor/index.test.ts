@@ -28,7 +28,9 @@ describe('createReactor', () => {
   it('auto falls back to node with a warning when uWS is on its JS fallback', async () => {
     const { reactor, warning } = await createReactor('auto', OPTIONS, { loadUws: () => loadUws(withoutBinary) })
     expect(reactor).toBeInstanceOf(NodeReactor)
-    expect(warning).toMatch(/^uWebSockets\.js native binary unavailable \(Cannot find module .*\); using the node reactor \(node:http \+ ws/)
+    expect(warning).toMatch(
+      /^uWebSockets\.js native binary unavailable \(Cannot find module .*\); using the node reactor \(node:http \+ ws/,
+    )
   })
 
   it('auto falls back to node when loading uWS throws', async () => {
