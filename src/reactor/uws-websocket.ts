@@ -40,14 +40,19 @@ export class UwsSocket implements ReactorWebSocket {
 
   send(data: string | Uint8Array): SendResult {
     if (this.closed) return DROPPED
-    const ws = this.#ws
-    const binary = typeof data !== 'string'
-    if (uwsScope.depth > 0) return ws.send(data, binary) as SendResult
-    let result = 0
-    ws.cork(() => {
-      result = ws.send(data, binary)
-    })
-    return result as SendResult
+    if (uwsScope.depth > 0) return this.#ws.send(data, typeof data !== 'string') as SendResult
+    // Outside a uWS callback: cork, through a method bound once (no closure per message).
+    this.#pending = data
+    this.#ws.cork(this.#sendPending)
+    this.#pending = null
+    return this.#result
+  }
+
+  #pending: string | Uint8Array | null = null
+  #result = DROPPED
+  readonly #sendPending = () => {
+    const data = this.#pending!
+    this.#result = this.#ws.send(data, typeof data !== 'string') as SendResult
   }
 
   close(code: number, reason = ''): void {
