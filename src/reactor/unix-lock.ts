@@ -7,6 +7,7 @@
  * @module
  */
 import fs from 'node:fs'
+import { dirname } from 'node:path'
 import type { UnixEndpoint } from '../endpoints/types.js'
 
 /** What `prepareUnixPath` hands back: call `release` after the listener closed. */
@@ -72,11 +73,14 @@ function isSocket(path: string): boolean {
 
 /**
  * Claim `endpoint.path` before binding. Throws "Cannot acquire lock" when a live process holds
- * `PATH.lock`, and EADDRINUSE when the path exists and no stale lock vouches for removing it
- * (uWS would otherwise silently unlink a live server's socket).
+ * `PATH.lock`, EADDRINUSE when the path exists and no stale lock vouches for removing it (uWS
+ * would otherwise silently unlink a live server's socket), ENOENT when its directory is missing.
  */
 export function prepareUnixPath(endpoint: UnixEndpoint): UnixPathClaim {
   const { path } = endpoint
+  if (!fs.existsSync(dirname(path))) {
+    throw unixError(path, `no such directory ${dirname(path)}`, 'ENOENT')
+  }
   const lockPath = `${path}.lock`
   let locked = false
   if (endpoint.lockfile) {

@@ -157,6 +157,7 @@ export class UwsReactor implements Reactor {
       }, endpoint.path)
       if (state.socket === null) {
         state.claim.release()
+        app.close?.()
         throw listenError(endpoint, 'bind failed (missing directory or no permission?)', 'EACCES')
       }
       if (endpoint.mode !== undefined) fs.chmodSync(endpoint.path, endpoint.mode)
@@ -168,6 +169,7 @@ export class UwsReactor implements Reactor {
       if (endpoint.host === '') app.listen(endpoint.port, callback)
       else app.listen(endpoint.host, endpoint.port, callback)
       if (state.socket === null) {
+        app.close?.()
         throw listenError(endpoint, 'address already in use or not available', 'EADDRINUSE')
       }
       const port = this.#uws.us_socket_local_port(state.socket)
@@ -194,9 +196,7 @@ export class UwsReactor implements Reactor {
     for (const socket of [...this.#sockets]) socket.terminate()
     for (const response of [...this.#responses]) response.destroy()
     // `App.close()` also ends idle keep-alive connections, which nothing else can reach.
-    for (const state of this.#listeners) {
-      if (typeof state.app.close === 'function') state.app.close() // the JS fallback lacks it
-    }
+    for (const state of this.#listeners) state.app.close?.() // the JS fallback lacks it
     this.#listeners.clear()
   }
 

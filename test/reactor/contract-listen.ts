@@ -217,6 +217,15 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       expect(fs.statSync(file).isSocket()).toBe(true)
     })
 
+    it('rejects a unix path in a missing directory, for either lockfile setting', async () => {
+      for (const lockfile of [true, false]) {
+        const file = path.join(dir, 'missing', 'x.sock')
+        const attempt = harness().listen({}, { kind: 'unix', path: file, lockfile })
+        await expect(attempt).rejects.toThrow(/Cannot listen on unix:.*no such directory/)
+        await expect(attempt).rejects.toMatchObject({ code: 'ENOENT' })
+      }
+    })
+
     describe('ssl', () => {
       let cert: SelfSignedCert
       beforeEach(async () => {
