@@ -84,14 +84,41 @@ export class AsyncConsumer {
     return Object.assign(app, { consumerClass, consumerInitKwargs })
   }
 
-  async #run(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    this.scope = scope
-    this.#send = this.wrapSend(send)
-    this.#queued = (this.constructor as typeof AsyncConsumer).syncHandlers
-    const layer = getChannelLayer(this.channelLayerAlias) ?? null
-    this.channelLayer = layer
-    if (layer !== null) this.channelName = await layer.newChannel()
-    return new DispatchLoop(this, receive, layer, this.channelName).run()
+  // Not async, and the loop's own promise is what the server gets: an async frame or a promise
+  // adopting another one would stay alive (and in memory) for the whole connection.
+  #run(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    let loop: DispatchLoop
+    let layer: ChannelLayer | null
+    try {
+      this.scope = scope
+      this.#send = this.wrapSend(send)
+      this.#queued = (this.constructor as typeof AsyncConsumer).syncHandlers
+      layer = getChannelLayer(this.channelLayerAlias) ?? null
+      this.channelLayer = layer
+      loop = new DispatchLoop(this, receive, layer)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const done = loop.promise()
+    if (layer === null) {
+      loop.start('')
+      return done
+    }
+    let named: Promise<string>
+    try {
+      named = layer.newChannel()
+    } catch (error) {
+      loop.fail(error)
+      return done
+    }
+    named.then(
+      (name) => {
+        this.channelName = name
+        loop.start(name)
+      },
+      (error: unknown) => loop.fail(error),
+    )
+    return done
   }
 
   /** Hook for subclasses that guard what reaches the server (the WebSocket state machine). */

@@ -5,16 +5,17 @@
  */
 import { StopConsumer } from '../asgi/errors.js'
 import type { ChannelMessage, Receive } from '../asgi/types.js'
-import type { ChannelLayer } from '../layers/types.js'
+import type { ChannelLayer, LayerReceiver } from '../layers/types.js'
 
 /** What the loop needs from a consumer. */
 export interface Dispatcher {
   dispatch(message: ChannelMessage): void | PromiseLike<void>
 }
 
-const CLIENT = 0
-const LAYER = 1
-type Source = typeof CLIENT | typeof LAYER
+const NONE = 0
+const CLIENT = 1
+const LAYER = 2
+type Source = typeof NONE | typeof CLIENT | typeof LAYER
 
 /**
  * Runs a consumer instance until a handler throws StopConsumer (resolves), anything else throws
@@ -24,39 +25,69 @@ type Source = typeof CLIENT | typeof LAYER
  * Each source has at most one message in flight: it is re-armed only after its message was
  * dispatched, so a slow consumer leaves layer messages in the layer (where capacity applies)
  * instead of buffering them here.
+ *
+ * Built for many idle instances and hot deliveries: no async function frames, three closures per
+ * instance, and with a layer that has `receiveInto` (the in-memory one) no promise, AbortSignal
+ * or allocation per layer message. Other layers get `receive()` with an AbortSignal.
  */
-export class DispatchLoop {
+export class DispatchLoop implements LayerReceiver {
   readonly #consumer: Dispatcher
   readonly #receive: Receive
   readonly #layer: ChannelLayer | null
-  readonly #channel: string
-  readonly #abort: AbortController | null
+  /** The layer has receiveInto/cancelReceive. */
+  readonly #fast: boolean
+  #channel = ''
+  // Only for layers without receiveInto.
+  #abort: AbortController | null = null
   #resolve!: () => void
   #reject!: (error: unknown) => void
-  // At most one message per source is ever ready, so two slots and an order list suffice.
+  // At most one message per source is ever ready; `#first` says which arrived first.
   #clientMessage: ChannelMessage | undefined
   #layerMessage: ChannelMessage | undefined
-  readonly #order: Source[] = []
-  #busy = false
+  #first: Source = NONE
+  /** The source whose message is being dispatched (NONE when idle). */
+  #current: Source = NONE
   #done = false
 
-  constructor(consumer: Dispatcher, receive: Receive, layer: ChannelLayer | null, channel: string) {
+  constructor(consumer: Dispatcher, receive: Receive, layer: ChannelLayer | null) {
     this.#consumer = consumer
     this.#receive = receive
     this.#layer = layer
-    this.#channel = channel
-    this.#abort = layer === null ? null : new AbortController()
+    this.#fast = layer !== null && layer.receiveInto !== undefined && layer.cancelReceive !== undefined
   }
 
-  /** Start both sources; settles when the consumer ends. */
-  run(): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
+  /** The promise that settles when the consumer ends; call once, before `start`. */
+  promise(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
     })
+  }
+
+  /** Start both sources (`channel` is the consumer's layer channel, if there is a layer). */
+  start(channel: string): void {
+    if (this.#done) return
+    this.#channel = channel
     this.#armClient()
-    if (this.#layer !== null) this.#armLayer()
-    return done
+    if (this.#layer !== null && !this.#done) this.#armLayer()
+  }
+
+  /** End the loop with `error` before (or instead of) `start`. */
+  fail(error: unknown): void {
+    this.#finish(error)
+  }
+
+  /** `receiveInto` delivery (LayerReceiver). */
+  layerMessage(message: ChannelMessage): void {
+    if (this.#done) return
+    this.#layerMessage = message
+    if (this.#first === NONE) this.#first = LAYER
+    if (this.#current === NONE) this.#pump()
+  }
+
+  /** `receiveInto` failure (LayerReceiver), e.g. the layer closed. */
+  layerError(error: unknown): void {
+    if (!this.#done) this.#finish(error)
   }
 
   #armClient(): void {
@@ -68,71 +99,99 @@ export class DispatchLoop {
       this.#finish(error)
       return
     }
-    pending.then(this.#onClient, this.#onClientError)
+    pending.then(this.#onClient, this.#onError)
   }
 
   #armLayer(): void {
-    this.#layer!.receive(this.#channel, { signal: this.#abort!.signal }).then(
-      this.#onLayer,
-      this.#onLayerError,
+    const layer = this.#layer as ChannelLayer
+    if (this.#fast) {
+      try {
+        layer.receiveInto!(this.#channel, this)
+      } catch (error) {
+        this.#finish(error)
+      }
+      return
+    }
+    this.#abort ??= new AbortController()
+    layer.receive(this.#channel, { signal: this.#abort.signal }).then(
+      (message) => this.layerMessage(message),
+      (error: unknown) => this.layerError(error),
     )
   }
 
   readonly #onClient = (message: unknown): void => {
     if (this.#done) return
     this.#clientMessage = message as ChannelMessage
-    this.#order.push(CLIENT)
-    if (!this.#busy) void this.#drain()
+    if (this.#first === NONE) this.#first = CLIENT
+    if (this.#current === NONE) this.#pump()
   }
 
-  readonly #onLayer = (message: ChannelMessage): void => {
+  readonly #onError = (error: unknown): void => this.#finish(error)
+
+  /** An async handler finished: re-arm its source and go on. */
+  readonly #resume = (): void => {
+    const source = this.#current
+    this.#current = NONE
     if (this.#done) return
-    this.#layerMessage = message
-    this.#order.push(LAYER)
-    if (!this.#busy) void this.#drain()
+    this.#rearm(source)
+    if (!this.#done && this.#current === NONE) this.#pump()
   }
 
-  readonly #onClientError = (error: unknown): void => this.#finish(error)
-
-  readonly #onLayerError = (error: unknown): void => {
-    // Our own abort on exit rejects the pending layer receive: that is not a failure.
-    if (!this.#done) this.#finish(error)
-  }
-
-  async #drain(): Promise<void> {
-    this.#busy = true
-    try {
-      while (this.#order.length > 0 && !this.#done) {
-        const source = this.#order.shift()!
-        let message: ChannelMessage
-        if (source === CLIENT) {
-          message = this.#clientMessage!
-          this.#clientMessage = undefined
-        } else {
-          message = this.#layerMessage!
-          this.#layerMessage = undefined
-        }
-        const result = this.#consumer.dispatch(message)
-        // No extra promise hop for handlers that return synchronously.
-        if (result !== undefined && typeof result.then === 'function') await result
-        if (this.#done) break
-        if (source === CLIENT) this.#armClient()
-        else this.#armLayer()
+  /** Dispatch ready messages until one needs awaiting or none is left. */
+  #pump(): void {
+    while (!this.#done) {
+      const source = this.#first
+      let message: ChannelMessage
+      if (source === CLIENT) {
+        message = this.#clientMessage as ChannelMessage
+        this.#clientMessage = undefined
+        this.#first = this.#layerMessage === undefined ? NONE : LAYER
+      } else if (source === LAYER) {
+        message = this.#layerMessage as ChannelMessage
+        this.#layerMessage = undefined
+        this.#first = this.#clientMessage === undefined ? NONE : CLIENT
+      } else {
+        return
       }
-    } catch (error) {
-      this.#finish(error)
-    } finally {
-      this.#busy = false
+      this.#current = source
+      let result: void | PromiseLike<void>
+      try {
+        result = this.#consumer.dispatch(message)
+      } catch (error) {
+        this.#current = NONE
+        this.#finish(error)
+        return
+      }
+      // No promise hop for handlers that return synchronously.
+      if (result !== undefined && result !== null && typeof result.then === 'function') {
+        result.then(this.#resume, this.#onError)
+        return
+      }
+      this.#current = NONE
+      this.#rearm(source)
     }
+  }
+
+  #rearm(source: Source): void {
+    if (source === CLIENT) this.#armClient()
+    else this.#armLayer()
   }
 
   #finish(error: unknown): void {
     if (this.#done) return
     this.#done = true
-    this.#order.length = 0
+    this.#first = NONE
     this.#clientMessage = this.#layerMessage = undefined
-    // Cancel-safe by the layer contract: the aborted receive leaves its message in the channel.
-    this.#abort?.abort()
+    // Cancel-safe by the layer contract: a message taken for us goes back to the channel.
+    const layer = this.#layer
+    if (layer !== null && this.#channel !== '') {
+      try {
+        if (this.#fast) layer.cancelReceive!(this.#channel, this)
+        else this.#abort?.abort()
+      } catch {
+        // Nothing to do: the consumer is over either way, and its outcome matters more.
+      }
+    }
     if (error instanceof StopConsumer) this.#resolve()
     else this.#reject(error)
   }

@@ -2,7 +2,7 @@
  * Channels' `AsyncHttpConsumer`, with working long-poll/SSE responses (channels#1747).
  * @module
  */
-import { StopConsumer } from '../asgi/errors.js'
+import { stopConsumer } from './stop-consumer.js'
 import type {
   ChannelMessage,
   HttpDisconnectEvent,
@@ -105,13 +105,13 @@ export class AsyncHttpConsumer extends AsyncConsumer {
     // A streamed response still open: keep dispatching until it is finished (channels#1747).
     if (this.#streaming && !this.#finished) return
     await this.#disconnectOnce()
-    throw new StopConsumer()
+    throw stopConsumer()
   }
 
   /** `http.disconnect`: the client left (or the server finished): `disconnect()` and stop. */
   async http_disconnect(_message: HttpDisconnectEvent): Promise<void> {
     await this.#disconnectOnce()
-    throw new StopConsumer()
+    throw stopConsumer()
   }
 
   override dispatch(message: ChannelMessage): void | Promise<void> {
@@ -125,7 +125,7 @@ export class AsyncHttpConsumer extends AsyncConsumer {
   #stopIfFinished(): void | Promise<void> {
     if (!this.#finished) return
     return this.#disconnectOnce().then(() => {
-      throw new StopConsumer()
+      throw stopConsumer()
     })
   }
 

@@ -7,7 +7,6 @@ import {
   AcceptConnection,
   DenyConnection,
   InvalidChannelLayerError,
-  StopConsumer,
   ValueError,
 } from '../asgi/errors.js'
 import type {
@@ -23,6 +22,7 @@ import type {
 } from '../asgi/types.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
+import { stopConsumer } from './stop-consumer.js'
 import { toHeaderPairs, type HeaderValue } from './header-bytes.js'
 import { Verdict, WebsocketGuard, WebsocketState } from './websocket-guard.js'
 
@@ -167,7 +167,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
       for (const group of groups) await layer.groupDiscard(group, this.channelName)
     }
     await this.disconnect(message.code)
-    throw new StopConsumer()
+    throw stopConsumer()
   }
 
   /** Called when the socket closed, with the peer's close code. The default does nothing. */

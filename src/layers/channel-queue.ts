@@ -5,19 +5,33 @@
  * @module
  */
 import type { ChannelMessage } from '../asgi/types.js'
+import type { LayerReceiver } from './types.js'
 
 // Compact the backing arrays once this many slots before `head` are dead (and they are at least
 // half of the array), so a long-lived busy channel does not grow without bound.
 const COMPACT_AT = 1024
 
-/** A receive() waiting for a message. */
-export interface Waiter {
-  resolve(message: ChannelMessage): void
-  reject(reason: unknown): void
-  readonly channel: string
-  readonly queue: ChannelQueue
-  /** The waiters sharing this receive's AbortSignal (see InMemoryChannelLayer.watch). */
-  readonly group: WaiterSet | undefined
+/**
+ * A `receive()` waiting for a message: settles its promise. Callback receivers
+ * (`receiveInto`) wait in the same queue as themselves, with no wrapper.
+ */
+export class PromiseWaiter implements LayerReceiver {
+  constructor(
+    readonly resolve: (message: ChannelMessage) => void,
+    readonly reject: (reason: unknown) => void,
+    readonly channel: string,
+    readonly queue: ChannelQueue,
+    /** The waiters sharing this receive's AbortSignal (see InMemoryChannelLayer.watch). */
+    readonly group: WaiterSet | undefined,
+  ) {}
+
+  layerMessage(message: ChannelMessage): void {
+    this.resolve(message)
+  }
+
+  layerError(error: unknown): void {
+    this.reject(error)
+  }
 }
 
 /**
@@ -25,10 +39,10 @@ export interface Waiter {
  * per signal); a Set's add/delete showed up per delivery in profiles.
  */
 export class WaiterSet {
-  private one: Waiter | undefined
-  private many: Set<Waiter> | undefined
+  private one: PromiseWaiter | undefined
+  private many: Set<PromiseWaiter> | undefined
 
-  add(waiter: Waiter): void {
+  add(waiter: PromiseWaiter): void {
     if (this.one === undefined && this.many === undefined) this.one = waiter
     else {
       this.many ??= new Set(this.one === undefined ? [] : [this.one])
@@ -37,13 +51,13 @@ export class WaiterSet {
     }
   }
 
-  delete(waiter: Waiter): void {
+  delete(waiter: PromiseWaiter): void {
     if (this.one === waiter) this.one = undefined
     else this.many?.delete(waiter)
   }
 
   /** Remove and return every member. */
-  drain(): Waiter[] {
+  drain(): PromiseWaiter[] {
     const all = this.many === undefined ? (this.one === undefined ? [] : [this.one]) : [...this.many]
     this.one = this.many = undefined
     return all
@@ -67,8 +81,8 @@ export class ChannelQueue implements ChannelQueueView {
   private expires: number[] | undefined
   private head = 0
   // The common case is exactly one waiter; more go to `moreWaiters` (FIFO after `waiter`).
-  private waiter: Waiter | undefined
-  private moreWaiters: Waiter[] | undefined
+  private waiter: LayerReceiver | undefined
+  private moreWaiters: LayerReceiver[] | undefined
 
   constructor(readonly capacity: number) {}
 
@@ -89,6 +103,20 @@ export class ChannelQueue implements ChannelQueueView {
   /** Expiry time (ms) of the oldest message, or Infinity when empty. */
   get headExpiry(): number {
     return this.size > 0 ? ((this.expires as number[])[this.head] as number) : Infinity
+  }
+
+  /** Put a message back at the head (a receiver was cancelled before it got it). */
+  unshift(message: ChannelMessage, expiresAt: number): void {
+    if (this.messages === undefined) {
+      this.push(message, expiresAt)
+    } else if (this.head > 0) {
+      this.head--
+      this.messages[this.head] = message
+      ;(this.expires as number[])[this.head] = expiresAt
+    } else {
+      this.messages.unshift(message)
+      ;(this.expires as number[]).unshift(expiresAt)
+    }
   }
 
   push(message: ChannelMessage, expiresAt: number): void {
@@ -135,37 +163,36 @@ export class ChannelQueue implements ChannelQueueView {
     this.head = 0
   }
 
-  addWaiter(waiter: Waiter): void {
+  addWaiter(waiter: LayerReceiver): void {
     if (this.waiter === undefined) this.waiter = waiter
     else if (this.moreWaiters === undefined) this.moreWaiters = [waiter]
     else this.moreWaiters.push(waiter)
   }
 
-  /** Take the longest-waiting receiver (detached from its signal's group). */
-  takeWaiter(): Waiter | undefined {
+  /** Take the longest-waiting receiver. */
+  takeWaiter(): LayerReceiver | undefined {
     const waiter = this.waiter
     if (waiter === undefined) return undefined
     this.promoteNext()
-    waiter.group?.delete(waiter)
     return waiter
   }
 
   /** Forget a waiter (its receive was aborted). Returns whether it was waiting. */
-  removeWaiter(waiter: Waiter): boolean {
+  removeWaiter(waiter: LayerReceiver): boolean {
     if (this.waiter === waiter) {
       this.promoteNext()
       return true
     }
     const index = this.moreWaiters === undefined ? -1 : this.moreWaiters.indexOf(waiter)
     if (index === -1) return false
-    ;(this.moreWaiters as Waiter[]).splice(index, 1)
+    ;(this.moreWaiters as LayerReceiver[]).splice(index, 1)
     if (this.moreWaiters?.length === 0) this.moreWaiters = undefined
     return true
   }
 
   /** Take every waiter (used by close()). */
-  takeAllWaiters(): Waiter[] {
-    const waiters: Waiter[] = []
+  takeAllWaiters(): LayerReceiver[] {
+    const waiters: LayerReceiver[] = []
     for (let w = this.takeWaiter(); w !== undefined; w = this.takeWaiter()) waiters.push(w)
     return waiters
   }

@@ -16,12 +16,32 @@ class TooDeep extends Error {}
  * values no layer can carry, such as functions.
  */
 export function cloneMessage<T>(message: T): T {
+  if (isFlatMessage(message)) return { ...message }
   try {
     return copy(message, 0) as T
   } catch (err) {
     if (err instanceof TooDeep) return structuredClone(message)
     throw err
   }
+}
+
+/**
+ * True for a plain object whose own values are all primitives (strings, numbers, booleans,
+ * null…), like most chat events: for those a spread is a complete deep copy, and much cheaper
+ * than walking the value. A group send checks once and spreads once per member.
+ */
+export function isFlatMessage(message: unknown): message is Record<string, unknown> {
+  if (typeof message !== 'object' || message === null) return false
+  // Null-prototype objects come out ordinary, from a spread as from the deep copy below.
+  const proto: unknown = Object.getPrototypeOf(message)
+  if (proto !== Object.prototype && proto !== null) return false
+  for (const key in message) {
+    const value = (message as Record<string, unknown>)[key]
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function') return false
+    if (typeof value === 'symbol') return false
+  }
+  // Spread also copies symbol keys, which the deep copy leaves out.
+  return Object.getOwnPropertySymbols(message).length === 0
 }
 
 function copy(value: unknown, depth: number): unknown {

@@ -8,10 +8,11 @@ import { CancelledError, ChannelFull, ValueError } from '../asgi/errors.js'
 import type { ChannelMessage } from '../asgi/types.js'
 import { capacityFor, checkCapacity, compileCapacities } from './capacity.js'
 import type { CapacityRule, ChannelCapacityInput } from './capacity.js'
-import { ChannelQueue, WaiterSet } from './channel-queue.js'
-import type { ChannelQueueView, Waiter } from './channel-queue.js'
-import { cloneMessage } from './clone.js'
-import type { ChannelLayer, LayerExtension } from './types.js'
+import { getLogger } from '../asgi/logging.js'
+import { ChannelQueue, PromiseWaiter, WaiterSet } from './channel-queue.js'
+import type { ChannelQueueView } from './channel-queue.js'
+import { cloneMessage, isFlatMessage } from './clone.js'
+import type { ChannelLayer, LayerExtension, LayerReceiver } from './types.js'
 import {
   requireValidChannelName,
   requireValidGroupName,
@@ -46,6 +47,8 @@ const KNOWN_OPTIONS = new Set([
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
+const logger = getLogger('channels.layers')
+
 /** The in-process channel layer (Channels' `channels.layers.InMemoryChannelLayer`). */
 export class InMemoryChannelLayer implements ChannelLayer {
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush']
@@ -66,6 +69,14 @@ export class InMemoryChannelLayer implements ChannelLayer {
   private nextMessageExpiry = Infinity
   private nextGroupExpiry = Infinity
   private readonly watched = new WeakMap<AbortSignal, WaiterSet>()
+  // Messages taken for `receiveInto` receivers, handed over together in one microtask (one per
+  // groupSend, not one promise per member). `flushing*` is the batch being handed over.
+  private readyReceivers: (LayerReceiver | null)[] = []
+  private readyMessages: (ChannelMessage | undefined)[] = []
+  private flushingReceivers: (LayerReceiver | null)[] = []
+  private flushingMessages: (ChannelMessage | undefined)[] = []
+  private flushIndex = 0
+  private readonly flushReady = (): void => this.handOver()
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -145,6 +156,42 @@ export class InMemoryChannelLayer implements ChannelLayer {
     return this.wait(channel, queue, signal)
   }
 
+  /**
+   * Arm `receiver` for the next message on `channel` (see ChannelLayer.receiveInto). The
+   * channel's entry stays while the receiver dispatches, so re-arming allocates nothing; it goes
+   * with `cancelReceive`. Throws TypeError for an invalid channel name.
+   */
+  receiveInto(channel: string, receiver: LayerReceiver): void {
+    let queue = this._channels.get(channel)
+    if (queue === undefined) {
+      // Names of existing entries were checked when the entry was made.
+      requireValidChannelName(channel)
+      this.cleanIfDue(Date.now())
+      queue = new ChannelQueue(this.getCapacity(channel))
+      this._channels.set(channel, queue)
+    } else if (queue.size > 0) {
+      this.cleanIfDue(Date.now())
+      // Cleaning may have emptied and dropped this channel.
+      if (queue.size > 0) {
+        this.schedule(receiver, queue.shift())
+        return
+      }
+      if (this._channels.get(channel) !== queue) this._channels.set(channel, queue)
+    }
+    queue.addWaiter(receiver)
+  }
+
+  /**
+   * Disarm `receiver` (see ChannelLayer.cancelReceive): a message already taken for it goes
+   * back to the head of the channel; an entry left idle is dropped.
+   */
+  cancelReceive(channel: string, receiver: LayerReceiver): void {
+    const queue = this._channels.get(channel)
+    if (queue === undefined || !queue.removeWaiter(receiver)) this.unschedule(channel, receiver)
+    const current = this._channels.get(channel)
+    if (current !== undefined && current.idle) this._channels.delete(channel)
+  }
+
   /** A fresh process-local channel name: `prefix + '.inmemory!' + 12 random letters`. */
   async newChannel(prefix = 'specific.'): Promise<string> {
     // The double dot of the default ("specific..inmemory!…") is Channels' own; kept for parity.
@@ -188,7 +235,9 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.cleanIfDue(now)
     const members = this._groups.get(group)
     if (members === undefined) return
-    for (const channel of members.keys()) this.deliver(channel, message, now)
+    // One look at the message instead of a generic deep copy per member.
+    const flat = isFlatMessage(message)
+    for (const channel of members.keys()) this.deliver(channel, message, now, flat)
   }
 
   /** Drop every queued message and every group. Waiting receivers keep waiting. */
@@ -207,27 +256,39 @@ export class InMemoryChannelLayer implements ChannelLayer {
    * InMemory close is a no-op; a receive pending forever on a closed layer would leak).
    */
   async close(): Promise<void> {
-    const waiters: Waiter[] = []
+    const waiters: LayerReceiver[] = []
     for (const queue of this._channels.values()) waiters.push(...queue.takeAllWaiters())
     this._channels.clear()
     await this.flush()
-    for (const waiter of waiters) waiter.reject(new CancelledError('Channel layer closed'))
+    for (const waiter of waiters) {
+      if (waiter instanceof PromiseWaiter) waiter.group?.delete(waiter)
+      waiter.layerError(new CancelledError('Channel layer closed'))
+    }
   }
 
-  /** Hand the message to a waiter or queue it; false when the channel is full. */
-  private deliver(channel: string, message: ChannelMessage, now: number): boolean {
+  /**
+   * Hand the message to a waiter or queue it; false when the channel is full. `flat` says the
+   * message holds only primitives, so a spread is already a deep copy.
+   */
+  private deliver(channel: string, message: ChannelMessage, now: number, flat = false): boolean {
     // Copy before touching any state: a message that cannot be copied (a function inside)
     // must leave neither an empty channel entry nor a waiter without its message.
     let queue = this._channels.get(channel)
     if (queue !== undefined && queue.waiting > 0) {
-      const copy = cloneMessage(message)
-      const waiter = queue.takeWaiter() as Waiter
-      if (queue.idle) this._channels.delete(channel)
-      waiter.resolve(copy)
+      const copy = flat ? { ...message } : cloneMessage(message)
+      const waiter = queue.takeWaiter() as LayerReceiver
+      if (waiter instanceof PromiseWaiter) {
+        waiter.group?.delete(waiter)
+        if (queue.idle) this._channels.delete(channel)
+        waiter.resolve(copy)
+      } else {
+        // The entry stays: the receiver re-arms once it has dispatched this message.
+        this.schedule(waiter, copy)
+      }
       return true
     }
     if (queue !== undefined && queue.size >= queue.capacity) return false
-    const copy = cloneMessage(message)
+    const copy = flat ? { ...message } : cloneMessage(message)
     if (queue === undefined) {
       queue = new ChannelQueue(this.getCapacity(channel))
       this._channels.set(channel, queue)
@@ -241,10 +302,68 @@ export class InMemoryChannelLayer implements ChannelLayer {
   private wait(channel: string, queue: ChannelQueue, signal: AbortSignal | undefined) {
     return new Promise<ChannelMessage>((resolve, reject) => {
       const group = signal === undefined ? undefined : this.watch(signal)
-      const waiter: Waiter = { resolve, reject, channel, queue, group }
+      const waiter = new PromiseWaiter(resolve, reject, channel, queue, group)
       group?.add(waiter)
       queue.addWaiter(waiter)
     })
+  }
+
+  /** Queue a hand-over to a `receiveInto` receiver; flushed in one microtask. */
+  private schedule(receiver: LayerReceiver, message: ChannelMessage): void {
+    if (this.readyReceivers.length === 0) queueMicrotask(this.flushReady)
+    this.readyReceivers.push(receiver)
+    this.readyMessages.push(message)
+  }
+
+  private handOver(): void {
+    const receivers = this.readyReceivers
+    const messages = this.readyMessages
+    // Deliveries made by the handlers below start a new batch (and microtask).
+    this.readyReceivers = this.flushingReceivers
+    this.readyMessages = this.flushingMessages
+    this.flushingReceivers = receivers
+    this.flushingMessages = messages
+    for (let i = 0; i < receivers.length; i++) {
+      const receiver = receivers[i]
+      if (receiver === null || receiver === undefined) continue
+      const message = messages[i] as ChannelMessage
+      receivers[i] = null
+      messages[i] = undefined
+      this.flushIndex = i + 1
+      try {
+        receiver.layerMessage(message)
+      } catch (error) {
+        // A receiver must not throw; if one does, the others still get their messages.
+        logger.error('A channel layer receiver threw while taking a message', error)
+      }
+    }
+    receivers.length = 0
+    messages.length = 0
+    this.flushIndex = 0
+  }
+
+  /** Take back a message scheduled for `receiver` and put it at the head of `channel`. */
+  private unschedule(channel: string, receiver: LayerReceiver): void {
+    let receivers = this.flushingReceivers
+    let messages = this.flushingMessages
+    let index = receivers.indexOf(receiver, this.flushIndex)
+    if (index === -1) {
+      receivers = this.readyReceivers
+      messages = this.readyMessages
+      index = receivers.indexOf(receiver)
+    }
+    if (index === -1) return
+    const message = messages[index] as ChannelMessage
+    receivers[index] = null
+    messages[index] = undefined
+    let queue = this._channels.get(channel)
+    if (queue === undefined) {
+      queue = new ChannelQueue(this.getCapacity(channel))
+      this._channels.set(channel, queue)
+    }
+    const expires = Date.now() + this.expiryMs
+    queue.unshift(message, expires)
+    if (expires < this.nextMessageExpiry) this.nextMessageExpiry = expires
   }
 
   /**

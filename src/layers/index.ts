@@ -2,7 +2,7 @@
  * Channel layers: the contract, the in-memory layer, name validation and the per-alias registry.
  * @module
  */
-export type { ChannelLayer, ChannelLayerConfig, LayerExtension } from './types.js'
+export type { ChannelLayer, ChannelLayerConfig, LayerExtension, LayerReceiver } from './types.js'
 export { InMemoryChannelLayer } from './in-memory.js'
 export type { InMemoryChannelLayerOptions } from './in-memory.js'
 export type { ChannelQueueView } from './channel-queue.js'

@@ -35,6 +35,27 @@ export interface ChannelLayer {
   flush(): Promise<void>
   /** Release resources (timers, connections). */
   close(): Promise<void>
+
+  /**
+   * Optional fast path of `receive` for long-lived receivers such as consumers: arm `receiver`
+   * for the next message on `channel`. It gets exactly one `layerMessage` (or `layerError`),
+   * always later than this call and never inside the `send`/`groupSend` that delivered it; call
+   * again for the next message. No promise, AbortSignal or closure per message.
+   */
+  receiveInto?(channel: string, receiver: LayerReceiver): void
+  /**
+   * Disarm a `receiveInto`. Cancel-safe like an aborted `receive`: a message taken for
+   * `receiver` but not yet handed to it goes back to the front of the channel.
+   */
+  cancelReceive?(channel: string, receiver: LayerReceiver): void
+}
+
+/** What `receiveInto` delivers to (a consumer's dispatch loop). Neither method may throw. */
+export interface LayerReceiver {
+  /** The next message of the channel this receiver was armed for. */
+  layerMessage(message: ChannelMessage): void
+  /** The receive failed (e.g. CancelledError when the layer closed). */
+  layerError(error: unknown): void
 }
 
 /** How a layer is configured in settings: `CHANNEL_LAYERS = { default: { BACKEND, CONFIG } }`. */

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { CancelledError, StopConsumer, ValueError } from '../../src/asgi/errors.js'
 import type { ChannelMessage } from '../../src/asgi/types.js'
 import { AsyncConsumer, SyncConsumer } from '../../src/consumers/consumer.js'
-import { getChannelLayer } from '../../src/layers/registry.js'
-import type { InMemoryChannelLayer } from '../../src/layers/in-memory.js'
+import { channelLayers, getChannelLayer } from '../../src/layers/registry.js'
+import { InMemoryChannelLayer } from '../../src/layers/in-memory.js'
+import type { ChannelLayer } from '../../src/layers/types.js'
 import { overrideSettings } from '../../src/settings/index.js'
 import { ApplicationCommunicator } from '../../src/testing/communicator.js'
 
@@ -193,6 +194,128 @@ describe('the dispatch loop', () => {
       // The aborted receive left no waiter behind: a later message stays in the channel.
       await layer.send(channel, { type: 'hello', who: 'late' })
       await expect(layer.receive(channel)).resolves.toEqual({ type: 'hello', who: 'late' })
+    })
+  })
+})
+
+describe('the dispatch loop and layers', () => {
+  /** An in-memory layer seen through the bare ChannelLayer contract (no receiveInto). */
+  function promiseOnly(layer: InMemoryChannelLayer): ChannelLayer {
+    return {
+      extensions: layer.extensions,
+      send: (c, m) => layer.send(c, m),
+      receive: (c, o) => layer.receive(c, o),
+      newChannel: (p) => layer.newChannel(p),
+      groupAdd: (g, c) => layer.groupAdd(g, c),
+      groupDiscard: (g, c) => layer.groupDiscard(g, c),
+      groupSend: (g, m) => layer.groupSend(g, m),
+      flush: () => layer.flush(),
+      close: () => layer.close(),
+    }
+  }
+
+  class Echo extends AsyncConsumer {
+    async ping(message: ChannelMessage): Promise<void> {
+      await this.send({ type: 'websocket.send', text: String(message.n) })
+    }
+    bye(): void {
+      throw new StopConsumer()
+    }
+  }
+
+  it('uses receive() with an AbortSignal on a layer without receiveInto, losing nothing', async () => {
+    await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
+      const real = new InMemoryChannelLayer()
+      const old = channelLayers.set('default', promiseOnly(real))
+      try {
+        const run = new ApplicationCommunicator(Echo.asAsgi(), CHANNEL_SCOPE)
+        await run.receiveNothing(10)
+        await expect.poll(() => real.channels.size).toBe(1)
+        const channel = [...real.channels.keys()][0]!
+        for (let n = 1; n <= 3; n++) await real.send(channel, { type: 'ping', n })
+        for (let n = 1; n <= 3; n++) {
+          expect(await run.receiveOutput()).toEqual({ type: 'websocket.send', text: String(n) })
+        }
+        await run.sendInput({ type: 'bye' })
+        await run.wait()
+        await real.send(channel, { type: 'ping', n: 4 })
+        await expect(real.receive(channel)).resolves.toEqual({ type: 'ping', n: 4 })
+      } finally {
+        channelLayers.set('default', old)
+      }
+    })
+  })
+
+  it('interleaves client and layer messages one at a time, in arrival order', async () => {
+    await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
+      const log: string[] = []
+      const gate = deferred()
+      class Mixed extends AsyncConsumer {
+        async client(message: ChannelMessage): Promise<void> {
+          log.push(`client ${String(message.n)}`)
+          if (message.n === 1) await gate.promise
+        }
+        layer(message: ChannelMessage): void {
+          log.push(`layer ${String(message.n)}`)
+        }
+      }
+      const layer = getChannelLayer() as InMemoryChannelLayer
+      const run = new ApplicationCommunicator(Mixed.asAsgi(), CHANNEL_SCOPE)
+      await run.receiveNothing(10)
+      const channel = [...layer.channels.keys()][0]!
+      await run.sendInput({ type: 'client', n: 1 })
+      await expect.poll(() => log).toEqual(['client 1'])
+      // While client 1 runs: a layer message, then a client message, then two more layer ones.
+      await layer.send(channel, { type: 'layer', n: 1 })
+      await run.sendInput({ type: 'client', n: 2 })
+      await layer.send(channel, { type: 'layer', n: 2 })
+      await layer.send(channel, { type: 'layer', n: 3 })
+      expect(log).toEqual(['client 1'])
+      gate.resolve()
+      await expect
+        .poll(() => log)
+        .toEqual(['client 1', 'layer 1', 'client 2', 'layer 2', 'layer 3'])
+      run.stop()
+    })
+  })
+
+  it('ends with CancelledError when its layer closes under it', async () => {
+    await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
+      const layer = getChannelLayer() as InMemoryChannelLayer
+      const run = new ApplicationCommunicator(Echo.asAsgi(), CHANNEL_SCOPE)
+      await run.receiveNothing(10)
+      await expect.poll(() => layer.channels.size).toBe(1)
+      await layer.close()
+      await expect(run.wait()).rejects.toBeInstanceOf(CancelledError)
+    })
+  })
+
+  it('fails with the error of a layer whose newChannel rejects', async () => {
+    await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
+      const broken = promiseOnly(new InMemoryChannelLayer())
+      broken.newChannel = () => Promise.reject(new RangeError('no channels today'))
+      const old = channelLayers.set('default', broken)
+      try {
+        const run = new ApplicationCommunicator(Echo.asAsgi(), CHANNEL_SCOPE)
+        await expect(run.wait(100)).rejects.toThrow('no channels today')
+      } finally {
+        channelLayers.set('default', old)
+      }
+    })
+  })
+
+  it('loses no layer message that arrives as the consumer ends', async () => {
+    await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
+      const layer = getChannelLayer() as InMemoryChannelLayer
+      const run = new ApplicationCommunicator(Echo.asAsgi(), CHANNEL_SCOPE)
+      await run.receiveNothing(10)
+      const channel = [...layer.channels.keys()][0]!
+      // Both arrive together: 'bye' (client) is dispatched first and ends the consumer, so the
+      // layer message handed over meanwhile goes back to the channel.
+      await run.sendInput({ type: 'bye' })
+      await layer.send(channel, { type: 'ping', n: 9 })
+      await run.wait()
+      await expect(layer.receive(channel)).resolves.toEqual({ type: 'ping', n: 9 })
     })
   })
 })
