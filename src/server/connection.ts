@@ -2,6 +2,12 @@
  * What every connection the server tracks has in common: one application instance, its receive
  * queue, connected/disconnected times, and the reaction to the app's promise settling (Daphne's
  * `application_checker`, but event-driven: no polling loop).
+ *
+ * Performance notes: an idle WebSocket keeps one connection object, so per-connection state is
+ * kept small. The app-facing `send` and the app promise's reactions are bound methods, not arrow
+ * functions (no context object each). Times are milliseconds since this module loaded
+ * (`clock()`): they stay small integers (Smis) for ~24 days of uptime, where `Date.now()` values
+ * would each be boxed in a 16-byte heap number.
  * @module
  */
 import { CancelledError, RouteNotFound } from '../asgi/errors.js'
@@ -19,6 +25,22 @@ export const log = getLogger('channels.server')
  * per idle connection is memory we keep; see DESIGN.md §5).
  */
 export const ASGI_INFO: AsgiInfo = Object.freeze({ version: '3.0', spec_version: '2.3' })
+
+// One ms back, so clock() is never 0 (0 means "not yet" in the timestamp fields).
+const EPOCH = Date.now() - 1
+
+/** Milliseconds since the server module loaded (≥ 1): the clock of connection timestamps. */
+export function clock(): number {
+  const t = Date.now() - EPOCH
+  // `| 0` yields a small integer, stored unboxed; Date.now() arithmetic would store a boxed
+  // double. Past ~12 days of uptime the value is left as it is (correct, just boxed).
+  return t < 0x40000000 ? t | 0 : t
+}
+
+const APP_DONE = 1
+const RELEASED = 2
+/** The first bit of `AppConnection.flags` free for subclasses (the flags replace booleans). */
+export const FIRST_PROTOCOL_FLAG = 4
 
 /** A settled promise shared by every `send()` that completes synchronously (no allocation). */
 export const RESOLVED: Promise<void> = Promise.resolve()
@@ -52,17 +74,19 @@ function errorMessage(error: unknown): string {
 /** One tracked connection (an HTTP request or a WebSocket) and its application instance. */
 export abstract class AppConnection<In = unknown> implements TrackedConnection {
   readonly queue = new ReceiveQueue<In>()
-  readonly connectedAt = Date.now()
+  readonly connectedAt = clock()
   /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
   disconnectedAt = 0
-  appDone = false
+  /** Flag bits; subclasses use FIRST_PROTOCOL_FLAG and up. */
+  protected flags = 0
   /** The app's promise, for graceful shutdown. */
   appPromise: Promise<void> | null = null
   /** The app-facing `send`, bound once per connection. */
-  readonly send = (message: unknown): Promise<void> => this.handleSend(message)
-  private released = false
+  readonly send: (message: unknown) => Promise<void>
 
-  constructor(protected readonly ctx: ServerContext) {}
+  constructor(protected readonly ctx: ServerContext) {
+    this.send = this.handleSend.bind(this)
+  }
 
   /** `describe()` for logs: e.g. `GET /x` or `WebSocket /ws/`. */
   abstract describe(): string
@@ -74,7 +98,7 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   protected abstract onRouteNotFound(): void
   /** The app returned normally. */
   protected abstract onAppReturn(): void
-  /** Periodic housekeeping (timeouts, pings); `now` is `Date.now()`. */
+  /** Periodic housekeeping (timeouts, pings); `now` is `clock()`. */
   protected abstract check(now: number): void
   /** Graceful shutdown: ask the client to leave (close 1001, 503 …). */
   abstract shutdown(): void
@@ -88,14 +112,24 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
     } catch (error) {
       promise = Promise.reject(error)
     }
-    this.appPromise = promise.then(
-      () => this.settle(null),
-      (error: unknown) => this.settle(error ?? new Error('Application rejected without a reason')),
-    )
+    this.appPromise = promise.then(this.onAppFulfilled.bind(this), this.onAppRejected.bind(this))
+  }
+
+  private onAppFulfilled(): void {
+    this.settle(null)
+  }
+
+  private onAppRejected(error: unknown): void {
+    this.settle(error ?? new Error('Application rejected without a reason'))
+  }
+
+  /** True once the application instance returned or raised. */
+  get appDone(): boolean {
+    return (this.flags & APP_DONE) !== 0
   }
 
   private settle(error: unknown): void {
-    this.appDone = true
+    this.flags |= APP_DONE
     try {
       if (error instanceof RouteNotFound) {
         // The client asked for a path nothing serves: its mistake, not an application crash
@@ -121,7 +155,7 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   /** The client is gone (or the response finished): start the application close timeout. */
   protected markDisconnected(): void {
     if (this.disconnectedAt !== 0) return
-    this.disconnectedAt = Date.now()
+    this.disconnectedAt = clock()
     if (this.appDone) this.release()
   }
 
@@ -146,8 +180,8 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   }
 
   private release(): void {
-    if (this.released) return
-    this.released = true
+    if ((this.flags & RELEASED) !== 0) return
+    this.flags |= RELEASED
     this.ctx.release(this)
   }
 }

@@ -2,12 +2,17 @@
  * Turning a reactor request head into the parts of an ASGI scope both protocols share: request
  * checks (Daphne's 400s), path decoding, header grouping and filtering, root path, client/server
  * addresses and proxy headers.
+ *
+ * Performance notes: header bytes come from shared-bytes.ts (names and common values are
+ * shared between scopes), and the `server` address is one array per listener, not per request;
+ * so is the `client` address when the reactor knows no peer port (uWS), per host.
  * @module
  */
 import type { Address, HeaderPair } from '../asgi/types.js'
 import type { ReactorRequest } from '../reactor/types.js'
 import type { ResolvedServerConfig } from './config.js'
 import { parseXForwardedFor } from './proxy-headers.js'
+import { headerNameBytes, headerValueBytes } from './shared-bytes.js'
 
 /** RFC 9110 token characters: a valid header name (Daphne's check). */
 const HEADER_NAME = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
@@ -72,15 +77,30 @@ export function unquote(raw: string): string {
   return bytes.toString('utf8', 0, n)
 }
 
-// Header names repeat across requests: share their bytes (bounded, so hostile names can't grow it).
-const NAME_CACHE = new Map<string, Buffer>()
-function nameBytes(name: string): Buffer {
-  let bytes = NAME_CACHE.get(name)
-  if (bytes === undefined) {
-    bytes = Buffer.from(name, 'latin1')
-    if (NAME_CACHE.size < 512) NAME_CACHE.set(name, bytes)
+// The listener's address object is the same for every request it serves: share its Address.
+let lastLocal: ReactorRequest['local'] = null
+let lastServer: Address = null
+function serverAddress(local: ReactorRequest['local']): Address {
+  if (local === null) return null
+  if (local !== lastLocal) {
+    lastLocal = local
+    lastServer = [local.host, local.port]
   }
-  return bytes
+  return lastServer
+}
+
+// uWS reports no peer port (0): clients behind one proxy or NAT then share one Address.
+const CLIENTS = new Map<string, Address>()
+function clientAddress(remote: ReactorRequest['remote']): Address {
+  if (remote === null) return null
+  if (remote.port !== 0) return [remote.host, remote.port]
+  let address = CLIENTS.get(remote.host)
+  if (address === undefined) {
+    if (CLIENTS.size >= 1024) CLIENTS.clear()
+    address = [remote.host, 0]
+    CLIENTS.set(remote.host, address)
+  }
+  return address
 }
 
 /** The scope parts shared by HTTP and WebSocket scopes. */
@@ -105,7 +125,9 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
   const [rawPath, query] = splitTarget(request.url)
   let rootPath = config.rootPath
   let groups: Map<string, HeaderPair[]> | null = null
-  const headers: HeaderPair[] = []
+  // Sized up front: an idle WebSocket keeps this array, and push() would leave ~12 spare slots.
+  const headers: HeaderPair[] = new Array<HeaderPair>(request.headers.length)
+  let count = 0
   const seen: string[] = []
   for (const [name, rawValue] of request.headers) {
     if (name.includes('_')) continue
@@ -114,11 +136,11 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
       rootPath = unquote(value)
       continue
     }
-    const pair: HeaderPair = [nameBytes(name), Buffer.from(value, 'latin1')]
+    const pair: HeaderPair = [headerNameBytes(name), headerValueBytes(name, value)]
     if (groups === null) {
       if (!seen.includes(name)) {
         seen.push(name)
-        headers.push(pair)
+        headers[count++] = pair
         continue
       }
       // A repeated name: regroup what we have so far, then keep grouping.
@@ -130,8 +152,9 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
     if (group) group.push(pair)
     else groups.set(name, [pair])
   }
-  const client: Address = request.remote ? [request.remote.host, request.remote.port] : null
-  const server: Address = request.local ? [request.local.host, request.local.port] : null
+  if (count !== headers.length) headers.length = count
+  const client = clientAddress(request.remote)
+  const server = serverAddress(request.local)
   const parts: ScopeParts = {
     path: unquote(rawPath),
     rawPath,

@@ -25,7 +25,7 @@ import {
   type ResolvedServerConfig,
   type ServerOptions,
 } from './config.js'
-import { log, type ServerContext, type TrackedConnection } from './connection.js'
+import { clock, log, type ServerContext, type TrackedConnection } from './connection.js'
 import { errorPage } from './error-page.js'
 import { Lifespan } from './lifespan.js'
 import { HttpConnection } from './protocols/http.js'
@@ -316,7 +316,7 @@ class AsgiServer implements Server, ServerContext {
   }
 
   private sweep(): void {
-    const now = Date.now()
+    const now = clock()
     for (const connection of this.connections) {
       try {
         connection.sweep(now)

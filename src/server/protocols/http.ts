@@ -12,6 +12,7 @@ import type { HttpResponder, ReactorRequest, ResponseHead } from '../../reactor/
 import {
   AppConnection,
   ASGI_INFO,
+  clock,
   log,
   messageType,
   RESOLVED,
@@ -20,6 +21,7 @@ import {
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient } from '../request.js'
+import { pathBytes } from '../shared-bytes.js'
 import { headerToString, validateHeader } from './headers.js'
 
 const enum Phase {
@@ -86,7 +88,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       method: request.method,
       scheme: parts.forwardedScheme ?? (request.tls ? 'https' : 'http'),
       path: parts.path,
-      raw_path: Buffer.from(parts.rawPath, 'latin1'),
+      raw_path: pathBytes(parts.rawPath),
       query_string: parts.query === null ? EMPTY : Buffer.from(parts.query, 'latin1'),
       root_path: parts.rootPath,
       headers: parts.headers,
@@ -228,7 +230,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
         status: this.status,
         size: this.size,
         client: this.client,
-        durationMs: Date.now() - this.connectedAt,
+        durationMs: clock() - this.connectedAt,
         time: new Date(),
       })
     }

@@ -29,7 +29,12 @@ import {
   WS_1009_MESSAGE_TOO_BIG,
   WS_1011_INTERNAL_ERROR,
 } from '../../asgi/status.js'
-import type { Application, WebSocketReceiveEvents, WebSocketScope } from '../../asgi/types.js'
+import type {
+  Address,
+  Application,
+  WebSocketReceiveEvents,
+  WebSocketScope,
+} from '../../asgi/types.js'
 import {
   SendResult,
   type ReactorRequest,
@@ -40,6 +45,8 @@ import {
 import {
   AppConnection,
   ASGI_INFO,
+  clock,
+  FIRST_PROTOCOL_FLAG,
   log,
   messageType,
   RESOLVED,
@@ -47,6 +54,7 @@ import {
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
+import { pathBytes } from '../shared-bytes.js'
 import { readAccept, readClose, readPayload } from './websocket-events.js'
 
 const enum State {
@@ -59,6 +67,12 @@ const enum State {
   Closing,
   Closed,
 }
+
+/** Connection flag bits: incoming traffic since the last sweep (cheaper than a clock read per
+ * message), the idle timeout fired, the reactor reported backpressure and has not drained. */
+const ACTIVE = FIRST_PROTOCOL_FLAG
+const TIMED_OUT = FIRST_PROTOCOL_FLAG << 1
+const BACKPRESSURED = FIRST_PROTOCOL_FLAG << 2
 
 const EMPTY = Buffer.alloc(0)
 const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect' })
@@ -73,16 +87,11 @@ export class WebSocketConnection
   private pending: (string | Uint8Array)[] | null = null
   private pendingClose: [number, string] | null = null
   private openedAt = 0
-  /** Incoming traffic since the last sweep (cheaper than a clock read per message). */
-  private active = false
   private lastActive = 0
   private pingSentAt = 0
-  private timedOut = false
-  /** The reactor reported backpressure and has not drained yet. */
-  backpressured = false
   private readonly rawPath: string
-  private readonly path: string
-  private readonly client: string | null
+  /** The (possibly proxied) client; formatted only when something is logged. */
+  private readonly client: Address
   private readonly subprotocols: string[]
 
   constructor(
@@ -95,8 +104,7 @@ export class WebSocketConnection
     super(ctx)
     const parts = buildScopeParts(request, ctx.config)
     this.rawPath = parts.rawPath
-    this.path = parts.path
-    this.client = describeClient(parts.client)
+    this.client = parts.client
     // Daphne url-unquotes offered subprotocols; reuse the reactor's array when nothing is quoted.
     this.subprotocols = offered.some((p) => p.includes('%')) ? offered.map(unquote) : offered
     const forwarded = parts.forwardedScheme
@@ -113,7 +121,7 @@ export class WebSocketConnection
             ? 'wss'
             : 'ws',
       path: parts.path,
-      raw_path: Buffer.from(parts.rawPath, 'latin1'),
+      raw_path: pathBytes(parts.rawPath),
       query_string: parts.query ? Buffer.from(parts.query, 'latin1') : EMPTY,
       root_path: parts.rootPath,
       headers: parts.headers,
@@ -131,13 +139,25 @@ export class WebSocketConnection
     return `WebSocket ${this.rawPath}`
   }
 
+  /** `host:port` of the client for log lines, `None` when unknown (Daphne's wording). */
+  private clientText(): string {
+    return describeClient(this.client) ?? 'None'
+  }
+
+  /** The reactor reported backpressure and has not drained yet. */
+  get backpressured(): boolean {
+    return (this.flags & BACKPRESSURED) !== 0
+  }
+
   private emitAccess(action: 'connecting' | 'connected' | 'rejected' | 'disconnected'): void {
+    // No access log (e.g. `-v 0`): build no event object, read no clock.
+    if (this.ctx.config.onAction === null) return
     this.ctx.emit({
       protocol: 'websocket',
       action,
-      path: this.path,
+      path: unquote(this.rawPath),
       rawPath: this.rawPath,
-      client: this.client,
+      client: describeClient(this.client),
       time: new Date(),
     })
   }
@@ -219,12 +239,12 @@ export class WebSocketConnection
     if (result === SendResult.SUCCESS) return
     if (result === SendResult.BACKPRESSURE) {
       // The reactor keeps the data; we only note it (onDrain clears it).
-      this.backpressured = true
+      this.flags |= BACKPRESSURED
       return
     }
     // Over the reactor's buffer ceiling: a client that does not read. Never drop silently.
     log.warn(
-      `${this.describe()} [${this.client ?? 'None'}]: send buffer full, closing the connection`,
+      `${this.describe()} [${this.clientText()}]: send buffer full, closing the connection`,
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Send buffer full')
   }
@@ -253,7 +273,7 @@ export class WebSocketConnection
     }
     this.socket = socket
     this.state = State.Open
-    this.openedAt = this.lastActive = Date.now()
+    this.openedAt = this.lastActive = clock()
     this.emitAccess('connected')
     const pending = this.pending
     this.pending = null
@@ -270,7 +290,7 @@ export class WebSocketConnection
 
   onText(text: string): void {
     if (this.state !== State.Open) return
-    this.active = true
+    this.flags |= ACTIVE
     const limit = this.ctx.config.websocketMaxMessageSize
     // A UTF-16 unit is 1–3 UTF-8 bytes: only count bytes when the length alone can't decide.
     if (
@@ -284,7 +304,7 @@ export class WebSocketConnection
 
   onBinary(data: Uint8Array): void {
     if (this.state !== State.Open) return
-    this.active = true
+    this.flags |= ACTIVE
     const limit = this.ctx.config.websocketMaxMessageSize
     if (limit !== 0 && data.byteLength > limit) return this.tooBig()
     const bytes = Buffer.isBuffer(data)
@@ -295,17 +315,17 @@ export class WebSocketConnection
 
   private tooBig(): void {
     log.info(
-      `${this.describe()} [${this.client ?? 'None'}]: message over ${this.ctx.config.websocketMaxMessageSize} bytes, closing with 1009`,
+      `${this.describe()} [${this.clientText()}]: message over ${this.ctx.config.websocketMaxMessageSize} bytes, closing with 1009`,
     )
     this.closeSocket(WS_1009_MESSAGE_TOO_BIG, 'Message too big')
   }
 
   onDrain(): void {
-    this.backpressured = false
+    this.flags &= ~BACKPRESSURED
   }
 
   onPong(): void {
-    this.active = true
+    this.flags |= ACTIVE
   }
 
   onClose(code: number, reason: string): void {
@@ -316,7 +336,7 @@ export class WebSocketConnection
     ) {
       // Protocol violations the reactor caught (unmasked frame, bad UTF-8, over its ceiling).
       log.info(
-        `${this.describe()} [${this.client ?? 'None'}]: connection ended abnormally (${code}${reason ? `: ${reason}` : ''})`,
+        `${this.describe()} [${this.clientText()}]: connection ended abnormally (${code}${reason ? `: ${reason}` : ''})`,
       )
     }
     this.socket = null
@@ -373,7 +393,7 @@ export class WebSocketConnection
       const limit = Math.min(config.websocketHandshakeTimeout, config.websocketConnectTimeout)
       if (now - this.connectedAt > limit) {
         log.warn(
-          `${this.describe()} [${this.client ?? 'None'}]: the application neither accepted nor closed the handshake within ${limit} ms; rejecting it.`,
+          `${this.describe()} [${this.clientText()}]: the application neither accepted nor closed the handshake within ${limit} ms; rejecting it.`,
         )
         this.reject(403, 'Access denied')
       }
@@ -383,22 +403,22 @@ export class WebSocketConnection
     const socket = this.socket as ReactorWebSocket
     if (
       config.websocketTimeout !== null &&
-      !this.timedOut &&
+      (this.flags & TIMED_OUT) === 0 &&
       now - this.openedAt > config.websocketTimeout
     ) {
-      this.timedOut = true
+      this.flags |= TIMED_OUT
       this.closeSocket(WS_1000_NORMAL_CLOSURE, '')
       return
     }
-    if (this.active) {
-      this.active = false
+    if ((this.flags & ACTIVE) !== 0) {
+      this.flags &= ~ACTIVE
       this.lastActive = now
       this.pingSentAt = 0
     }
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt > config.pingTimeout) {
         log.info(
-          `${this.describe()} [${this.client ?? 'None'}]: no answer to ping within ${config.pingTimeout} ms, dropping it`,
+          `${this.describe()} [${this.clientText()}]: no answer to ping within ${config.pingTimeout} ms, dropping it`,
         )
         socket.terminate()
       }
