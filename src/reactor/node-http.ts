@@ -133,6 +133,16 @@ export class NodeHttpResponder implements HttpResponder {
 
   end(chunk?: Uint8Array): void {
     if (this.#done) return
+    if (!this.#started) {
+      // Nothing written yet: one `end` gives a Content-Length response, not a chunked one
+      // (what uWS does too).
+      const head = this.#head ?? { status: 200, headers: [] }
+      const hasLength = head.headers.some(([name]) => name.toLowerCase() === 'content-length')
+      if (!hasLength && !bodyForbidden(this.#req.method ?? 'GET', head.status)) {
+        const length = String(chunk?.byteLength ?? 0)
+        this.#head = { ...head, headers: [...head.headers, ['Content-Length', length]] }
+      }
+    }
     this.#start()
     const data = chunk === undefined ? undefined : this.#fit(chunk)
     // The app ended before sending all it declared: a short body cannot be repaired, drop it.

@@ -20,18 +20,26 @@ import {
 /** An empty body chunk, shared. */
 const EMPTY = new Uint8Array(0)
 
+/** How `writeHead` treats the headers uWS may write itself. */
+export interface HeadOptions {
+  /** Body-less answer: the app's Content-Length goes out as given (uWS writes none). */
+  keepLength?: boolean
+  /** The response ends with `end(body, true)`, which writes its own `Connection: close`. */
+  closing?: boolean
+}
+
 /**
  * Write status line and headers of a head already passed through `safeHead`. uWS writes its own
- * Date and framing headers, except for body-less answers (`keepLength`), where the app's
- * Content-Length goes out as given.
+ * Date and framing headers, so the app's are dropped unless `options` says otherwise.
  */
-export function writeHead(res: UwsHttpResponse, head: ResponseHead, keepLength = false): void {
+export function writeHead(res: UwsHttpResponse, head: ResponseHead, options: HeadOptions = {}) {
   res.writeStatus(`${head.status} ${reasonPhrase(head)}`)
   for (const [name, value] of head.headers) {
     const lower = name.toLowerCase()
     // uWS always writes Date (no per-response switch), so an app's Date would be a duplicate.
     if (lower === 'date' || lower === 'transfer-encoding') continue
-    if (lower === 'content-length' && !keepLength) continue
+    if (lower === 'content-length' && !options.keepLength) continue
+    if (lower === 'connection' && options.closing) continue
     res.writeHeader(name, latin1Bytes(value))
   }
 }
@@ -126,7 +134,7 @@ export class UwsHttpResponder implements HttpResponder {
     this.#cork(() => {
       const head = this.#head ?? { status: 200, headers: [] }
       if (bodyForbidden(this.#method, head.status)) {
-        if (!this.#started) writeHead(this.#res, head, true)
+        if (!this.#started) writeHead(this.#res, head, { keepLength: true })
         this.#started = true
         // endWithoutBody(length) makes uWS 20.30 wait for that many bytes and stall the
         // connection (and any first argument counts as a length, even undefined), so a HEAD
@@ -138,11 +146,13 @@ export class UwsHttpResponder implements HttpResponder {
         else this.#pump()
       } else if (!this.#started) {
         // Nothing written yet: one `end` gives a Content-Length response, not a chunked one.
-        writeHead(this.#res, head)
+        writeHead(this.#res, head, { closing: this.#close })
         this.#started = true
         this.#finish(() => this.#res.end(chunk ?? EMPTY, this.#close))
       } else {
-        this.#finish(() => this.#res.end(chunk ?? EMPTY, this.#close))
+        // Never `end(…, true)` once streaming: uWS would write its Connection header into the
+        // body. The app's own `Connection: close` went out with the head; the client closes.
+        this.#finish(() => this.#res.end(chunk ?? EMPTY))
       }
     })
   }
@@ -174,7 +184,7 @@ export class UwsHttpResponder implements HttpResponder {
     if (this.#started) return
     this.#started = true
     const head = this.#head ?? { status: 200, headers: [] }
-    writeHead(this.#res, head, bodyForbidden(this.#method, head.status))
+    writeHead(this.#res, head, { keepLength: bodyForbidden(this.#method, head.status) })
   }
 
   /** Send (or queue) one body chunk; false when it is waiting for `onWritable`. */

@@ -156,7 +156,7 @@ export class UwsUpgradeResponder implements UpgradeResponder {
     this.#onFinish()
     const res = this.#res
     res.cork(() => {
-      writeHead(res, safe)
+      writeHead(res, safe, { closing: true })
       res.end(body ?? '', true)
     })
   }

@@ -254,7 +254,7 @@ export class UwsReactor implements Reactor {
         const request = copyRequest(res, req, info)
         const rejection = validateHandshake(request.method, request.headers)
         if (rejection !== null) {
-          writeHead(res, rejection.head)
+          writeHead(res, rejection.head, { closing: true })
           res.end(rejection.body, true)
           return
         }
@@ -286,7 +286,7 @@ export class UwsReactor implements Reactor {
         if (wantsWebSocket(request.headers)) {
           const rejection = validateHandshake(request.method, request.headers)
           if (rejection !== null) {
-            writeHead(res, rejection.head)
+            writeHead(res, rejection.head, { closing: true })
             res.end(rejection.body, true)
             return
           }

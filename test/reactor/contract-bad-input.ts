@@ -61,6 +61,7 @@ export function badInputContract(_name: ReactorName, harness: () => Harness): vo
         const { port, upgrades, requests } = await serving(harness)
         const data = await rawExchange(port, request)
         expect(headOf(data)).toMatch(status)
+        expect(headOf(data).match(/^Connection: close$/gim)).toHaveLength(1)
         if (status.source.includes('426')) {
           expect(headOf(data)).toMatch(/\r\nSec-WebSocket-Version: 13(\r\n|$)/i)
         }

@@ -156,6 +156,27 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       raw.destroy()
     })
 
+    it("honours the app's Connection: close once, without corrupting a streamed body", async () => {
+      const listener = await harness().listen({
+        onRequest(request, response) {
+          response.writeHead({ status: 200, headers: [['Connection', 'close']] })
+          if (request.url === '/stream') response.write(Buffer.from('aa'))
+          response.end(Buffer.from('x'))
+        },
+      })
+      const single = await connectRaw(listener.port)
+      single.write('GET /single HTTP/1.1\r\nHost: x\r\n\r\n')
+      const data = await single.closed
+      expect(headOf(data).match(/^Connection:/gim)).toHaveLength(1)
+      expect(bodyOf(data).toString()).toBe('x')
+      const stream = await connectRaw(listener.port)
+      stream.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n')
+      const streamed = await stream.until((d) => d.toString().endsWith('\r\n0\r\n\r\n'))
+      expect(headOf(streamed).match(/^Connection:/gim)).toHaveLength(1)
+      expect(dechunk(bodyOf(streamed)).toString()).toBe('aax')
+      stream.destroy()
+    })
+
     it('refuses a header name that is not a token with a TypeError, leaving the response usable', async () => {
       const { requests, handlers } = collector()
       const listener = await harness().listen(handlers)
