@@ -17,7 +17,9 @@
  *   value (its parser treats bytes ≥ 0x80 as whitespace there). Raw non-ASCII bytes in a request
  *   target: node answers 400, uWS decodes them as UTF-8.
  * - Response headers: uWS always adds `Date` and `uWebSockets: 20` (no per-response switch), so an
- *   app's own Date header is dropped there; node adds Date only when the app sent none.
+ *   app's own Date header is dropped there; node adds Date only when the app sent none. An app's
+ *   `Connection: close` on a streamed (chunked or Content-Length) response: node closes after it,
+ *   uWS sends the header but leaves closing to the client (its close flag would corrupt the body).
  * - A non-WebSocket `Upgrade` (h2c …) with `Connection: upgrade`: uWS serves it as plain HTTP;
  *   node routes it to its upgrade path and the reactor answers 400.
  * - HTTP pipelining: node queues pipelined requests and answers in order; uWS 20.30 closes the
