@@ -3,7 +3,7 @@
  * checks (Daphne's 400s), path decoding, header grouping and filtering, root path, client/server
  * addresses and proxy headers.
  *
- * Performance notes: header bytes come from shared-bytes.ts (names and common values are
+ * Performance notes: header pairs come from shared-bytes.ts (names and common headers are
  * shared between scopes), and the `server` address is one array per listener, not per request;
  * so is the `client` address when the reactor knows no peer port (uWS), per host.
  * @module
@@ -12,7 +12,7 @@ import type { Address, HeaderPair } from '../asgi/types.js'
 import type { ReactorRequest } from '../reactor/types.js'
 import type { ResolvedServerConfig } from './config.js'
 import { parseXForwardedFor } from './proxy-headers.js'
-import { headerNameBytes, headerValueBytes } from './shared-bytes.js'
+import { headerPair } from './shared-bytes.js'
 
 /** RFC 9110 token characters: a valid header name (Daphne's check). */
 const HEADER_NAME = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
@@ -136,7 +136,7 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
       rootPath = unquote(value)
       continue
     }
-    const pair: HeaderPair = [headerNameBytes(name), headerValueBytes(name, value)]
+    const pair = headerPair(name, value)
     if (groups === null) {
       if (!seen.includes(name)) {
         seen.push(name)

@@ -1,19 +1,22 @@
 /**
- * Shared latin-1 Buffers for the scope bytes that repeat across connections: header names,
- * the values of low-cardinality headers (`host`, `origin`, `upgrade`, `user-agent` …) and
- * request paths.
+ * Shared scope parts that repeat across connections: header names, whole `[name, value]` pairs
+ * of low-cardinality headers (`host`, `origin`, `upgrade`, `user-agent` …) and request paths.
  *
- * Performance notes: a Buffer object costs ~100 bytes however short its content, and an idle
- * WebSocket keeps its scope (and so its header Buffers) for its whole life. Browsers on one site
- * send the same `host`, `origin`, `upgrade`, `connection`, `sec-websocket-version`, `user-agent`
- * values on every connection, so those are shared: one Buffer per distinct value instead of one
- * per connection, and no byte copy on a hit. Values that differ per connection (the
- * `sec-websocket-key`, cookies, credentials) are never cached. Each cache is bounded and simply
- * emptied when full, so hostile or varied input costs at most a cache miss. ASGI scopes are
- * read-only by convention: an app that wrote into these bytes would change other scopes too
- * (Node's small Buffers already share one memory pool).
+ * Performance notes: a Buffer object costs ~100 bytes however short its content, a pair array
+ * ~64 more, and an idle WebSocket keeps its scope (and so its headers) for its whole life.
+ * Browsers on one site send the same `host`, `origin`, `upgrade`, `connection`,
+ * `sec-websocket-version`, `user-agent` values on every connection, so those pairs are shared:
+ * one frozen pair per distinct value instead of one pair and one Buffer per connection, and no
+ * byte copy on a hit. Frozen like the tuples Python servers put in a scope: writing into a
+ * shared pair throws. Values that differ per connection (the `sec-websocket-key`, cookies,
+ * credentials) are never cached. Each cache is bounded and simply emptied when full, so hostile
+ * or varied input costs at most a cache miss. ASGI scopes are read-only by convention: an app
+ * that wrote into the shared bytes would change other scopes too (Node's small Buffers already
+ * share one memory pool).
  * @module
  */
+import type { HeaderPair } from '../asgi/types.js'
+
 
 /** A bounded string → latin-1 Buffer cache. */
 class ByteCache {
@@ -40,11 +43,14 @@ class ByteCache {
 }
 
 const NAMES = new ByteCache(512, 256)
-const VALUES = new ByteCache(1024, 512)
 const PATHS = new ByteCache(1024, 256)
+/** Distinct values kept per shared header name, and the longest value kept. */
+const MAX_PAIRS_PER_NAME = 256
+const MAX_SHARED_VALUE = 512
 
 /** Header names whose values repeat across clients (never a per-client secret or id). */
-const SHARED_VALUE_NAMES = new Set([
+const SHARED_PAIRS = new Map<string, Map<string, HeaderPair>>(
+  [
   'host',
   'origin',
   'upgrade',
@@ -69,16 +75,21 @@ const SHARED_VALUE_NAMES = new Set([
   'sec-ch-ua-mobile',
   'sec-ch-ua-platform',
   'dnt',
-])
+  ].map((name) => [name, new Map()]),
+)
 
-/** The latin-1 bytes of a (lower-case) header name, shared. */
-export function headerNameBytes(name: string): Buffer {
-  return NAMES.get(name)
-}
-
-/** The latin-1 bytes of a header value: shared for low-cardinality headers, else fresh. */
-export function headerValueBytes(name: string, value: string): Buffer {
-  return SHARED_VALUE_NAMES.has(name) ? VALUES.get(value) : Buffer.from(value, 'latin1')
+/** A scope header pair (latin-1 bytes): shared and frozen for low-cardinality headers. */
+export function headerPair(name: string, value: string): HeaderPair {
+  const pairs = SHARED_PAIRS.get(name)
+  if (pairs === undefined || value.length > MAX_SHARED_VALUE)
+    return [NAMES.get(name), Buffer.from(value, 'latin1')]
+  let pair = pairs.get(value)
+  if (pair === undefined) {
+    if (pairs.size >= MAX_PAIRS_PER_NAME) pairs.clear()
+    pair = Object.freeze([NAMES.get(name), Buffer.from(value, 'latin1')]) as unknown as HeaderPair
+    pairs.set(value, pair)
+  }
+  return pair
 }
 
 /** The latin-1 bytes of a request path (`raw_path`), shared. */
