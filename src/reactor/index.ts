@@ -5,7 +5,7 @@
  * @module
  */
 import type { Reactor, ReactorFactory, ReactorName, ReactorOptions } from './types.js'
-import type { LoadedUws } from './uws.js'
+import type { LoadedUws, UwsReactor } from './uws.js'
 
 /** Every reactor by name, imported on first use. */
 export const REACTORS: Record<ReactorName, () => Promise<ReactorFactory>> = {
@@ -37,7 +37,9 @@ export async function createReactor(
     if (!Object.hasOwn(REACTORS, name)) {
       throw new TypeError(`Unknown reactor '${String(name)}' (expected auto, uws or node)`)
     }
-    return { reactor: (await REACTORS[name]())(options) }
+    if (name === 'node') return { reactor: (await REACTORS.node())(options) }
+    const { getUws, UwsReactor } = await import('./uws.js')
+    return explicitUws(new UwsReactor(options, (deps.loadUws ?? getUws)()))
   }
   let reason: string
   try {
@@ -53,4 +55,10 @@ export async function createReactor(
     `uWebSockets.js native binary unavailable (${reason}); ` +
     `using the node reactor (${reactor.engine})`
   return { reactor, warning }
+}
+
+/** An explicitly chosen uWS reactor, with a warning when it runs on the JS fallback. */
+function explicitUws(reactor: UwsReactor): CreatedReactor {
+  if (reactor.native) return { reactor }
+  return { reactor, warning: `uWebSockets.js is running on its JS fallback (${reactor.engine})` }
 }

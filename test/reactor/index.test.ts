@@ -48,6 +48,15 @@ describe('createReactor', () => {
     expect((await createReactor('uws', OPTIONS)).reactor.name).toBe('uws')
   })
 
+  it('warns when an explicit uws runs on the JS fallback', async () => {
+    const { reactor, warning } = await createReactor('uws', OPTIONS, {
+      loadUws: () => loadUws(withoutBinary),
+    })
+    expect(reactor.engine).toBe('uWebSockets.js 20.30.0 (JS fallback)')
+    expect(warning).toBe('uWebSockets.js is running on its JS fallback (uWebSockets.js 20.30.0 (JS fallback))')
+    expect((await createReactor('uws', OPTIONS)).warning).toBeUndefined()
+  })
+
   it('rejects an unknown name', async () => {
     await expect(createReactor('twisted' as 'node', OPTIONS)).rejects.toThrow(TypeError)
     await expect(createReactor('toString' as 'node', OPTIONS)).rejects.toThrow(/Unknown reactor 'toString'/)
