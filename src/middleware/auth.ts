@@ -70,6 +70,10 @@ export async function getUser(scope: ScopeLike): Promise<ScopeUser> {
   const userId = session.get(SESSION_KEY)
   const backendPath = session.get(BACKEND_SESSION_KEY)
   if (userId === undefined || backendPath === undefined) return new AnonymousUser()
+  return userFromBackend(session, userId, backendPath)
+}
+
+async function userFromBackend(session: Session, userId: unknown, backendPath: unknown): Promise<ScopeUser> {
   const loaded = loadBackends().find((b) => b.name === backendPath)
   if (loaded === undefined) return new AnonymousUser()
   let user = (await loaded.backend.getUser(String(userId))) ?? null
@@ -155,18 +159,23 @@ export async function logout(scope: ScopeLike): Promise<void> {
 
 const placeholders = new WeakSet<object>()
 
+const PLACEHOLDER_HANDLER: ProxyHandler<object> = {
+  get(_target, prop) {
+    // Symbols (inspection, `await` probing `then`) are allowed: they read as absent.
+    if (typeof prop === 'symbol' || prop === 'then') return undefined
+    throw new ValueError('Accessing scope user before it is ready.')
+  },
+}
+
 /** The stand-in `scope.user` holds until it is resolved; touching it throws. */
 export function createUserPlaceholder(): object {
-  const placeholder = new Proxy(Object.create(null) as object, {
-    get(_target, prop) {
-      // Symbols (inspection, `await` probing `then`) are allowed: they read as absent.
-      if (typeof prop === 'symbol' || prop === 'then') return undefined
-      throw new ValueError('Accessing scope user before it is ready.')
-    },
-  })
+  const placeholder = new Proxy(Object.create(null) as object, PLACEHOLDER_HANDLER)
   placeholders.add(placeholder)
   return placeholder
 }
+
+// The placeholder has no state, so AuthMiddleware shares one between connections.
+const SHARED_PLACEHOLDER = createUserPlaceholder()
 
 /**
  * Puts the session's user in `scope.user`, resolved once per connection before the inner app
@@ -181,7 +190,7 @@ export class AuthMiddleware extends BaseMiddleware {
         'AuthMiddleware cannot find session in scope. SessionMiddleware must be above it.',
       )
     }
-    if (!('user' in scope)) scope.user = createUserPlaceholder()
+    if (!('user' in scope)) scope.user = SHARED_PLACEHOLDER
   }
 
   /** Replaces the placeholder with the real user. */
@@ -192,12 +201,37 @@ export class AuthMiddleware extends BaseMiddleware {
     }
   }
 
-  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    const copy = { ...scope }
-    this.populateScope(copy)
-    await this.resolveScope(copy)
-    return this.inner(copy, receive, send)
+  // Not async: an anonymous connection (no user in its session) is resolved synchronously and
+  // the inner app's promise is returned as is, with no frame kept per connection.
+  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    let copy: ScopeLike
+    try {
+      // Object.assign, not a spread: see extendScope.
+      copy = Object.assign({}, scope) as ScopeLike
+      this.populateScope(copy)
+      if (this.resolveScope === AuthMiddleware.prototype.resolveScope && resolveAnonymous(copy)) {
+        return this.inner(copy as Scope, receive, send)
+      }
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.resolveScope(copy).then(() => this.inner(copy as Scope, receive, send))
   }
+}
+
+/**
+ * The synchronous part of `resolveScope`: replace the placeholder with an AnonymousUser when the
+ * session names no user. False when the backends must be asked.
+ */
+function resolveAnonymous(scope: ScopeLike): boolean {
+  const current = scope.user
+  if (typeof current !== 'object' || current === null || !placeholders.has(current)) return true
+  const session = sessionOf(scope)
+  if (session.get(SESSION_KEY) !== undefined && session.get(BACKEND_SESSION_KEY) !== undefined) {
+    return false
+  }
+  scope.user = new AnonymousUser()
+  return true
 }
 
 /** `CookieMiddleware(SessionMiddleware(AuthMiddleware(inner)))`: cookie sessions plus users. */

@@ -31,7 +31,12 @@ export class BaseMiddleware extends AsgiCallable {
   }
 
   /** Handles one connection; subclasses override this and end with `super.asgi(...)`. */
-  async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    return this.inner({ ...scope }, receive, send)
+  asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    // Not async, and Object.assign rather than a spread: see extendScope in scope-copy.ts.
+    try {
+      return this.inner(Object.assign({}, scope), receive, send)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 }

@@ -9,6 +9,7 @@ import { getHeader } from '../asgi/headers.js'
 import type { HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
 import { BaseMiddleware } from './base.js'
 import { formatSetCookie, unquoteCookieValue } from './cookie-format.js'
+import { extendScope } from './scope-copy.js'
 
 /** Options of {@link setCookie}. `maxAge` is in MILLISECONDS (sent as whole seconds). */
 export interface SetCookieOptions {
@@ -100,15 +101,20 @@ export class CookieMiddleware extends BaseMiddleware {
   /** Same as the module's {@link deleteCookie}. */
   static deleteCookie = deleteCookie
 
-  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    if (!('headers' in scope)) {
-      throw new ValueError(
-        'CookieMiddleware was passed a scope that did not have a headers key ' +
-          '(make sure it is only passed HTTP or WebSocket connections)',
-      )
+  // Not async: the inner app's promise is returned as is (no frame kept per connection).
+  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    try {
+      if (!('headers' in scope)) {
+        throw new ValueError(
+          'CookieMiddleware was passed a scope that did not have a headers key ' +
+            '(make sure it is only passed HTTP or WebSocket connections)',
+        )
+      }
+      const header = getHeader(scope.headers as Iterable<HeaderPair>, 'cookie')
+      const cookies = header === undefined ? {} : parseCookies(header)
+      return this.inner(extendScope(scope, 'cookies', cookies), receive, send)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const header = getHeader(scope.headers as Iterable<HeaderPair>, 'cookie')
-    const cookies = header === undefined ? {} : parseCookies(header)
-    return this.inner({ ...scope, cookies }, receive, send)
   }
 }

@@ -13,6 +13,8 @@ import { originAllowed, parseOrigin } from './origin-match.js'
 
 const logger = getLogger('channels.security')
 
+const VERDICT_CACHE_SIZE = 256
+
 /** Hosts AllowedHostsOriginValidator allows when DEBUG is on and ALLOWED_HOSTS is empty. */
 export const DEBUG_ALLOWED_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '[::1]']
 
@@ -37,19 +39,40 @@ export class OriginValidator extends BaseMiddleware {
     Object.defineProperty(this, 'source', { value: source })
   }
 
-  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    if (scope.type !== 'websocket') {
-      throw new ValueError('You cannot use OriginValidator on a non-WebSocket connection')
-    }
-    // Like Channels, the last Origin header wins.
+  // Not async: the inner app's promise is returned as is (no frame kept per connection). The
+  // scope is passed on uncopied, as Channels does: this middleware adds nothing to it.
+  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     let origin: string | null = null
-    for (const [name, value] of (scope.headers ?? []) as HeaderPair[]) {
-      if (name.length === 6 && decodeLatin1(name) === 'origin') origin = decodeLatin1(value)
+    let allowed: boolean
+    try {
+      if (scope.type !== 'websocket') {
+        throw new ValueError('You cannot use OriginValidator on a non-WebSocket connection')
+      }
+      // Like Channels, the last Origin header wins.
+      for (const [name, value] of (scope.headers ?? []) as HeaderPair[]) {
+        if (name.length === 6 && decodeLatin1(name) === 'origin') origin = decodeLatin1(value)
+      }
+      allowed = this.#allowed(origin)
+      if (allowed) return this.inner(scope, receive, send)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const parsed = origin === null ? null : parseOrigin(origin)
-    if (originAllowed(parsed, this.allowedOrigins)) return this.inner({ ...scope }, receive, send)
-    logger.warn(this.describeRejection(origin, parsed === null, scope.path))
+    logger.warn(this.describeRejection(origin, origin !== null && parseOrigin(origin) === null, scope.path))
     return deny(receive, send)
+  }
+
+  // Verdicts per Origin value: browsers send the same few origins over and over.
+  readonly #verdicts = new Map<string | null, boolean>()
+
+  #allowed(origin: string | null): boolean {
+    let verdict = this.#verdicts.get(origin)
+    if (verdict === undefined) {
+      verdict = originAllowed(origin === null ? null : parseOrigin(origin), this.allowedOrigins)
+      // Bounded: a client inventing origins only costs us re-parsing.
+      if (this.#verdicts.size >= VERDICT_CACHE_SIZE) this.#verdicts.clear()
+      this.#verdicts.set(origin, verdict)
+    }
+    return verdict
   }
 
   /** The log line for a rejected handshake. */

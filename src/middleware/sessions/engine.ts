@@ -88,6 +88,35 @@ export function resolveSessionEngine(engine: SessionEngine = currentEngine()): S
   return (key) => new StoreSession(store, key)
 }
 
+// The factory of the last engine asked for, reused while settings and open stores are the same.
+let memo: {
+  engine: SessionEngine | undefined
+  settings: ReturnType<typeof getSettings>
+  generation: number
+  factory: SessionFactory
+} | null = null
+// Bumped by closeSessionStores: a memoised factory must not hand out a closed store.
+let generation = 0
+
+/**
+ * `resolveSessionEngine`, memoised for the session middleware (it runs per connection): the
+ * same factory while the settings object, `engine` and the open stores stay the same.
+ */
+export function sessionFactory(engine?: SessionEngine): SessionFactory {
+  const settings = getSettings()
+  if (
+    memo !== null &&
+    memo.engine === engine &&
+    memo.settings === settings &&
+    memo.generation === generation
+  ) {
+    return memo.factory
+  }
+  const factory = resolveSessionEngine(engine)
+  memo = { engine, settings, generation, factory }
+  return factory
+}
+
 /**
  * A loaded session: an existing one by key, or a new empty one (Django's
  * `SessionStore(session_key=...)`, loaded eagerly because reads here are synchronous).
@@ -105,6 +134,8 @@ export async function createSession(
 export function closeSessionStores(): void {
   for (const store of openStores.values()) store.close?.()
   openStores.clear()
+  generation++
+  memo = null
 }
 
 function currentEngine(): SessionEngine {

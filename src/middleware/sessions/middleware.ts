@@ -7,8 +7,9 @@ import { ValueError } from '../../asgi/errors.js'
 import type { Application, AsgiSendEvent, Receive, Scope, Send } from '../../asgi/types.js'
 import { getSettings } from '../../settings/index.js'
 import { BaseMiddleware } from '../base.js'
+import { extendScope } from '../scope-copy.js'
 import { CookieMiddleware, deleteCookie, type MessageWithHeaders } from '../cookies.js'
-import { resolveSessionEngine, type SessionEngine } from './engine.js'
+import { sessionFactory, type SessionEngine } from './engine.js'
 import { SuspiciousOperation, UpdateError } from './errors.js'
 import type { Session } from './session.js'
 
@@ -34,23 +35,51 @@ export class SessionMiddleware extends BaseMiddleware {
     Object.defineProperty(this, 'options', { value: options })
   }
 
-  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    if ('session' in scope) return this.inner({ ...scope }, receive, send)
-    const cookies = scope.cookies as Record<string, string> | undefined
-    if (cookies === undefined) {
-      throw new ValueError(
-        'No cookies in scope - SessionMiddleware needs to run inside of CookieMiddleware.',
-      )
+  // Not async: without a session cookie (or with one for an engine that loads synchronously)
+  // the inner app's promise is returned as is, with no frame kept per connection.
+  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    let session: Session
+    let cookies: Record<string, string>
+    try {
+      if ('session' in scope) return this.inner(Object.assign({}, scope), receive, send)
+      const found = scope.cookies as Record<string, string> | undefined
+      if (found === undefined) {
+        throw new ValueError(
+          'No cookies in scope - SessionMiddleware needs to run inside of CookieMiddleware.',
+        )
+      }
+      cookies = found
+      const settings = getSettings()
+      // Read per connection, like Channels, so overrideSettings applies to the next connection.
+      session = sessionFactory(this.options.engine)(cookies[settings.SESSION_COOKIE_NAME] ?? null)
+      if (session.sessionKey === null) {
+        // Without a key, load() only sets up empty data, synchronously (no storage involved):
+        // no need to wait for its promise.
+        void session.load()
+        return this.#enter(scope, session, cookies, receive, send)
+      }
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const settings = getSettings()
-    // Read per connection, like Channels, so overrideSettings applies to the next connection.
-    const session = resolveSessionEngine(this.options.engine)(cookies[settings.SESSION_COOKIE_NAME] ?? null)
-    await session.load()
-    const sessionSend: Send = async (message) => {
-      if (message.type === 'http.response.start') await saveOnResponse(session, message, cookies)
-      return send(message)
-    }
-    return this.inner({ ...scope, session }, receive, sessionSend as Send<AsgiSendEvent>)
+    return session.load().then(() => this.#enter(scope, session, cookies, receive, send))
+  }
+
+  #enter(
+    scope: Scope,
+    session: Session,
+    cookies: Record<string, string>,
+    receive: Receive,
+    send: Send,
+  ): Promise<void> {
+    // Only an HTTP response can carry the cookie; WebSocket sends go straight through.
+    const sessionSend: Send =
+      scope.type === 'websocket'
+        ? send
+        : async (message) => {
+            if (message.type === 'http.response.start') await saveOnResponse(session, message, cookies)
+            return send(message)
+          }
+    return this.inner(extendScope(scope, 'session', session), receive, sessionSend as Send<AsgiSendEvent>)
   }
 }
 
