@@ -1,0 +1,63 @@
+/**
+ * `npm run bench -- --quick` as a smoke test: every server starts, every phase runs, and the
+ * report comes out in its three forms. Nothing here looks at a timing: the figures are only
+ * checked to be present and finite, and the group fan-out to have lost nothing.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ensureBuilt } from '../e2e/helpers.js'
+
+const ROOT = join(import.meta.dirname, '../..')
+const out = mkdtempSync(join(tmpdir(), 'channels-bench-quick-'))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+interface Row {
+  key: string
+  values: Record<string, number>
+  met: boolean | null
+  extra?: { ok: boolean; text: string }
+}
+
+describe('npm run bench -- --quick', () => {
+  it('runs every server and phase and writes the table, JSON and SVG', { timeout: 180_000 }, () => {
+    ensureBuilt()
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist/bench/run.js'), '--quick', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 170_000,
+    })
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toContain('| figure | channels-ts | uws | ws |')
+    expect(run.stderr).toContain('run 1/1: channels-ts')
+
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+      quick: boolean
+      rows: Row[]
+    }
+    expect(results.quick).toBe(true)
+    expect(results.rows.map((r) => r.key)).toEqual([
+      'echo',
+      'fanout',
+      'handshake',
+      'memory',
+      'reload',
+      'coldStart',
+    ])
+    for (const row of results.rows.slice(0, 3)) {
+      for (const server of ['channels-ts', 'uws', 'ws']) {
+        expect(Number.isFinite(row.values[server]), `${row.key} ${server}`).toBe(true)
+      }
+    }
+    const fanout = results.rows.find((r) => r.key === 'fanout')!
+    expect(fanout.extra).toEqual({ ok: true, text: '0 lost' })
+    const reload = results.rows.find((r) => r.key === 'reload')!
+    expect(reload.extra).toEqual({ ok: true, text: '0 dropped' })
+
+    const svg = readFileSync(join(out, 'benchmark.svg'), 'utf8')
+    expect(svg.startsWith('<svg')).toBe(true)
+    expect(svg).toContain('channels-ts')
+  })
+})
