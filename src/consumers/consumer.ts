@@ -29,6 +29,7 @@ export interface ConsumerApplication<C extends AsyncConsumer = AsyncConsumer> ex
 type Handler = (this: AsyncConsumer, message: ChannelMessage) => unknown
 
 const noop = (): void => {}
+const RESOLVED: Promise<void> = Promise.resolve()
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -121,21 +122,38 @@ export class AsyncConsumer {
     return done
   }
 
-  /** Hook for subclasses that guard what reaches the server (the WebSocket state machine). */
+  /** Hook for subclasses that wrap the server's `send` once per connection. */
   protected wrapSend(send: Send): Send {
     return send
   }
 
+  /**
+   * Hook run on every event just before it goes to the server: return false to drop it, throw
+   * to refuse it (the send rejects). A method rather than a `wrapSend` closure: no closure
+   * per connection. The WebSocket consumers run their state machine here.
+   */
+  protected admitSend(_message: AsgiSendEvent): boolean {
+    return true
+  }
+
   /** Send a raw ASGI event to the server (in the sync flavours: queued, no need to await). */
   send(message: AsgiSendEvent): Promise<void> {
-    const send = this.#send
-    if (send === undefined) {
+    if (this.#send === undefined) {
       return Promise.reject(
         new AsgiProtocolError('Cannot send: the consumer is not serving a connection yet'),
       )
     }
-    if (!this.#queued) return send(message)
-    return this.defer(() => send(message))
+    if (!this.#queued) return this.#deliver(message)
+    return this.defer(() => this.#deliver(message))
+  }
+
+  #deliver(message: AsgiSendEvent): Promise<void> {
+    try {
+      if (!this.admitSend(message)) return RESOLVED
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return (this.#send as Send)(message)
   }
 
   /**

@@ -17,9 +17,6 @@ export const WebsocketState = {
 } as const
 export type WebsocketState = (typeof WebsocketState)[keyof typeof WebsocketState]
 
-/** The outcome of checking one outgoing event: pass it on, or drop it silently. */
-export const Verdict = { Send: 0, Drop: 1 } as const
-export type Verdict = (typeof Verdict)[keyof typeof Verdict]
 
 function describe(message: unknown): string {
   if (message === null || typeof message !== 'object') return String(message)
@@ -33,43 +30,44 @@ function expected(a: string, b: string, message: unknown): AsgiProtocolError {
   )
 }
 
-/** Tracks the state of one connection and checks each outgoing event against it. */
-export class WebsocketGuard {
-  state: WebsocketState = WebsocketState.Connecting
+/** What {@link advanceWebsocketState} returns for a send to drop (the connection is closed). */
+export const DROP = -1
 
-  /** Advance the state for `message`; throws AsgiProtocolError when it is not allowed now. */
-  check(message: unknown): Verdict {
-    const type =
-      message !== null && typeof message === 'object'
-        ? (message as { type?: unknown }).type
-        : undefined
-    switch (this.state) {
-      case WebsocketState.Connecting:
-        if (type === 'websocket.accept') this.state = WebsocketState.Connected
-        else if (type === 'websocket.close') this.state = WebsocketState.Closed
-        else throw expected('websocket.accept', 'websocket.close', message)
-        return Verdict.Send
-      case WebsocketState.Connected:
-        if (type === 'websocket.send') {
-          const { text, bytes } = message as { text?: unknown; bytes?: unknown }
-          if (typeof text === 'string' || (text == null && bytes instanceof Uint8Array)) {
-            return Verdict.Send
-          }
-          throw new AsgiProtocolError(
-            "ASGI message 'websocket.send' needs a string 'text' or a Uint8Array 'bytes'.",
-          )
+/**
+ * The state after sending `message` in `state`, or DROP when it must be dropped (after a
+ * close, like Daphne). Throws AsgiProtocolError when the message is not allowed now. A pure
+ * function, so a consumer keeps just a number per connection.
+ */
+export function advanceWebsocketState(
+  state: WebsocketState,
+  message: unknown,
+): WebsocketState | typeof DROP {
+  const type =
+    message !== null && typeof message === 'object'
+      ? (message as { type?: unknown }).type
+      : undefined
+  switch (state) {
+    case WebsocketState.Connecting:
+      if (type === 'websocket.accept') return WebsocketState.Connected
+      if (type === 'websocket.close') return WebsocketState.Closed
+      throw expected('websocket.accept', 'websocket.close', message)
+    case WebsocketState.Connected:
+      if (type === 'websocket.send') {
+        const { text, bytes } = message as { text?: unknown; bytes?: unknown }
+        if (typeof text === 'string' || (text == null && bytes instanceof Uint8Array)) {
+          return WebsocketState.Connected
         }
-        if (type === 'websocket.close') {
-          this.state = WebsocketState.Closed
-          return Verdict.Send
-        }
-        throw expected('websocket.send', 'websocket.close', message)
-      case WebsocketState.Closed:
-        if (type === 'websocket.send' || type === 'websocket.close') return Verdict.Drop
         throw new AsgiProtocolError(
-          `Unexpected ASGI message ${describe(message)}, ` +
-            "after sending 'websocket.close' or the client disconnected.",
+          "ASGI message 'websocket.send' needs a string 'text' or a Uint8Array 'bytes'.",
         )
-    }
+      }
+      if (type === 'websocket.close') return WebsocketState.Closed
+      throw expected('websocket.send', 'websocket.close', message)
+    default:
+      if (type === 'websocket.send' || type === 'websocket.close') return DROP
+      throw new AsgiProtocolError(
+        `Unexpected ASGI message ${describe(message)}, ` +
+          "after sending 'websocket.close' or the client disconnected.",
+      )
   }
 }

@@ -11,7 +11,6 @@ import {
 } from '../asgi/errors.js'
 import type {
   AsgiSendEvent,
-  Send,
   WebSocketAcceptEvent,
   WebSocketCloseEvent,
   WebSocketConnectEvent,
@@ -24,7 +23,7 @@ import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { stopConsumer } from './stop-consumer.js'
 import { toHeaderPairs, type HeaderValue } from './header-bytes.js'
-import { Verdict, WebsocketGuard, WebsocketState } from './websocket-guard.js'
+import { advanceWebsocketState, DROP, WebsocketState } from './websocket-guard.js'
 
 /** What `send()` takes besides a raw ASGI event. Text wins when both are given. */
 export interface WebsocketSendOptions {
@@ -37,7 +36,6 @@ export interface WebsocketSendOptions {
 /** Accept headers: `[name, value]` pairs, strings or bytes (sent as bytes). */
 export type AcceptHeaders = Iterable<readonly [HeaderValue, HeaderValue]>
 
-const RESOLVED = Promise.resolve()
 
 function groupsUnsupported(): InvalidChannelLayerError {
   return new InvalidChannelLayerError("BACKEND is unconfigured or doesn't support groups")
@@ -63,19 +61,14 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   /** Groups joined before `connect()` and left before `disconnect()`. Needs a channel layer. */
   groups: string[] = []
 
-  readonly #guard = new WebsocketGuard()
+  #state: WebsocketState = WebsocketState.Connecting
 
-  protected override wrapSend(send: Send): Send {
-    const guard = this.#guard
-    return (message) => {
-      let verdict: Verdict
-      try {
-        verdict = guard.check(message)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-      return verdict === Verdict.Send ? send(message) : RESOLVED
-    }
+  /** Runs the WebSocket state machine on every outgoing event (see websocket-guard.ts). */
+  protected override admitSend(message: AsgiSendEvent): boolean {
+    const next = advanceWebsocketState(this.#state, message)
+    if (next === DROP) return false
+    this.#state = next
+    return true
   }
 
   /** `websocket.connect`: join the groups, then `connect()` (Accept/DenyConnection honoured). */
@@ -159,7 +152,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
 
   /** `websocket.disconnect`: leave the groups, call `disconnect(code)`, then stop the consumer. */
   async websocket_disconnect(message: WebSocketDisconnectEvent): Promise<void> {
-    this.#guard.state = WebsocketState.Closed
+    this.#state = WebsocketState.Closed
     const groups = this.groups ?? []
     if (groups.length > 0) {
       const layer = this.channelLayer

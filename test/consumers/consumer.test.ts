@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CancelledError, StopConsumer, ValueError } from '../../src/asgi/errors.js'
-import type { ChannelMessage } from '../../src/asgi/types.js'
+import type { AsgiSendEvent, ChannelMessage, Send } from '../../src/asgi/types.js'
 import { AsyncConsumer, SyncConsumer } from '../../src/consumers/consumer.js'
 import { channelLayers, getChannelLayer } from '../../src/layers/registry.js'
 import { InMemoryChannelLayer } from '../../src/layers/in-memory.js'
@@ -317,6 +317,51 @@ describe('the dispatch loop and layers', () => {
       await run.wait()
       await expect(layer.receive(channel)).resolves.toEqual({ type: 'ping', n: 9 })
     })
+  })
+})
+
+describe('send hooks', () => {
+  it('admitSend runs on every event: false drops it, a throw rejects the send', async () => {
+    const seen: string[] = []
+    class Picky extends AsyncConsumer {
+      protected override admitSend(message: AsgiSendEvent): boolean {
+        seen.push(message.type)
+        if (message.type === 'websocket.close') throw new RangeError('no closing')
+        return message.type !== 'http.response.body'
+      }
+      async go(): Promise<void> {
+        await this.send({ type: 'websocket.send', text: 'kept' })
+        await this.send({ type: 'http.response.body', body: new Uint8Array() })
+        await expect(this.send({ type: 'websocket.close' })).rejects.toThrow('no closing')
+        throw new StopConsumer()
+      }
+    }
+    const run = new ApplicationCommunicator(Picky.asAsgi(), CHANNEL_SCOPE)
+    await run.sendInput({ type: 'go' })
+    await run.wait()
+    expect(seen).toEqual(['websocket.send', 'http.response.body', 'websocket.close'])
+    expect(await run.receiveOutput()).toEqual({ type: 'websocket.send', text: 'kept' })
+    expect(await run.receiveNothing(10)).toBe(true)
+  })
+
+  it('wrapSend still wraps the server send once per connection', async () => {
+    let wrapped = 0
+    class Wrapping extends AsyncConsumer {
+      protected override wrapSend(send: Send): Send {
+        wrapped++
+        return (message) => send({ ...message, wrapped: true } as unknown as AsgiSendEvent)
+      }
+      async go(): Promise<void> {
+        await this.send({ type: 'websocket.send', text: 'a' })
+        await this.send({ type: 'websocket.send', text: 'b' })
+      }
+    }
+    const run = new ApplicationCommunicator(Wrapping.asAsgi(), CHANNEL_SCOPE)
+    await run.sendInput({ type: 'go' })
+    expect(await run.receiveOutput()).toMatchObject({ text: 'a', wrapped: true })
+    expect(await run.receiveOutput()).toMatchObject({ text: 'b', wrapped: true })
+    expect(wrapped).toBe(1)
+    run.stop()
   })
 })
 
