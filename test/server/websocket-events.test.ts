@@ -35,6 +35,19 @@ describe('WebSocket event readers', () => {
     expect(readAccept({}, [], '')).toEqual({ subprotocol: null, headers: [] })
   })
 
+  it('readAccept without subprotocol or headers shares one frozen answer per server name', () => {
+    const first = readAccept({ type: 'websocket.accept' }, ['a'], 'srv')
+    expect(first).toEqual({ subprotocol: null, headers: [['Server', 'srv']] })
+    expect(readAccept({ subprotocol: null, headers: null }, [], 'srv')).toBe(first)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.headers)).toBe(true)
+    expect(readAccept({}, [], 'other')).toEqual({ subprotocol: null, headers: [['Server', 'other']] })
+    expect(readAccept({}, [], 'srv')).toEqual(first)
+    expect(readAccept({ subprotocol: 'a' }, ['a'], 'srv')).toEqual({
+      subprotocol: 'a',
+      headers: [['Server', 'srv']],
+    })
+  })
+
   it('readAccept refuses an unoffered subprotocol and bad headers', () => {
     expect(() => readAccept({ subprotocol: 'c' }, ['a'], '')).toThrow(AsgiProtocolError)
     expect(() => readAccept({ headers: [['x', 'a\r\nb: c']] }, [], '')).toThrow(

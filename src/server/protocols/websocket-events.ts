@@ -2,6 +2,9 @@
  * Reading the app's WebSocket events at run time (apps may be plain JavaScript): the accept
  * options, the one payload of a send, the code and reason of a close. Every misuse is an
  * AsgiProtocolError thrown out of the app's `await send(...)`.
+ *
+ * Performance notes: the usual accept (no headers, no subprotocol) returns one shared, frozen
+ * options object per server name instead of building arrays per handshake; reactors only read it.
  * @module
  */
 import { AsgiProtocolError } from '../../asgi/errors.js'
@@ -29,6 +32,8 @@ export function readAccept(
   serverName: string,
 ): Required<AcceptOptions> {
   const subprotocol = event.subprotocol ?? null
+  if (subprotocol === null && (event.headers === undefined || event.headers === null))
+    return plainAccept(serverName)
   if (subprotocol !== null && (typeof subprotocol !== 'string' || !offered.includes(subprotocol))) {
     throw new AsgiProtocolError(
       `Subprotocol '${String(subprotocol)}' was not offered by the client (offered: ${JSON.stringify(offered)}).`,
@@ -47,6 +52,22 @@ export function readAccept(
     headers.unshift(['Server', serverName])
   }
   return { subprotocol: subprotocol as string | null, headers }
+}
+
+let plainName: string | null = null
+let plainOptions: Required<AcceptOptions> | null = null
+
+/** The options of an accept with no subprotocol and no headers: shared per server name. */
+function plainAccept(serverName: string): Required<AcceptOptions> {
+  if (plainOptions === null || plainName !== serverName) {
+    const headers: [string, string][] = serverName ? [['Server', serverName]] : []
+    plainOptions = Object.freeze({
+      subprotocol: null,
+      headers: Object.freeze(headers.map((pair) => Object.freeze(pair))),
+    }) as unknown as Required<AcceptOptions>
+    plainName = serverName
+  }
+  return plainOptions
 }
 
 /** `websocket.send` → its payload: exactly one of `text` (a string) or `bytes` (a Uint8Array). */

@@ -77,6 +77,11 @@ const BACKPRESSURED = FIRST_PROTOCOL_FLAG << 2
 const EMPTY = Buffer.alloc(0)
 const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect' })
 
+function anyQuoted(offered: string[]): boolean {
+  for (let i = 0; i < offered.length; i++) if ((offered[i] as string).includes('%')) return true
+  return false
+}
+
 /** One WebSocket connection and its application instance; it is also the reactor's handler set. */
 export class WebSocketConnection
   extends AppConnection<WebSocketReceiveEvents>
@@ -106,7 +111,7 @@ export class WebSocketConnection
     this.rawPath = parts.rawPath
     this.client = parts.client
     // Daphne url-unquotes offered subprotocols; reuse the reactor's array when nothing is quoted.
-    this.subprotocols = offered.some((p) => p.includes('%')) ? offered.map(unquote) : offered
+    this.subprotocols = anyQuoted(offered) ? offered.map(unquote) : offered
     const forwarded = parts.forwardedScheme
     const scope: WebSocketScope = {
       type: 'websocket',
