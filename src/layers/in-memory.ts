@@ -14,6 +14,7 @@ import type { ChannelQueueView } from './channel-queue.js'
 import { cloneMessage, isFlatMessage } from './clone.js'
 import type { ChannelLayer, LayerExtension, LayerReceiver } from './types.js'
 import {
+  MAX_NAME_LENGTH,
   requireValidChannelName,
   requireValidGroupName,
   requireValidMessage,
@@ -195,9 +196,17 @@ export class InMemoryChannelLayer implements ChannelLayer {
   /** A fresh process-local channel name: `prefix + '.inmemory!' + 12 random letters`. */
   async newChannel(prefix = 'specific.'): Promise<string> {
     // The double dot of the default ("specific..inmemory!…") is Channels' own; kept for parity.
-    let suffix = ''
-    for (let i = 0; i < 12; i++) suffix += LETTERS[Math.floor(Math.random() * LETTERS.length)]
-    const name = `${prefix}.inmemory!${suffix}`
+    // Built as one flat string: a concatenation would be a tree of string pieces, and every
+    // consumer keeps its name (and the layer keys maps with it) for its whole life.
+    const head = `${prefix}.inmemory!`
+    // Too long to be valid anyway: let validation say so (and keep the spread below small).
+    if (head.length + 12 >= MAX_NAME_LENGTH) requireValidChannelName(head + 'x'.repeat(12))
+    const codes = new Array<number>(head.length + 12)
+    for (let i = 0; i < head.length; i++) codes[i] = head.charCodeAt(i)
+    for (let i = 0; i < 12; i++) {
+      codes[head.length + i] = LETTERS.charCodeAt(Math.floor(Math.random() * LETTERS.length))
+    }
+    const name = String.fromCharCode(...codes)
     requireValidChannelName(name)
     return name
   }

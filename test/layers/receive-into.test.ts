@@ -248,6 +248,15 @@ describe('InMemoryChannelLayer.receiveInto', () => {
   })
 })
 
+describe('InMemoryChannelLayer.newChannel', () => {
+  it('refuses a prefix too long for a valid name with the usual TypeError', async () => {
+    const layer = new InMemoryChannelLayer()
+    await expect(layer.newChannel('p'.repeat(90))).rejects.toThrow(TypeError)
+    await expect(layer.newChannel('p'.repeat(200_000))).rejects.toThrow(TypeError)
+    expect(await layer.newChannel('p'.repeat(70))).toMatch(/^p{70}\.inmemory![a-zA-Z]{12}$/)
+  })
+})
+
 describe('isFlatMessage / cloneMessage', () => {
   it('is true only for plain objects of primitives', () => {
     expect(isFlatMessage({ type: 'x', n: 1, s: 's', b: true, z: null, u: undefined })).toBe(true)
