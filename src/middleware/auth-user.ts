@@ -23,19 +23,35 @@ export interface AuthUser {
   getSessionAuthHash?(): string
 }
 
-/** The user of a connection that is not logged in (Django's `AnonymousUser`). */
+/**
+ * The user of a connection that is not logged in (Django's `AnonymousUser`). Its fields live on
+ * the prototype (enumerable, writable: assigning shadows them on that one instance), so the one
+ * every anonymous connection keeps in `scope.user` is an empty object.
+ */
 export class AnonymousUser {
-  readonly id = null
-  readonly username = ''
-  readonly isAuthenticated = false
-  readonly isAnonymous = true
-  readonly isStaff = false
-  readonly isSuperuser = false
-  readonly isActive = false
+  declare readonly id: null
+  declare readonly username: ''
+  declare readonly isAuthenticated: false
+  declare readonly isAnonymous: true
+  declare readonly isStaff: false
+  declare readonly isSuperuser: false
+  declare readonly isActive: false
 
   toString(): string {
     return 'AnonymousUser'
   }
+}
+
+for (const [key, value] of Object.entries({
+  id: null,
+  username: '',
+  isAuthenticated: false,
+  isAnonymous: true,
+  isStaff: false,
+  isSuperuser: false,
+  isActive: false,
+})) {
+  Object.defineProperty(AnonymousUser.prototype, key, { value, enumerable: true, writable: true })
 }
 
 /** `scope.user` after AuthMiddleware ran. */

@@ -399,6 +399,16 @@ describe('AnonymousUser', () => {
   it('looks like Django', () => {
     const user = new AnonymousUser()
     expect(user).toMatchObject({ id: null, username: '', isAuthenticated: false, isAnonymous: true })
+    expect([user.isStaff, user.isSuperuser, user.isActive]).toEqual([false, false, false])
     expect(String(user)).toBe('AnonymousUser')
+  })
+
+  it('keeps its fields on the prototype: changing one instance leaves the others alone', () => {
+    const a = new AnonymousUser()
+    const b = new AnonymousUser()
+    expect(Object.keys(a)).toEqual([])
+    ;(a as { username: string }).username = 'changed'
+    expect(a.username).toBe('changed')
+    expect(b.username).toBe('')
   })
 })
