@@ -19,7 +19,7 @@ import { createLogHandler } from './log-handler.js'
 import { frameworkVersion } from './package-info.js'
 import { createProjectLoader } from './project-loader.js'
 import { createStableApplication } from './reload/stable-app.js'
-import { startReloader, type Reloader } from './reload/reloader.js'
+import { snapshot, startReloader, type Reloader } from './reload/reloader.js'
 import { findSettings, type ProjectSettings } from './settings-loader.js'
 
 /** runserver's flags, as commander hands them over. */
@@ -66,18 +66,26 @@ export async function runserver(
   let server: CliServer | undefined
   let reloader: Reloader | undefined
   let firstLoaded: (() => void) | undefined
+  let builtTimes: Map<string, number> | undefined
   const startReloading = async () => {
-    reloader = startReloader(location.projectDir, loader, {
-      info: err,
-      error: (text) => err(ctx.paint.red(text)),
-      reloaded: () => firstLoaded?.(),
-    })
+    reloader = startReloader(
+      location.projectDir,
+      loader,
+      {
+        info: err,
+        error: (text) => err(ctx.paint.red(text)),
+        reloaded: () => firstLoaded?.(),
+      },
+      undefined,
+      builtTimes,
+    )
     await reloader.ready
     err(`Watching for file changes in ${location.projectDir}`)
   }
   try {
     out(CHECK_LINES[0] ?? '')
     const first = await loader.load({ settings: true })
+    builtTimes = snapshot(loader)
     if (!first.ok) {
       if (options.noreload === true) throw new CommandError(first.message)
       // Like Django's reloader: report, keep watching, start serving once the project loads.

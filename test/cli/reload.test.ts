@@ -2,11 +2,17 @@
  * Generations: esbuild incremental bundles evaluated as CommonJS, the last good generation kept on
  * errors, the change classifier, the watcher-driven reload loop, settings/layer swaps.
  */
+import { utimesSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Application } from '../../src/asgi/types.js'
 import { applySettings, createProjectLoader, sameValue } from '../../src/cli/project-loader.js'
 import type { GenerationLoader } from '../../src/cli/reload/generations.js'
-import { classifyChanges, startReloader, type Reloader } from '../../src/cli/reload/reloader.js'
+import {
+  classifyChanges,
+  snapshot,
+  startReloader,
+  type Reloader,
+} from '../../src/cli/reload/reloader.js'
 import { createStableApplication } from '../../src/cli/reload/stable-app.js'
 import { isIgnoredPath } from '../../src/cli/reload/watcher.js'
 import { channelLayers } from '../../src/layers/index.js'
@@ -191,6 +197,27 @@ describe('watcher', () => {
     // Seen by the watcher and by the recheck, built once.
     await new Promise((r) => setTimeout(r, 150))
     expect(loader.current?.id).toBe(3)
+  })
+
+  it('a save between the first build and the watcher being ready is not lost', async () => {
+    const { fixture, loader } = await setup()
+    await loader.load({ settings: true })
+    const built = snapshot(loader)
+    // Saved before watching starts: chokidar's initial scan (ignoreInitial) reports nothing.
+    fixture.write('mysite/routing.ts', routing('v2'))
+    const later = new Date(Date.now() + 2000)
+    utimesSync(`${fixture.dir}/mysite/routing.ts`, later, later)
+    reloader = startReloader(
+      fixture.dir,
+      loader,
+      { info: () => undefined, error: () => undefined },
+      undefined,
+      built,
+    )
+    await reloader.ready
+    await vi.waitFor(async () => expect(await body(loader.current!.app)).toBe('hello v2'), {
+      timeout: 10_000,
+    })
   })
 
   it('a settings change reloads settings and application; the channel layer survives when CHANNEL_LAYERS is equal', async () => {

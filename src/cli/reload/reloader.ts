@@ -19,8 +19,8 @@ const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '
  */
 const RECHECK_MS = 60
 
-/** mtimes of every file the current bundles depend on. */
-function snapshot(loader: GenerationLoader): Map<string, number> {
+/** mtimes of every file the current bundles depend on (take one right after a build). */
+export function snapshot(loader: GenerationLoader): Map<string, number> {
   const times = new Map<string, number>()
   for (const set of [loader.settingsInputs, loader.appInputs, loader.failedFiles]) {
     for (const path of set) times.set(path, mtime(path))
@@ -69,12 +69,17 @@ export interface Reloader {
   close(): Promise<void>
 }
 
-/** Start watching `projectDir` and reloading through `loader`. */
+/**
+ * Start watching `projectDir` and reloading through `loader`. `initial` is the inputs' mtimes as
+ * the current generation was built (default: now); anything saved since is reloaded once the
+ * watcher is ready.
+ */
 export function startReloader(
   projectDir: string,
   loader: GenerationLoader,
   reporter: ReloaderReporter,
   now: () => number = () => performance.now(),
+  initial: Map<string, number> = snapshot(loader),
 ): Reloader {
   let running: Promise<void> | undefined
   let recheck: NodeJS.Timeout | undefined
@@ -131,9 +136,15 @@ export function startReloader(
     running ??= drain()
   }
 
+  // A save between the first build and the end of chokidar's initial scan raises no event
+  // (ignoreInitial): compare against the inputs as they were built.
   const watcher: ProjectWatcher = watchProject(projectDir, onChange)
+  const ready = watcher.ready.then(() => {
+    const changed = [...initial].filter(([path, time]) => mtime(path) !== time).map(([p]) => p)
+    if (changed.length > 0) onChange(changed)
+  })
   return {
-    ready: watcher.ready,
+    ready,
     async idle() {
       while (running) await running
     },
