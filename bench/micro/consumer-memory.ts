@@ -128,16 +128,20 @@ async function main(): Promise<void> {
   conns.push(open(0))
   await settle()
   const before = await settle()
+  const cpu0 = process.cpuUsage()
   for (let i = 1; i <= N; i++) {
     conns.push(open(i))
     if (i % 1000 === 0) await new Promise((r) => setImmediate(r))
   }
+  await new Promise((r) => setImmediate(r))
+  const cpu = process.cpuUsage(cpu0)
   const after = await settle()
   if (!values.bare && accepted !== N + 1) throw new Error(`only ${accepted} of ${N + 1} accepted`)
   const perConn = (after - before) / N
   console.log(
     `${values.bare ? 'bare (server objects only)' : `route ${wsPath}`}: ${N} idle connections, ` +
-      `${(perConn / 1024).toFixed(2)} KiB heap per connection (${Math.round(perConn)} B)`,
+      `${(perConn / 1024).toFixed(2)} KiB heap per connection (${Math.round(perConn)} B), ` +
+      `${((cpu.user + cpu.system) / N).toFixed(1)} µs CPU per connect (GC included)`,
   )
   if (values.snapshot) console.log(`heap snapshot: ${writeHeapSnapshot(values.snapshot)}`)
   for (const conn of conns) conn.queue.push({ type: 'websocket.disconnect', code: 1000 })

@@ -132,6 +132,32 @@ describe('SessionMiddleware per connection', () => {
   })
 })
 
+describe('Session without a key', () => {
+  it('is loaded from the start, empty, and stays usable once saving gives it a key', async () => {
+    restore = useSettings({ SESSION_ENGINE: 'memory' })
+    const session = sessionFactory()(null)
+    expect(session.loaded).toBe(true)
+    expect(session.isEmpty()).toBe(true)
+    await session.save()
+    expect(session.sessionKey).not.toBeNull()
+    expect(session.get('missing', 'fallback')).toBe('fallback')
+    session.set('a', 1)
+    expect(session.get('a')).toBe(1)
+  })
+
+  it('with a key is not loaded until load()', async () => {
+    restore = useSettings({ SESSION_ENGINE: 'memory' })
+    const session = sessionFactory()('k'.repeat(32))
+    expect(session.loaded).toBe(false)
+    expect(() => session.get('a')).toThrow(/not loaded/)
+    await session.load()
+    expect(session.loaded).toBe(true)
+    // Unknown key: the session forgets it (no fixation) and is empty.
+    expect(session.sessionKey).toBeNull()
+    expect(session.isEmpty()).toBe(true)
+  })
+})
+
 describe('sessionFactory', () => {
   it('is reused while nothing changes, and rebuilt after closeSessionStores or new settings', async () => {
     restore = useSettings({ SESSION_ENGINE: 'memory' })

@@ -52,12 +52,8 @@ export class SessionMiddleware extends BaseMiddleware {
       const settings = getSettings()
       // Read per connection, like Channels, so overrideSettings applies to the next connection.
       session = sessionFactory(this.options.engine)(cookies[settings.SESSION_COOKIE_NAME] ?? null)
-      if (session.sessionKey === null) {
-        // Without a key, load() only sets up empty data, synchronously (no storage involved):
-        // no need to wait for its promise.
-        void session.load()
-        return this.#enter(scope, session, cookies, receive, send)
-      }
+      // A session made without a key is loaded already (empty; no storage involved).
+      if (session.loaded) return this.#enter(scope, session, cookies, receive, send)
     } catch (error) {
       return Promise.reject(error)
     }

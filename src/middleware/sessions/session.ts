@@ -17,11 +17,15 @@ export abstract class Session {
   /** Set by every read. */
   accessed = false
   #key: string | null = null
-  /** The loaded data; undefined until `load()` ran (sessions without a key start empty). */
-  protected cache: SessionData | undefined
+  /**
+   * The loaded data; undefined until `load()` ran. null: loaded and empty, not built yet (a
+   * session without a key starts so; most WebSocket connections never touch theirs).
+   */
+  protected cache: SessionData | undefined | null
 
   constructor(sessionKey: string | null = null) {
     this.sessionKeyInternal = sessionKey
+    if (this.#key === null) this.cache = null
   }
 
   /** The session's key (the cookie value), or null before the first save. */
@@ -41,13 +45,20 @@ export abstract class Session {
   /** Fetch the data from storage (once); the session middleware calls this before the app. */
   async load(): Promise<void> {
     if (this.cache !== undefined) return
-    this.cache = this.#key === null ? {} : await this.loadData()
+    this.cache = this.#key === null ? null : await this.loadData()
+  }
+
+  /** True once the data is available (always for a session made without a key). */
+  get loaded(): boolean {
+    return this.cache !== undefined
   }
 
   /** The data, loading nothing: a session with a key must have been `load()`ed. */
   protected get data(): SessionData {
     if (this.cache === undefined) {
       if (this.#key !== null) throw new Error('Session data is not loaded yet: await session.load() first.')
+      this.cache = {}
+    } else if (this.cache === null) {
       this.cache = {}
     }
     return this.cache
@@ -121,7 +132,7 @@ export abstract class Session {
   /** True when there is neither a key nor data (Django's `is_empty`). */
   isEmpty(): boolean {
     if (this.#key) return false
-    return this.cache === undefined || Object.keys(this.cache).length === 0
+    return this.cache === undefined || this.cache === null || Object.keys(this.cache).length === 0
   }
 
   /** Milliseconds until the session expires, counted from now. */
