@@ -18,6 +18,13 @@
  * Backpressure: `send()` never waits; when the reactor reports it buffered a message we note it
  * (`backpressured`, cleared on drain), and when it refuses one (over its buffer ceiling, a client
  * that does not read) the connection is closed with 1008 rather than silently losing messages.
+ *
+ * Performance notes: an idle WebSocket keeps this object, its scope and its receive queue, so
+ * the object holds no derived strings (the client's `host:port` and the decoded path are
+ * rebuilt when a line is logged), booleans share one flags field, and times are `clock()` Smis.
+ * Access events (and their Date) are only built when `onAction` is set. The send path allocates
+ * nothing: the payload goes to the reactor as given (text stays a string) and `send()` returns
+ * the shared resolved promise.
  * @module
  */
 import { AsgiProtocolError } from '../../asgi/errors.js'
