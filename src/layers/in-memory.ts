@@ -49,6 +49,7 @@ const KNOWN_OPTIONS = new Set([
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 const logger = getLogger('channels.layers')
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /** The in-process channel layer (Channels' `channels.layers.InMemoryChannelLayer`). */
 export class InMemoryChannelLayer implements ChannelLayer {
@@ -319,7 +320,9 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   /** Queue a hand-over to a `receiveInto` receiver; flushed in one microtask. */
   private schedule(receiver: LayerReceiver, message: ChannelMessage): void {
-    if (this.readyReceivers.length === 0) queueMicrotask(this.flushReady)
+    // A settled promise's then() rather than queueMicrotask: Node wraps every queueMicrotask
+    // callback in an AsyncResource (measured ~3x the cost).
+    if (this.readyReceivers.length === 0) void RESOLVED.then(this.flushReady)
     this.readyReceivers.push(receiver)
     this.readyMessages.push(message)
   }
