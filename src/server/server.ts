@@ -302,6 +302,7 @@ class AsgiServer implements Server, ServerContext {
       response.writeHead(page.head)
       response.end(page.body)
     })
+    if (this.config.onAction === null) return
     this.emit({
       protocol: 'http',
       action: 'complete',

@@ -219,7 +219,8 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   /** The response is over: access log (unless abandoned), then `http.disconnect` for the app. */
   private finish(log: boolean): void {
     this.phase = Phase.Finished
-    if (log) {
+    // No access log configured: build no event object, no Date.
+    if (log && this.ctx.config.onAction !== null) {
       this.ctx.emit({
         protocol: 'http',
         action: 'complete',
