@@ -100,7 +100,10 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.groupExpiryMs = this.groupExpiry * 1000
   }
 
-  /** Live channels (queued messages or waiting receivers); drained channels are removed. */
+  /**
+   * Live channels: queued messages, waiting receivers, or a `receiveInto` receiver between two
+   * messages (until `cancelReceive`). Drained channels are removed.
+   */
   get channels(): ReadonlyMap<string, ChannelQueueView> {
     return this._channels
   }
