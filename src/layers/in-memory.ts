@@ -79,6 +79,9 @@ export class InMemoryChannelLayer implements ChannelLayer {
   private flushingMessages: (ChannelMessage | undefined)[] = []
   private flushIndex = 0
   private readonly flushReady = (): void => this.handOver()
+  // newChannel's scratch space and the last prefix it validated.
+  private readonly nameCodes: number[] = []
+  private validPrefix: string | undefined
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -205,13 +208,18 @@ export class InMemoryChannelLayer implements ChannelLayer {
     const head = `${prefix}.inmemory!`
     // Too long to be valid anyway: let validation say so (and keep the spread below small).
     if (head.length + 12 >= MAX_NAME_LENGTH) requireValidChannelName(head + 'x'.repeat(12))
-    const codes = new Array<number>(head.length + 12)
+    const codes = this.nameCodes
+    codes.length = head.length + 12
     for (let i = 0; i < head.length; i++) codes[i] = head.charCodeAt(i)
     for (let i = 0; i < 12; i++) {
       codes[head.length + i] = LETTERS.charCodeAt(Math.floor(Math.random() * LETTERS.length))
     }
-    const name = String.fromCharCode(...codes)
-    requireValidChannelName(name)
+    const name = String.fromCharCode.apply(null, codes)
+    // The random part is letters: a prefix that made one valid name makes them all valid.
+    if (prefix !== this.validPrefix) {
+      requireValidChannelName(name)
+      this.validPrefix = prefix
+    }
     return name
   }
 
