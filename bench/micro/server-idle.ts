@@ -7,7 +7,7 @@
  *
  * `--headers` makes the app touch `scope.headers` (what a consumer's middleware does), to show
  * the cost of building them when they are lazy. `--snapshot PREFIX` writes heap snapshots before
- * and after (compare them with bench/micro/heap-diff.js).
+ * and after (compare them with dist/bench/micro/heap-diff.js).
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
