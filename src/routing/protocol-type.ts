@@ -40,14 +40,19 @@ export class ProtocolTypeRouter extends AsgiCallable {
   }
 
   /** Routes one connection; throws ValueError for a missing or unmapped type. */
-  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    const type: unknown = scope.type
-    // Channels raises KeyError here; we have no KeyError, so it is a ValueError.
-    if (type === undefined) throw new ValueError("Scope has no 'type' key")
-    const app = this.#apps.get(type)
-    if (app === undefined) {
-      throw new ValueError(`No application configured for scope type '${String(type)}'`)
+  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    // Not async: the app's own promise is returned, no frame of ours kept per connection.
+    try {
+      const type: unknown = scope.type
+      // Channels raises KeyError here; we have no KeyError, so it is a ValueError.
+      if (type === undefined) throw new ValueError("Scope has no 'type' key")
+      const app = this.#apps.get(type)
+      if (app === undefined) {
+        throw new ValueError(`No application configured for scope type '${String(type)}'`)
+      }
+      return Promise.resolve(app(scope, receive, send))
+    } catch (error) {
+      return Promise.reject(error)
     }
-    return app(scope, receive, send)
   }
 }

@@ -53,10 +53,23 @@ export class URLRouter extends AsgiCallable {
     this.routes = Object.freeze([...routes])
   }
 
-  /** Routes one connection; a miss throws Resolver404 when nested, RouteNotFound (a ValueError) when outermost. */
-  override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    const fields = scope as Record<string, unknown>
-    const outermost = fields.path_remaining === undefined
+  /**
+   * Routes one connection; a miss rejects with Resolver404 when nested, RouteNotFound (a
+   * ValueError) when outermost. Not an async function: the route's own promise is returned, so
+   * no frame of ours stays alive for the connection's lifetime (hot path, see DESIGN.md §5).
+   */
+  override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    try {
+      const fields = scope as Record<string, unknown>
+      const outermost = fields.path_remaining === undefined
+      return this.#dispatch(scope, receive, send, this.#path(fields, outermost), outermost, 0)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** The path this router matches against: root_path stripped (outermost only), no leading '/'. */
+  #path(fields: Record<string, unknown>, outermost: boolean): string {
     const given = outermost ? fields.path : fields.path_remaining
     if (given === undefined || given === null) {
       throw new ValueError("No 'path' key in connection scope, cannot route URLs")
@@ -76,28 +89,47 @@ export class URLRouter extends AsgiCallable {
         path = path.slice(rootPath.length)
       }
     }
-    path = stripLeadingSlashes(path)
+    return stripLeadingSlashes(path)
+  }
 
-    const outer = fields.url_route as UrlRoute | undefined
-    for (const route of this.#compiled) {
+  /** Try the routes from `from` on; throws (synchronously) when none matches. */
+  #dispatch(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    path: string,
+    outermost: boolean,
+    from: number,
+  ): Promise<void> {
+    const compiled = this.#compiled
+    const outer = (scope as Record<string, unknown>).url_route as UrlRoute | undefined
+    for (let index = from; index < compiled.length; index++) {
+      const route = compiled[index]!
       const match = route.match(path)
       if (match === null) continue
       const kwargs = outer === undefined ? match.kwargs : { ...outer.kwargs, ...match.kwargs }
       Object.assign(kwargs, route.defaults)
-      const child = {
-        ...scope,
-        path_remaining: match.rest,
-        url_route: {
-          args: outer === undefined ? match.args : [...outer.args, ...match.args],
-          kwargs,
-        },
+      // Object.assign + plain stores keep one hidden class for every child scope (a spread with
+      // extra keys gave each copy its own on Node 20).
+      const child = Object.assign({}, scope) as Record<string, unknown>
+      child.path_remaining = match.rest
+      child.url_route = {
+        args: outer === undefined ? match.args : [...outer.args, ...match.args],
+        kwargs,
       }
+      let result: Promise<void>
       try {
-        return await route.app(child, receive, send)
+        result = Promise.resolve(route.app(child as Scope, receive, send))
       } catch (err) {
-        // A nested router missed: keep trying our later routes (test_path_remaining).
         if (!(err instanceof Resolver404)) throw err
+        continue
       }
+      // A nested router that misses rejects with Resolver404; then our later routes get their
+      // turn (test_path_remaining).
+      return result.catch((err: unknown) => {
+        if (!(err instanceof Resolver404)) throw err
+        return this.#dispatch(scope, receive, send, path, outermost, index + 1)
+      })
     }
     if (!outermost) throw new Resolver404(`No route found for path '${path}'.`)
     throw new RouteNotFound(`No route found for path '${path}'.`)
