@@ -33,3 +33,13 @@ export type { AccessEvent, RunserverLine, RunserverStyle } from './access-log.js
 export { LifespanStartupError } from './lifespan.js'
 export { parseXForwardedFor } from './proxy-headers.js'
 export { errorPageHtml } from './error-page.js'
+export {
+  buildEndpointDescriptionStrings,
+  describeEndpoint,
+  formatEndpoint,
+  parseEndpoint,
+  resolveEndpointStrings,
+} from '../endpoints/index.js'
+export type { Endpoint, FdEndpoint, SslEndpoint, TcpEndpoint, UnixEndpoint } from '../endpoints/index.js'
+export { createReactor } from '../reactor/index.js'
+export type { Reactor, ReactorName } from '../reactor/types.js'
