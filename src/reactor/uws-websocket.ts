@@ -40,19 +40,9 @@ export class UwsSocket implements ReactorWebSocket {
 
   send(data: string | Uint8Array): SendResult {
     if (this.closed) return DROPPED
-    if (uwsScope.depth > 0) return this.#ws.send(data, typeof data !== 'string') as SendResult
-    // Outside a uWS callback: cork, through a method bound once (no closure per message).
-    this.#pending = data
-    this.#ws.cork(this.#sendPending)
-    this.#pending = null
-    return this.#result
-  }
-
-  #pending: string | Uint8Array | null = null
-  #result = DROPPED
-  readonly #sendPending = () => {
-    const data = this.#pending!
-    this.#result = this.#ws.send(data, typeof data !== 'string') as SendResult
+    // No cork outside a uWS callback either: for one message uWS writes it with the same single
+    // syscall, and (unlike HttpResponse) its WebSocket prints no warning for uncorked writes.
+    return this.#ws.send(data, typeof data !== 'string') as SendResult
   }
 
   close(code: number, reason = ''): void {
@@ -74,9 +64,7 @@ export class UwsSocket implements ReactorWebSocket {
   }
 
   ping(): void {
-    if (this.closed) return
-    if (uwsScope.depth > 0) this.#ws.ping()
-    else this.#ws.cork(() => this.#ws.ping())
+    if (!this.closed) this.#ws.ping()
   }
 
   bufferedAmount(): number {
@@ -92,6 +80,47 @@ export class UwsSocket implements ReactorWebSocket {
       uwsScope.depth--
     }
   }
+}
+
+/** Accept headers ready for `writeHeader`: names, and values as uWS-safe latin-1. */
+type WireHeaders = readonly (readonly [string, string | Uint8Array])[]
+
+const NO_HEADERS: WireHeaders = []
+
+/** The last frozen header list converted, and its result (the server shares one per name). */
+let lastHeaders: AcceptOptions['headers'] | null = null
+let lastWire: WireHeaders = NO_HEADERS
+
+/** `safeHeaders` + latin-1 bytes; memoized by identity for frozen lists (they cannot change). */
+function wireHeaders(headers: NonNullable<AcceptOptions['headers']>): WireHeaders {
+  if (headers === lastHeaders) return lastWire
+  const wire = safeHeaders({ status: 101, headers }).map(
+    ([name, value]) => [name, latin1Bytes(value)] as const,
+  )
+  if (Object.isFrozen(headers) && headers.every((pair) => Object.isFrozen(pair))) {
+    lastHeaders = headers
+    lastWire = wire
+  }
+  return wire
+}
+
+/** The upgrade `UPGRADE` performs: module state, so an accept allocates no closure. */
+let upgradeRes: UwsHttpResponse | null = null
+let upgradeData: UwsUserData | null = null
+let upgradeKey = ''
+let upgradeProtocol = ''
+let upgradeContext: UwsContext | null = null
+let upgradeHeaders: WireHeaders = NO_HEADERS
+
+function UPGRADE(): void {
+  const res = upgradeRes!
+  // Extra headers need the 101 status written first, or uWS writes "200 OK" for them.
+  if (upgradeHeaders.length > 0) {
+    res.writeStatus('101 Switching Protocols')
+    for (const [name, value] of upgradeHeaders) res.writeHeader(name, value)
+  }
+  // No extensions: compression is off, so permessage-deflate is never negotiated.
+  res.upgrade(upgradeData, upgradeKey, upgradeProtocol, '', upgradeContext!)
 }
 
 /** A pending upgrade: uWS's `res` and `context` are kept until the server decides. */
@@ -132,21 +161,24 @@ export class UwsUpgradeResponder implements UpgradeResponder {
 
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
-    const extra =
-      options.headers === undefined ? [] : safeHeaders({ status: 101, headers: options.headers })
+    const extra = options.headers === undefined ? NO_HEADERS : wireHeaders(options.headers)
     this.#done = true
     this.#onFinish()
-    const res = this.#res
-    const userData: UwsUserData = { handlers, socket: null }
-    res.cork(() => {
-      // Extra headers need the 101 status written first, or uWS writes "200 OK" for them.
-      if (extra.length > 0) {
-        res.writeStatus('101 Switching Protocols')
-        for (const [name, value] of extra) res.writeHeader(name, latin1Bytes(value))
-      }
-      // No extensions: compression is off, so permessage-deflate is never negotiated.
-      res.upgrade(userData, this.#key, options.subprotocol ?? '', '', this.#context)
-    })
+    upgradeRes = this.#res
+    upgradeData = { handlers, socket: null }
+    upgradeKey = this.#key
+    upgradeProtocol = options.subprotocol ?? ''
+    upgradeContext = this.#context
+    upgradeHeaders = extra
+    try {
+      if (uwsScope.depth > 0) UPGRADE()
+      else upgradeRes.cork(UPGRADE)
+    } finally {
+      upgradeRes = null
+      upgradeData = null
+      upgradeContext = null
+      upgradeHeaders = NO_HEADERS
+    }
   }
 
   reject(head: ResponseHead, body?: Uint8Array): void {

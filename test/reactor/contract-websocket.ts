@@ -61,6 +61,30 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       await vi.waitFor(() => expect(record.closes()).toEqual([{ code: 1006, reason: expect.any(String) }]))
     })
 
+    it('sends each accept its own headers: a shared frozen list, then a list changed in place', async () => {
+      const { upgrades, handlers } = collector()
+      const listener = await harness().listen(handlers)
+      const shared = Object.freeze([Object.freeze(['X-Shared', 'one'])]) as unknown as [string, string][]
+      const mutable: [string, string][] = [['X-Mutable', 'before']]
+      const heads: string[] = []
+      const accepts: [string, string][][] = [shared, shared, mutable, mutable]
+      for (const [index, headers] of accepts.entries()) {
+        if (index === 3) mutable[0]![1] = 'after\r\nX-Injected: 1'
+        const raw = await connectRaw(listener.port)
+        raw.write(handshakeRequest('/'))
+        await vi.waitFor(() => expect(upgrades).toHaveLength(index + 1))
+        upgrades[index]!.upgrade.accept({ headers }, recordSocket().handlers)
+        heads.push(headOf(await raw.until((d) => d.includes('\r\n\r\n'))))
+        raw.destroy()
+      }
+      expect(heads[0]).toMatch(/\r\nX-Shared: one(\r\n|$)/i)
+      expect(heads[1]).toMatch(/\r\nX-Shared: one(\r\n|$)/i)
+      expect(heads[2]).toMatch(/\r\nX-Mutable: before(\r\n|$)/i)
+      expect(heads[2]).not.toMatch(/X-Shared/i)
+      expect(heads[3]).toMatch(/\r\nX-Mutable: after X-Injected: 1(\r\n|$)/i)
+      expect(heads[3]).not.toMatch(/\r\nX-Injected/i)
+    })
+
     it('lets a ws client see the chosen subprotocol', async () => {
       const record = recordSocket()
       const listener = await harness().listen({
