@@ -21,6 +21,21 @@ function utf8ToLatin1(text: string): string {
   return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text
 }
 
+/** Where `COLLECT` puts `forEach`'s pairs: module state, so a request allocates no closure. */
+let collected: [string, string][] | null = null
+let nonAscii = false
+
+function COLLECT(key: string, value: string): void {
+  if (!nonAscii && !isAscii(value)) nonAscii = true
+  collected!.push([key, value])
+}
+
+/** True when every UTF-16 unit is below 0x80 (a loop: faster than a regex on short values). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
 /**
  * Copy method, target, headers and addresses out of uWS before the handler returns. Values come
  * latin-1 decoded like node's: uWS's `forEach` decodes UTF-8 (invalid bytes become U+FFFD), its
@@ -32,11 +47,13 @@ export function copyRequest(
   info: ListenInfo,
 ): ReactorRequest {
   const headers: [string, string][] = []
-  let nonAscii = false
-  req.forEach((key, value) => {
-    if (NON_ASCII.test(value)) nonAscii = true
-    headers.push([key, value])
-  })
+  collected = headers
+  nonAscii = false
+  try {
+    req.forEach(COLLECT)
+  } finally {
+    collected = null
+  }
   if (nonAscii) {
     const seen = new Set<string>()
     for (const pair of headers) {
@@ -70,11 +87,16 @@ function peerHost(res: UwsHttpResponse): string {
  * the node reactor shows it too), IPv6 in RFC 5952 form (uWS's own text is uncompressed).
  */
 export function formatAddress(bytes: Uint8Array): string {
-  if (bytes.length === 4) return bytes.join('.')
+  if (bytes.length === 4) return dotted(bytes, 0)
   if (bytes.length !== 16) return ''
-  const mapped =
-    bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff
-  if (mapped) return bytes.subarray(12).join('.')
+  let zeros = true
+  for (let i = 0; i < 10; i++) {
+    if (bytes[i] !== 0) {
+      zeros = false
+      break
+    }
+  }
+  if (zeros && bytes[10] === 0xff && bytes[11] === 0xff) return dotted(bytes, 12)
   const groups: number[] = []
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!)
   // The longest run of two or more zero groups becomes "::" (the first one on a tie).
@@ -100,4 +122,9 @@ export function formatAddress(bytes: Uint8Array): string {
       .join(':')
   if (bestStart === -1) return hex(0, 8)
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
+}
+
+/** Four bytes from `at` as dotted IPv4 (no intermediate array, unlike `join`). */
+function dotted(bytes: Uint8Array, at: number): string {
+  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`
 }
