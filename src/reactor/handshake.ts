@@ -28,8 +28,18 @@ function header(headers: readonly [string, string][], name: string): string | un
 /** True when `value` (a comma-separated header) lists `token`, case-insensitively. */
 function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false
+  // The usual header is the bare token: compare in place, without split/trim/lower-case copies.
+  if (value.length === token.length && sameLetters(value, token)) return true
   for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true
   return false
+}
+
+/** `text` equals the lower-case, letters-only `token` ignoring ASCII case. */
+function sameLetters(text: string, token: string): boolean {
+  for (let i = 0; i < token.length; i++) {
+    if ((text.charCodeAt(i) | 0x20) !== token.charCodeAt(i)) return false
+  }
+  return true
 }
 
 /**
