@@ -146,6 +146,16 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       await client.closed
     })
 
+    it('keeps a leading byte-order mark in text frames and close reasons', async () => {
+      const { url, record } = await acceptAll(harness, recordSocket())
+      const client = await openClient(url)
+      client.send('\ufeffbom')
+      await vi.waitFor(() => expect(record.events).toHaveLength(2))
+      expect(record.events[1]).toEqual({ type: 'text', text: '\ufeffbom' })
+      client.ws.close(4000, '\ufeffbye')
+      await vi.waitFor(() => expect(record.closes()).toEqual([{ code: 4000, reason: '\ufeffbye' }]))
+    })
+
     it('copies message bytes: a held Uint8Array survives an await and another message', async () => {
       const { url, record } = await acceptAll(harness, recordSocket())
       const client = await openClient(url)
