@@ -94,6 +94,11 @@ export function validateHandshake(
   return null
 }
 
+/** The request's `Sec-WebSocket-Key`, trimmed ('' when absent; validate first). */
+export function websocketKey(headers: readonly [string, string][]): string {
+  return header(headers, 'sec-websocket-key')?.trim() ?? ''
+}
+
 /** `Sec-WebSocket-Protocol` split on `,` and trimmed (empty entries dropped). */
 export function parseSubprotocols(headers: readonly [string, string][]): string[] {
   const value = header(headers, 'sec-websocket-protocol')

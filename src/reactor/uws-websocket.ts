@@ -137,18 +137,25 @@ export class UwsUpgradeResponder implements UpgradeResponder {
   #done = false
   #aborted = false
   #onAborted: (() => void) | null = null
-  readonly #onFinish: () => void
+  /** The reactor's in-flight set: we are in it until answered or aborted (no closure each). */
+  readonly #pending: Set<{ destroy(): void }>
 
-  constructor(res: UwsHttpResponse, key: string, context: UwsContext, onFinish: () => void) {
+  constructor(
+    res: UwsHttpResponse,
+    key: string,
+    context: UwsContext,
+    pending: Set<{ destroy(): void }>,
+  ) {
     this.#res = res
     this.#key = key
     this.#context = context
-    this.#onFinish = onFinish
+    this.#pending = pending
+    pending.add(this)
     res.onAborted(() => {
       if (this.#done) return
       this.#done = true
       this.#aborted = true
-      onFinish()
+      pending.delete(this)
       const callback = this.#onAborted
       this.#onAborted = null
       callback?.()
@@ -169,7 +176,7 @@ export class UwsUpgradeResponder implements UpgradeResponder {
     if (this.#done) return
     const extra = options.headers === undefined ? NO_HEADERS : wireHeaders(options.headers)
     this.#done = true
-    this.#onFinish()
+    this.#pending.delete(this)
     upgradeRes = this.#res
     upgradeData = { handlers, socket: null }
     upgradeKey = this.#key
@@ -191,7 +198,7 @@ export class UwsUpgradeResponder implements UpgradeResponder {
     if (this.#done) return
     const safe = safeHead(head)
     this.#done = true
-    this.#onFinish()
+    this.#pending.delete(this)
     const res = this.#res
     res.cork(() => {
       writeHead(res, safe, { closing: true })

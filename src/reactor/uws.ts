@@ -23,7 +23,7 @@ import { uwsScope } from './uws-api.js'
 import { UwsHttpResponder, writeHead } from './uws-http.js'
 import { copyRequest, type ListenInfo } from './uws-request.js'
 import { createBehavior, type UwsSocket, UwsUpgradeResponder } from './uws-websocket.js'
-import { parseSubprotocols, validateHandshake, wantsWebSocket } from './handshake.js'
+import { parseSubprotocols, validateHandshake, wantsWebSocket, websocketKey } from './handshake.js'
 import { prepareUnixPath, type UnixPathClaim } from './unix-lock.js'
 import { onSignal } from './signals.js'
 
@@ -258,11 +258,9 @@ export class UwsReactor implements Reactor {
           res.end(rejection.body, true)
           return
         }
-        const key = req.getHeader('sec-websocket-key')
-        const responder: UwsUpgradeResponder = new UwsUpgradeResponder(res, key, context, () =>
-          responses.delete(responder),
-        )
-        responses.add(responder)
+        // Validated above, so present; read from the copy rather than asking uWS again.
+        const key = websocketKey(request.headers)
+        const responder = new UwsUpgradeResponder(res, key, context, responses)
         handlers.onUpgrade(request, parseSubprotocols(request.headers), responder)
       } finally {
         uwsScope.depth--
