@@ -63,14 +63,16 @@ export function renderSvg(rows: ReportRow[], servers: string[], title: string): 
   const charted = rows.filter((r) => r.values.uws && Number.isFinite(r.values.uws))
   const barH = 16
   const groupH = servers.length * barH + 26
+  const absolute = rows.filter((r) => !charted.includes(r) && Number.isFinite(r.values[SUBJECT]))
   const left = 250
   const width = 820
-  const plotW = width - left - 40
-  const height = 70 + charted.length * groupH + 30
+  // Room on the right for the longest bar's label.
+  const plotW = width - left - 130
+  const height = 70 + charted.length * groupH + 30 + absolute.length * 18
   const maxRatio = Math.max(
     2,
     ...charted.flatMap((r) => servers.map((s) => (r.values[s] ?? 0) / r.values.uws!)),
-    ...charted.map((r) => r.target.maxRatio ?? 0),
+    ...charted.map((r) => r.target.maxRatio ?? (r.target.maxValue ?? 0) / r.values.uws!),
   )
   const x = (v: number) => left + (Math.min(v, maxRatio) / maxRatio) * plotW
   const out: string[] = [
@@ -100,18 +102,30 @@ export function renderSvg(rows: ReportRow[], servers: string[], title: string): 
         )
       }
     })
-    if (row.target.maxRatio !== undefined) {
-      const tx = x(row.target.maxRatio)
+    // An absolute target (memory ≤ 3 KiB) is drawn where it falls relative to raw uWS.
+    const targetRatio =
+      row.target.maxRatio ??
+      (row.target.maxValue !== undefined ? row.target.maxValue / row.values.uws! : undefined)
+    if (targetRatio !== undefined) {
+      const tx = x(targetRatio)
       out.push(
         `<line x1="${tx}" y1="${y0 - 2}" x2="${tx}" y2="${y0 + servers.length * barH}" stroke="#c00" stroke-dasharray="4 3"/>`,
       )
     }
   })
+  const axisEnd = 72 + charted.length * groupH
   out.push(
-    `<line x1="${x(1)}" y1="66" x2="${x(1)}" y2="${height - 24}" stroke="#999"/>`,
-    `<text x="${x(1) - 8}" y="${height - 10}" fill="#555">1×</text>`,
-    '</svg>',
+    `<line x1="${x(1)}" y1="66" x2="${x(1)}" y2="${axisEnd}" stroke="#999"/>`,
+    `<text x="${x(1) - 8}" y="${axisEnd + 14}" fill="#555">1×</text>`,
   )
+  // Figures with an absolute target only (reload latency, cold start): one line each.
+  absolute.forEach((row, i) => {
+    const met = targetMet(row)
+    out.push(
+      `<text x="16" y="${axisEnd + 36 + i * 18}"><tspan font-weight="bold">${escapeXml(row.label)}</tspan>: ${fmt(row.values[SUBJECT])} ${escapeXml(row.unit)} (target ${escapeXml(row.target.text)}${row.extra ? `, ${escapeXml(row.extra.text)}` : ''}) ${met ? '✓' : '✗'}</text>`,
+    )
+  })
+  out.push('</svg>')
   return out.join('\n')
 }
 
