@@ -240,6 +240,23 @@ describe('URLRouter scope handling', () => {
     expect(await call(router, { type: 'http', path: '/x/y/' })).toBe(2)
   })
 
+  it('retries a nested router with the scope it was given after a late Resolver404', async () => {
+    const late = Object.assign(
+      async () => {
+        await Promise.resolve()
+        throw new Resolver404('late')
+      },
+      { _path_routing: true },
+    )
+    const app = mockApplication(3)
+    const inner = new URLRouter([path('<int:m>/', late), path('<int:n>/y/', app)])
+    const outer = new URLRouter([rePath('^(?<room>\\w+)/', inner)])
+    expect(await call(outer, { type: 'http', path: '/r/5/y/', extra: 'kept' })).toBe(3)
+    const seen = app.callArgs![0]
+    expect(seen).toMatchObject({ path: '/r/5/y/', path_remaining: '', extra: 'kept' })
+    expect(urlRoute(app)).toEqual({ args: [], kwargs: { room: 'r', n: 5 } })
+  })
+
   it('raises Resolver404 when nested and nothing matches', async () => {
     const router = new URLRouter([path('a/', mockApplication(1))])
     await expect(call(router, { type: 'http', path: '/b/', path_remaining: 'b/' })).rejects.toThrow(
