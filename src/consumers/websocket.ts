@@ -37,6 +37,14 @@ export interface WebsocketSendOptions {
 export type AcceptHeaders = Iterable<readonly [HeaderValue, HeaderValue]>
 
 
+// One shared instance: it only tells the dispatch loop to end cleanly, and building an Error (even
+// without a stack) on every disconnect was ~1.7 µs of the handshake's CPU in the conn profile.
+const STOP = stopConsumer()
+
+function throwStop(): never {
+  throw STOP
+}
+
 function groupsUnsupported(): InvalidChannelLayerError {
   return new InvalidChannelLayerError("BACKEND is unconfigured or doesn't support groups")
 }
@@ -150,17 +158,28 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     return this.send(message)
   }
 
-  /** `websocket.disconnect`: leave the groups, call `disconnect(code)`, then stop the consumer. */
-  async websocket_disconnect(message: WebSocketDisconnectEvent): Promise<void> {
+  /**
+   * `websocket.disconnect`: leave the groups, call `disconnect(code)`, then stop the consumer.
+   * Not async: with no groups and a synchronous `disconnect()` it throws StopConsumer right
+   * away (no promise, no async frame per disconnect).
+   */
+  websocket_disconnect(message: WebSocketDisconnectEvent): Promise<void> {
     this.#state = WebsocketState.Closed
     const groups = this.groups ?? []
-    if (groups.length > 0) {
-      const layer = this.channelLayer
-      if (!supportsGroups(layer)) throw groupsUnsupported()
-      for (const group of groups) await layer.groupDiscard(group, this.channelName)
+    if (groups.length > 0) return this.#leaveAndStop(groups, message.code)
+    const result = this.disconnect(message.code)
+    if (result !== undefined && result !== null && typeof result.then === 'function') {
+      return Promise.resolve(result).then(throwStop)
     }
-    await this.disconnect(message.code)
-    throw stopConsumer()
+    throw STOP
+  }
+
+  async #leaveAndStop(groups: string[], code: number): Promise<void> {
+    const layer = this.channelLayer
+    if (!supportsGroups(layer)) throw groupsUnsupported()
+    for (const group of groups) await layer.groupDiscard(group, this.channelName)
+    await this.disconnect(code)
+    throw STOP
   }
 
   /** Called when the socket closed, with the peer's close code. The default does nothing. */

@@ -490,4 +490,21 @@ describe('the WebSocket protocol guard', () => {
     await communicator.disconnect()
     expect(await communicator.receiveNothing(10)).toBe(true)
   })
+
+  it.each([
+    ['sync', false],
+    ['async', true],
+  ])('ends with the error a %s disconnect() throws', async (_name, isAsync) => {
+    const boom = new Error('disconnect failed')
+    class Consumer extends AsyncWebsocketConsumer {
+      override disconnect(): void | Promise<void> {
+        if (isAsync) return Promise.reject(boom)
+        throw boom
+      }
+    }
+    const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/')
+    await communicator.connect()
+    await communicator.sendInput({ type: 'websocket.disconnect', code: 1000 })
+    await expect(communicator.wait()).rejects.toBe(boom)
+  })
 })
