@@ -107,6 +107,12 @@ export class AsyncConsumer {
     }
     let named: Promise<string>
     try {
+      const now = layer.newChannelNow?.() ?? null
+      if (now !== null) {
+        this.channelName = now
+        loop.start(now)
+        return done
+      }
       named = layer.newChannel()
     } catch (error) {
       loop.fail(error)

@@ -202,6 +202,19 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   /** A fresh process-local channel name: `prefix + '.inmemory!' + 12 random letters`. */
   async newChannel(prefix = 'specific.'): Promise<string> {
+    return this.#makeName(prefix)
+  }
+
+  /**
+   * `newChannel`, synchronously (consumers use it to skip a promise per connection); null when
+   * a subclass overrides `newChannel`, whose override must then be called.
+   */
+  newChannelNow(prefix = 'specific.'): string | null {
+    if (this.newChannel !== InMemoryChannelLayer.prototype.newChannel) return null
+    return this.#makeName(prefix)
+  }
+
+  #makeName(prefix: string): string {
     // The double dot of the default ("specific..inmemory!…") is Channels' own; kept for parity.
     // Built as one flat string: a concatenation would be a tree of string pieces, and every
     // consumer keeps its name (and the layer keys maps with it) for its whole life.

@@ -23,6 +23,11 @@ export interface ChannelLayer {
   receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage>
   /** A fresh process-specific channel name (`<prefix>…!<random>`). */
   newChannel(prefix?: string): Promise<string>
+  /**
+   * Optional fast path: what `newChannel` would resolve to, synchronously (throws where it would
+   * reject), or null when `newChannel` must be called (e.g. a subclass overrides it).
+   */
+  newChannelNow?(prefix?: string): string | null
 
   /** Add a channel to a group (groups extension). */
   groupAdd(group: string, channel: string): Promise<void>

@@ -223,6 +223,30 @@ describe('the dispatch loop and layers', () => {
     }
   }
 
+  it("calls a layer subclass's own newChannel", async () => {
+    class Named extends InMemoryChannelLayer {
+      override async newChannel(): Promise<string> {
+        return 'custom.named!abc'
+      }
+    }
+    class Who extends AsyncConsumer {
+      async who(): Promise<void> {
+        await this.send({ type: 'websocket.send', text: this.channelName })
+      }
+    }
+    await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
+      const old = channelLayers.set('default', new Named())
+      try {
+        const run = new ApplicationCommunicator(Who.asAsgi(), CHANNEL_SCOPE)
+        await run.sendInput({ type: 'who' })
+        expect(await run.receiveOutput()).toEqual({ type: 'websocket.send', text: 'custom.named!abc' })
+        await run.stop()
+      } finally {
+        channelLayers.set('default', old)
+      }
+    })
+  })
+
   it('uses receive() with an AbortSignal on a layer without receiveInto, losing nothing', async () => {
     await overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, async () => {
       const real = new InMemoryChannelLayer()

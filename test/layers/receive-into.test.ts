@@ -292,3 +292,30 @@ describe('isFlatMessage / cloneMessage', () => {
     expect(copy).toEqual({ type: 'x' })
   })
 })
+
+describe('InMemoryChannelLayer.newChannelNow', () => {
+  it('returns a valid name with the prefix, distinct each time', () => {
+    const layer = new InMemoryChannelLayer()
+    const a = layer.newChannelNow()
+    const b = layer.newChannelNow('mine.')
+    expect(a).toMatch(/^specific\.\.inmemory![a-zA-Z]{12}$/)
+    expect(b).toMatch(/^mine\.\.inmemory![a-zA-Z]{12}$/)
+    expect(layer.newChannelNow()).not.toBe(a)
+  })
+
+  it('throws where newChannel would reject (invalid prefix)', async () => {
+    const layer = new InMemoryChannelLayer()
+    const prefix = 'bad prefix '
+    expect(() => layer.newChannelNow(prefix)).toThrow(TypeError)
+    await expect(layer.newChannel(prefix)).rejects.toThrow(TypeError)
+  })
+
+  it('returns null when a subclass overrides newChannel', () => {
+    class Custom extends InMemoryChannelLayer {
+      override async newChannel(): Promise<string> {
+        return 'custom!name'
+      }
+    }
+    expect(new Custom().newChannelNow()).toBeNull()
+  })
+})
