@@ -5,7 +5,7 @@
  * @module
  */
 import type { Application } from '../asgi/types.js'
-import { channelLayers } from '../layers/index.js'
+import { channelLayers, sameChannelLayerConfigs } from '../layers/index.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { configureSettings, type Settings } from '../settings/index.js'
 import {
@@ -71,7 +71,7 @@ export function applySettings(
   next: ProjectSettings,
   previous: ProjectSettings | undefined,
 ): () => void {
-  if (previous && sameValue(next.CHANNEL_LAYERS, previous.CHANNEL_LAYERS)) {
+  if (previous && sameChannelLayerConfigs(next.CHANNEL_LAYERS, previous.CHANNEL_LAYERS)) {
     next.CHANNEL_LAYERS = previous.CHANNEL_LAYERS
   }
   const oldLayers = new Map<string, ChannelLayer>(channelLayers.backends)
@@ -91,17 +91,3 @@ export function applySettings(
   return undo
 }
 
-/** Deep equality for settings values; functions and classes compare by identity. */
-export function sameValue(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  const kb = Object.keys(b)
-  if (ka.length !== kb.length) return false
-  return ka.every(
-    (k) =>
-      Object.hasOwn(b, k) &&
-      sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  )
-}

@@ -4,6 +4,7 @@
  * @module
  */
 import { STATUS_CODES } from 'node:http'
+import { decodeLatin1 } from '../asgi/headers.js'
 import type { ResponseHead } from './types.js'
 
 /** The reason phrase: the head's own, else the standard one, else "Unknown". */
@@ -13,8 +14,7 @@ export function reasonPhrase(head: ResponseHead): string {
 
 /** A header value as a latin-1 string (bytes map one to one). */
 export function headerText(value: string | Uint8Array): string {
-  if (typeof value === 'string') return value
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
+  return typeof value === 'string' ? value : decodeLatin1(value)
 }
 
 /** Characters a header value may not carry (RFC 9110 §5.5: only VCHAR, obs-text, SP, HT). */

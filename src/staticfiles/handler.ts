@@ -7,7 +7,7 @@
 import { createReadStream, type Stats } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
-import { decodeLatin1, getHeader } from '../asgi/headers.js'
+import { decodeLatin1, getHeader, toHeaderPairs } from '../asgi/headers.js'
 import type { Application, HeaderPair, HttpScope, Send } from '../asgi/types.js'
 import { contentTypeFor } from './content-types.js'
 import { staticRelativePath } from './safe-path.js'
@@ -80,14 +80,14 @@ async function serveFile(scope: HttpScope, send: Send, path: string, stats: Stat
     ['last-modified', lastModified],
   ]
   if (notModified(scope.headers, etag, stats.mtimeMs)) {
-    await send({ type: 'http.response.start', status: 304, headers: pairs(validators) })
+    await send({ type: 'http.response.start', status: 304, headers: toHeaderPairs(validators) })
     await send({ type: 'http.response.body', body: Buffer.alloc(0) })
     return
   }
   await send({
     type: 'http.response.start',
     status: 200,
-    headers: pairs([
+    headers: toHeaderPairs([
       ['content-type', contentTypeFor(path)],
       ['content-length', String(stats.size)],
       ...validators,
@@ -135,15 +135,11 @@ async function respond(
   await send({
     type: 'http.response.start',
     status,
-    headers: pairs([
+    headers: toHeaderPairs([
       ['content-type', 'text/plain; charset=utf-8'],
       ['content-length', String(body.length)],
       ...extra,
     ]),
   })
   await send({ type: 'http.response.body', body })
-}
-
-function pairs(headers: [string, string][]): HeaderPair[] {
-  return headers.map(([name, value]) => [Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1')])
 }

@@ -3,7 +3,7 @@
  * Channels' communicators do with `urlparse` + `unquote`.
  * @module
  */
-import { encodeLatin1 } from '../asgi/headers.js'
+import { decodeLatin1, encodeLatin1 } from '../asgi/headers.js'
 import type { HeaderPair } from '../asgi/types.js'
 
 // `scheme://authority` in front of a full URL such as `wss://user:pass@host:8080/p?q`.
@@ -74,7 +74,7 @@ export function scopeHeaders(headers: Iterable<TestHeader> | undefined): HeaderP
 
 function toText(value: unknown, what: string): string {
   if (typeof value === 'string') return value
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1')
+  if (value instanceof Uint8Array) return decodeLatin1(value)
   throw new TypeError(`Header ${what} must be a string or Uint8Array, got ${typeof value}`)
 }
 

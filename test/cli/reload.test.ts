@@ -5,7 +5,7 @@
 import { utimesSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Application } from '../../src/asgi/types.js'
-import { applySettings, createProjectLoader, sameValue } from '../../src/cli/project-loader.js'
+import { applySettings, createProjectLoader } from '../../src/cli/project-loader.js'
 import type { GenerationLoader } from '../../src/cli/reload/generations.js'
 import {
   classifyChanges,
@@ -15,7 +15,7 @@ import {
 } from '../../src/cli/reload/reloader.js'
 import { createStableApplication } from '../../src/cli/reload/stable-app.js'
 import { isIgnoredPath } from '../../src/cli/reload/watcher.js'
-import { channelLayers } from '../../src/layers/index.js'
+import { channelLayers, sameChannelLayerConfigs } from '../../src/layers/index.js'
 import { configureSettings, getSettings } from '../../src/settings/index.js'
 import { callHttp } from './http-call.js'
 import { createFixture, type Fixture } from './project-fixture.js'
@@ -298,12 +298,12 @@ describe('settings reload and channel layers', () => {
     expect(channelLayers.get('default')).toBe(first)
   })
 
-  it('sameValue compares settings structurally and functions by identity', () => {
+  it('the loader compares CHANNEL_LAYERS structurally and functions by identity', () => {
     class A {}
-    expect(sameValue({ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] })).toBe(true)
-    expect(sameValue({ a: [1] }, { a: [2] })).toBe(false)
-    expect(sameValue({ B: A }, { B: A })).toBe(true)
-    expect(sameValue({ B: A }, { B: class A {} })).toBe(false)
-    expect(sameValue({ a: 1 }, { a: 1, b: 2 })).toBe(false)
+    expect(sameChannelLayerConfigs({ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] })).toBe(true)
+    expect(sameChannelLayerConfigs({ a: [1] }, { a: [2] })).toBe(false)
+    expect(sameChannelLayerConfigs({ B: A }, { B: A })).toBe(true)
+    expect(sameChannelLayerConfigs({ B: A }, { B: class A {} })).toBe(false)
+    expect(sameChannelLayerConfigs({ a: 1 }, { a: 1, b: 2 })).toBe(false)
   })
 })

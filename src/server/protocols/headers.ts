@@ -4,6 +4,7 @@
  * header block, is refused with Daphne's message shape.
  * @module
  */
+import { decodeLatin1 } from '../../asgi/headers.js'
 import { typeName } from '../connection.js'
 
 const TOKEN = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
@@ -11,15 +12,12 @@ const TOKEN = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
 const UNSAFE_VALUE = /[\r\n\0]/
 
 function repr(value: unknown): string {
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1')
-  return String(value)
+  return value instanceof Uint8Array ? decodeLatin1(value) : String(value)
 }
 
 /** Bytes (latin-1) or a string, as a string. */
 export function headerToString(value: Uint8Array | string): string {
-  return typeof value === 'string'
-    ? value
-    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
+  return typeof value === 'string' ? value : decodeLatin1(value)
 }
 
 /** Null when the pair is acceptable, else the error message (Daphne's wording for wrong types). */
