@@ -4,6 +4,7 @@
  * @module
  */
 import { StopConsumer } from '../asgi/errors.js'
+import { receiveSourceOf, type ReceiveSink, type ReceiveSource } from '../asgi/receive-source.js'
 import type { ChannelMessage, Receive } from '../asgi/types.js'
 import type { ChannelLayer, LayerReceiver } from '../layers/types.js'
 
@@ -26,13 +27,16 @@ type Source = typeof NONE | typeof CLIENT | typeof LAYER
  * dispatched, so a slow consumer leaves layer messages in the layer (where capacity applies)
  * instead of buffering them here.
  *
- * Built for many idle instances and hot deliveries: no async function frames, three closures per
- * instance, and with a layer that has `receiveInto` (the in-memory one) no promise, AbortSignal
- * or allocation per layer message. Other layers get `receive()` with an AbortSignal.
+ * Built for many idle instances and hot deliveries: no async function frames and no closures.
+ * When the server's `receive` carries a ReceiveSource (ours does) the loop is its sink: an idle
+ * consumer waits on no promise and a client message allocates nothing here; with a layer that
+ * has `receiveInto` (the in-memory one) the same holds for layer messages. Otherwise the loop
+ * calls `receive()`, and the layer's `receive()` with an AbortSignal.
  */
-export class DispatchLoop implements LayerReceiver {
+export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> {
   readonly #consumer: Dispatcher
   readonly #receive: Receive
+  readonly #source: ReceiveSource<ChannelMessage> | null
   readonly #layer: ChannelLayer | null
   /** The layer has receiveInto/cancelReceive. */
   readonly #fast: boolean
@@ -48,10 +52,14 @@ export class DispatchLoop implements LayerReceiver {
   /** The source whose message is being dispatched (NONE when idle). */
   #current: Source = NONE
   #done = false
+  // Only for a `receive` without a ReceiveSource: bound once (no context object).
+  #onClient: ((message: unknown) => void) | null = null
+  #onError: ((error: unknown) => void) | null = null
 
   constructor(consumer: Dispatcher, receive: Receive, layer: ChannelLayer | null) {
     this.#consumer = consumer
     this.#receive = receive
+    this.#source = receiveSourceOf<ChannelMessage>(receive)
     this.#layer = layer
     this.#fast = layer !== null && layer.receiveInto !== undefined && layer.cancelReceive !== undefined
   }
@@ -90,7 +98,29 @@ export class DispatchLoop implements LayerReceiver {
     if (!this.#done) this.#finish(error)
   }
 
+  /** ReceiveSink: the client event we asked the ReceiveSource for. */
+  receiveEvent(message: ChannelMessage): void {
+    if (this.#done) return
+    this.#clientMessage = message
+    if (this.#first === NONE) this.#first = CLIENT
+    if (this.#current === NONE) this.#pump()
+  }
+
+  /** ReceiveSink: the client receive failed (e.g. the instance was cancelled). */
+  receiveError(error: unknown): void {
+    this.#finish(error)
+  }
+
   #armClient(): void {
+    const source = this.#source
+    if (source !== null) {
+      try {
+        source.receiveInto(this)
+      } catch (error) {
+        this.#finish(error)
+      }
+      return
+    }
     let pending: Promise<unknown>
     try {
       // Promise.resolve returns a native promise as-is; it only wraps a plain-JS server's value.
@@ -99,6 +129,8 @@ export class DispatchLoop implements LayerReceiver {
       this.#finish(error)
       return
     }
+    this.#onClient ??= this.receiveEvent.bind(this) as (message: unknown) => void
+    this.#onError ??= this.receiveError.bind(this)
     pending.then(this.#onClient, this.#onError)
   }
 
@@ -119,17 +151,8 @@ export class DispatchLoop implements LayerReceiver {
     )
   }
 
-  readonly #onClient = (message: unknown): void => {
-    if (this.#done) return
-    this.#clientMessage = message as ChannelMessage
-    if (this.#first === NONE) this.#first = CLIENT
-    if (this.#current === NONE) this.#pump()
-  }
-
-  readonly #onError = (error: unknown): void => this.#finish(error)
-
   /** An async handler finished: re-arm its source and go on. */
-  readonly #resume = (): void => {
+  #resumed(): void {
     const source = this.#current
     this.#current = NONE
     if (this.#done) return
@@ -164,7 +187,9 @@ export class DispatchLoop implements LayerReceiver {
       }
       // No promise hop for handlers that return synchronously.
       if (result !== undefined && result !== null && typeof result.then === 'function') {
-        result.then(this.#resume, this.#onError)
+        // Bound per awaited handler, not kept: an idle consumer then holds no function of ours
+        // (two short-lived 48 B objects per async handler; the reaction itself costs as much).
+        result.then(this.#resumed.bind(this), this.receiveError.bind(this))
         return
       }
       this.#current = NONE

@@ -58,6 +58,8 @@ function supportsGroups(layer: ChannelLayer | null): layer is ChannelLayer {
   )
 }
 
+const NO_GROUPS: readonly string[] = Object.freeze([])
+
 /**
  * Channels' `AsyncWebsocketConsumer`. Override `connect()` (default: accept), `receive()` and
  * `disconnect()`; set `groups` to join groups for the connection's lifetime. Sends are checked
@@ -67,8 +69,12 @@ function supportsGroups(layer: ChannelLayer | null): layer is ChannelLayer {
 export class AsyncWebsocketConsumer extends AsyncConsumer {
   /** The WebSocket connection scope (`path`, `headers`, `subprotocols`, `url_route`…). */
   declare scope: WebSocketScope
-  /** Groups joined before `connect()` and left before `disconnect()`. Needs a channel layer. */
-  groups: string[] = []
+  /**
+   * Groups joined before `connect()` and left before `disconnect()`. Needs a channel layer.
+   * Assign a new array to set them (a class attribute in Channels); the default is one frozen
+   * empty array shared by all instances.
+   */
+  groups: readonly string[] = NO_GROUPS
 
   #state: WebsocketState = WebsocketState.Connecting
 
@@ -98,7 +104,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     return Promise.resolve(result).then(undefined, (error: unknown) => this.#connectFailed(error))
   }
 
-  async #joinAndConnect(groups: string[]): Promise<void> {
+  async #joinAndConnect(groups: readonly string[]): Promise<void> {
     const layer = this.channelLayer
     if (!supportsGroups(layer)) throw groupsUnsupported()
     for (const group of groups) await layer.groupAdd(group, this.channelName)
@@ -193,7 +199,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     throw STOP
   }
 
-  async #leaveAndStop(groups: string[], code: number): Promise<void> {
+  async #leaveAndStop(groups: readonly string[], code: number): Promise<void> {
     const layer = this.channelLayer
     if (!supportsGroups(layer)) throw groupsUnsupported()
     for (const group of groups) await layer.groupDiscard(group, this.channelName)

@@ -99,10 +99,16 @@ export function websocketKey(headers: readonly [string, string][]): string {
   return header(headers, 'sec-websocket-key')?.trim() ?? ''
 }
 
-/** `Sec-WebSocket-Protocol` split on `,` and trimmed (empty entries dropped). */
+/**
+ * What a request without `Sec-WebSocket-Protocol` offers: one frozen empty array shared by every
+ * such connection (it ends up in `scope.subprotocols`, kept as long as the connection).
+ */
+const NO_SUBPROTOCOLS: string[] = Object.freeze([]) as unknown as string[]
+
+/** `Sec-WebSocket-Protocol` split on `,` and trimmed (empty entries dropped; none: a frozen `[]`). */
 export function parseSubprotocols(headers: readonly [string, string][]): string[] {
   const value = header(headers, 'sec-websocket-protocol')
-  if (value === undefined) return []
+  if (value === undefined) return NO_SUBPROTOCOLS
   const protocols: string[] = []
   for (const part of value.split(',')) {
     const name = part.trim()

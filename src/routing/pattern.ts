@@ -5,6 +5,12 @@ export interface PatternMatch {
   kwargs: Record<string, unknown>
 }
 
+/**
+ * `args` of a match without positional captures: one frozen empty array shared by every match
+ * (it lands in `scope.url_route.args`, kept as long as the connection; Channels' args are a tuple).
+ */
+export const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[]
+
 /** A precompiled match function; `null` means no match. */
 export type Matcher = (path: string) => PatternMatch | null
 

@@ -1,5 +1,5 @@
 import { ImproperlyConfigured } from '../asgi/errors.js'
-import type { Matcher, Pattern } from './pattern.js'
+import { NO_ARGS, type Matcher, type Pattern } from './pattern.js'
 import { fromPythonRegex } from './python-regex.js'
 
 function compileMatcher(regex: RegExp): Matcher {
@@ -16,9 +16,9 @@ function compileMatcher(regex: RegExp): Matcher {
         const value = groups[name]
         if (value !== undefined) kwargs[name] = value
       }
-      return { rest, args: [], kwargs }
+      return { rest, args: NO_ARGS, kwargs }
     }
-    return { rest, args: match.slice(1), kwargs: {} }
+    return { rest, args: match.length > 1 ? match.slice(1) : NO_ARGS, kwargs: {} }
   }
 }
 

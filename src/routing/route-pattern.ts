@@ -1,6 +1,6 @@
 import { ImproperlyConfigured } from '../asgi/errors.js'
 import { getConverter, type PathConverter } from './converters.js'
-import type { Matcher, Pattern } from './pattern.js'
+import { NO_ARGS, type Matcher, type Pattern } from './pattern.js'
 
 // Django's _PATH_PARAMETER_COMPONENT_RE: <converter:parameter> or <parameter>.
 const PARAMETER = /<(?:([^>:]+):)?([^>]+)>/g
@@ -74,9 +74,9 @@ export class RoutePattern implements Pattern {
     if (this.#converters.length === 0) {
       // Django skips the regex when there is nothing to capture.
       return isEndpoint
-        ? (path) => (path === route ? { rest: '', args: [], kwargs: {} } : null)
+        ? (path) => (path === route ? { rest: '', args: NO_ARGS, kwargs: {} } : null)
         : (path) =>
-            path.startsWith(route) ? { rest: path.slice(route.length), args: [], kwargs: {} } : null
+            path.startsWith(route) ? { rest: path.slice(route.length), args: NO_ARGS, kwargs: {} } : null
     }
     const regex = new RegExp(`^${this.#regexBody}${isEndpoint ? '$' : ''}`)
     const converters = this.#converters
@@ -94,7 +94,7 @@ export class RoutePattern implements Pattern {
           return null
         }
       }
-      return { rest: path.slice(match[0].length), args: [], kwargs }
+      return { rest: path.slice(match[0].length), args: NO_ARGS, kwargs }
     }
   }
 

@@ -11,6 +11,16 @@ interface CompiledRoute {
   match: Matcher
   app: RoutedApplication
   defaults: Readonly<Record<string, unknown>>
+  /** The app may route (and miss) further down: a late Resolver404 moves on to the next route. */
+  mayMiss: boolean
+}
+
+/**
+ * A consumer application (`Consumer.asAsgi()`) does not route, so it cannot miss: a route to one
+ * needs no Resolver404 handler, which would otherwise live (~200 B) as long as the connection.
+ */
+function isConsumerApplication(app: unknown): boolean {
+  return typeof (app as { consumerClass?: unknown }).consumerClass === 'function'
 }
 
 function stripLeadingSlashes(path: string): string {
@@ -65,7 +75,8 @@ export class URLRouter extends AsgiCallable {
       // (https://github.com/django/channels/issues/1428).
       const isEndpoint = route.callback._path_routing !== true
       const match = route.pattern.compile(isEndpoint)
-      return { match, app: route.callback, defaults: route.defaultArgs }
+      const app = route.callback
+      return { match, app, defaults: route.defaultArgs, mayMiss: !isConsumerApplication(app) }
     })
     this.routes = Object.freeze([...routes])
   }
@@ -132,7 +143,12 @@ export class URLRouter extends AsgiCallable {
       const child = Object.assign({}, scope) as Record<string, unknown>
       child.path_remaining = match.rest
       child.url_route = {
-        args: outer === undefined ? match.args : [...outer.args, ...match.args],
+        args:
+          outer === undefined || outer.args.length === 0
+            ? match.args
+            : match.args.length === 0
+              ? outer.args
+              : [...outer.args, ...match.args],
         kwargs,
       }
       let result: Promise<void>
@@ -142,6 +158,7 @@ export class URLRouter extends AsgiCallable {
         if (!(err instanceof Resolver404)) throw err
         continue
       }
+      if (!route.mayMiss) return result
       // A nested router that misses rejects with Resolver404; then our later routes get their
       // turn (test_path_remaining). The handler lives as long as the connection, so it keeps the
       // child (which the app keeps anyway), not this scope: ~170 B less per connection.

@@ -6,12 +6,18 @@
  * promise executor is shared by every queue). Cancellation makes the pending and every later
  * `receive()` reject with CancelledError, which is how JavaScript apps are told to stop.
  *
+ * The consumer loop does not call `receive()` at all: it registers itself as a sink through the
+ * {@link ReceiveSource} the `receive` callable carries (src/asgi/receive-source.ts), so an idle
+ * consumer waits with no promise, and a message costs no allocation. Sink deliveries are batched:
+ * every queue with something due is handed over in one shared microtask.
+ *
  * Performance notes: an idle connection keeps one of these, so it is kept small. The backlog
  * array is allocated only when an event arrives with no receive waiting, and `receive` is a bound
  * method (a bound function is ~48 B; an arrow function also keeps a context object alive).
  * @module
  */
 import { CancelledError } from '../asgi/errors.js'
+import { RECEIVE_SOURCE, type ReceiveSink, type ReceiveSource } from '../asgi/receive-source.js'
 
 type Resolve<T> = (value: T) => void
 type Reject = (reason: unknown) => void
@@ -25,18 +31,49 @@ function EXECUTOR(resolve: Resolve<unknown>, reject: Reject): void {
   queue.waitWith(resolve, reject)
 }
 
+/** `handoff` holds nothing. */
+const NONE: unique symbol = Symbol('none')
+
+// Queues whose sink has something due, handed over by one microtask for all of them.
+const due: (ReceiveQueue<unknown> | undefined)[] = []
+
+function flushDue(): void {
+  let failure: unknown = null
+  // Deliveries may schedule more queues; they join this same pass.
+  for (let i = 0; i < due.length; i++) {
+    const queue = due[i] as ReceiveQueue<unknown>
+    due[i] = undefined
+    try {
+      queue.deliver()
+    } catch (error) {
+      // Sinks must not throw; if one does, the other queues still get their events.
+      failure ??= error
+    }
+  }
+  due.length = 0
+  if (failure !== null) throw failure
+}
+
 /** An unbounded FIFO with a single consumer, like Daphne's `asyncio.Queue` + `queue.get`. */
-export class ReceiveQueue<T> {
+export class ReceiveQueue<T> implements ReceiveSource<T> {
   private items: T[] | null = null
   private head = 0
   private resolve: Resolve<T> | null = null
   private reject: Reject | null = null
   private cancelled: CancelledError | null = null
-  /** The `receive` callable handed to the app (bound once). */
+  /** The sink waiting for the next event (receiveInto), if any. */
+  private sink: ReceiveSink<T> | null = null
+  /** The event for the waiting sink, when it arrived with nothing queued (no array needed). */
+  private handoff: T | typeof NONE = NONE
+  /** In `due`, waiting for the shared microtask. */
+  private scheduled = false
+  /** The `receive` callable handed to the app (bound once); carries this queue as its source. */
   readonly receive: () => Promise<T>
 
   constructor() {
-    this.receive = this.next.bind(this)
+    const receive = this.next.bind(this)
+    ;(receive as { [RECEIVE_SOURCE]?: ReceiveSource<T> })[RECEIVE_SOURCE] = this
+    this.receive = receive
   }
 
   /** @internal Called by the shared executor while `next()` builds its promise. */
@@ -45,9 +82,46 @@ export class ReceiveQueue<T> {
     this.reject = reject
   }
 
+  /** {@link ReceiveSource}: hand the next event (or the cancellation) to `sink`, later. */
+  receiveInto(sink: ReceiveSink<T>): void {
+    if (this.resolve !== null || this.sink !== null) throw concurrentReceive()
+    this.sink = sink
+    if (this.cancelled !== null || this.items !== null) this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    if (due.push(this as ReceiveQueue<unknown>) === 1) queueMicrotask(flushDue)
+  }
+
+  /** @internal The shared microtask: give the waiting sink its event or error. */
+  deliver(): void {
+    this.scheduled = false
+    const sink = this.sink
+    if (sink === null) return
+    const cancelled = this.cancelled
+    if (cancelled !== null) {
+      this.sink = null
+      sink.receiveError(cancelled)
+      return
+    }
+    const handoff = this.handoff
+    if (handoff !== NONE) {
+      this.handoff = NONE
+      this.sink = null
+      sink.receiveEvent(handoff)
+      return
+    }
+    if (this.items === null) return
+    this.sink = null
+    sink.receiveEvent(this.take())
+  }
+
   /** Events waiting to be received. */
   get size(): number {
-    return this.items === null ? 0 : this.items.length - this.head
+    const queued = this.items === null ? 0 : this.items.length - this.head
+    return this.handoff === NONE ? queued : queued + 1
   }
 
   /** True once `cancel()` was called. */
@@ -65,6 +139,12 @@ export class ReceiveQueue<T> {
       resolve(item)
       return
     }
+    if (this.sink !== null) {
+      if (this.items === null && this.handoff === NONE) this.handoff = item
+      else (this.items ??= []).push(item)
+      this.schedule()
+      return
+    }
     ;(this.items ??= []).push(item)
   }
 
@@ -74,40 +154,45 @@ export class ReceiveQueue<T> {
     this.cancelled = new CancelledError(message)
     this.items = null
     this.head = 0
+    this.handoff = NONE
     const reject = this.reject
     this.resolve = null
     this.reject = null
     if (reject !== null) reject(this.cancelled)
+    if (this.sink !== null) this.schedule()
+  }
+
+  /** The oldest queued event (`items` must be non-null). */
+  private take(): T {
+    const items = this.items as T[]
+    const item = items[this.head] as T
+    this.head++
+    if (this.head === items.length) {
+      // Drained: drop the array (an idle connection keeps none).
+      this.items = null
+      this.head = 0
+    } else {
+      items[this.head - 1] = undefined as T
+      if (this.head > 1024 && this.head * 2 > items.length) {
+        this.items = items.slice(this.head)
+        this.head = 0
+      }
+    }
+    return item
   }
 
   private next(): Promise<T> {
     if (this.cancelled) return Promise.reject(this.cancelled)
-    const items = this.items
-    if (items !== null) {
-      const item = items[this.head] as T
-      this.head++
-      if (this.head === items.length) {
-        // Drained: drop the array (an idle connection keeps none).
-        this.items = null
-        this.head = 0
-      } else {
-        items[this.head - 1] = undefined as T
-        if (this.head > 1024 && this.head * 2 > items.length) {
-          this.items = items.slice(this.head)
-          this.head = 0
-        }
-      }
-      return Promise.resolve(item)
-    }
-    if (this.resolve !== null) {
-      // ASGI has one reader per instance; a second concurrent receive would orphan the first.
-      return Promise.reject(
-        new TypeError('receive() called again before the previous receive() resolved'),
-      )
-    }
+    if (this.resolve !== null || this.sink !== null) return Promise.reject(concurrentReceive())
+    if (this.items !== null) return Promise.resolve(this.take())
     target = this as ReceiveQueue<unknown>
     const promise = new Promise<T>(EXECUTOR as (resolve: Resolve<T>, reject: Reject) => void)
     target = null
     return promise
   }
+}
+
+// ASGI has one reader per instance; a second concurrent receive would orphan the first.
+function concurrentReceive(): TypeError {
+  return new TypeError('receive() called again before the previous receive() resolved')
 }

@@ -240,6 +240,15 @@ describe('URLRouter scope handling', () => {
     expect(await call(router, { type: 'http', path: '/x/y/' })).toBe(2)
   })
 
+  it('a consumer application is not retried: a Resolver404 it raises is its own error (deviation)', async () => {
+    // Consumers do not route, so routes to them get no Resolver404 handler (it would live as
+    // long as the connection). Channels would try the next route here.
+    const late = new Resolver404('raised by a consumer handler')
+    const consumerApp = Object.assign(() => Promise.reject(late), { consumerClass: class {} })
+    const router = new URLRouter([path('x/', consumerApp), path('x/', mockApplication(2))])
+    await expect(call(router, { type: 'http', path: '/x/', path_remaining: 'x/' })).rejects.toBe(late)
+  })
+
   it('retries a nested router with the scope it was given after a late Resolver404', async () => {
     const late = Object.assign(
       async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CancelledError } from '../../src/asgi/errors.js'
+import { receiveSourceOf } from '../../src/asgi/receive-source.js'
 import { ReceiveQueue } from '../../src/server/receive-queue.js'
 
 describe('ReceiveQueue', () => {
@@ -47,5 +48,133 @@ describe('ReceiveQueue', () => {
     await expect(queue.receive()).rejects.toThrow(/before the previous receive/)
     queue.push(7)
     await expect(first).resolves.toBe(7)
+  })
+})
+
+describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => {
+  /** A sink that re-arms after each event, like the consumer loop, and records what it got. */
+  function recorder(queue: ReceiveQueue<number>, rearm = true) {
+    const got: (number | string)[] = []
+    let inCall = false
+    const sink = {
+      receiveEvent(event: number) {
+        if (inCall) throw new Error('delivered synchronously')
+        got.push(event)
+        if (rearm) arm()
+      },
+      receiveError(error: unknown) {
+        got.push(error instanceof CancelledError ? 'cancelled' : String(error))
+      },
+    }
+    const arm = () => {
+      inCall = true
+      try {
+        queue.receiveInto(sink)
+      } finally {
+        inCall = false
+      }
+    }
+    return { got, sink, arm }
+  }
+  const tick = () => new Promise((r) => setImmediate(r))
+
+  it('is what receive carries under RECEIVE_SOURCE', () => {
+    const queue = new ReceiveQueue<number>()
+    expect(receiveSourceOf(queue.receive)).toBe(queue)
+    expect(receiveSourceOf(async () => 1)).toBeNull()
+  })
+
+  it('delivers asynchronously, never inside receiveInto or push, and in order', async () => {
+    const queue = new ReceiveQueue<number>()
+    queue.push(0)
+    const { got, arm } = recorder(queue)
+    arm()
+    expect(got).toEqual([])
+    let pushing = true
+    for (let i = 1; i < 2000; i++) queue.push(i)
+    pushing = false
+    expect(pushing).toBe(false)
+    expect(got).toEqual([])
+    await tick()
+    expect(got).toEqual(Array.from({ length: 2000 }, (_, i) => i))
+    expect(queue.size).toBe(0)
+  })
+
+  it('hands one event per arming; the rest stay queued', async () => {
+    const queue = new ReceiveQueue<number>()
+    const { got, arm } = recorder(queue, false)
+    arm()
+    queue.push(1)
+    queue.push(2)
+    await tick()
+    expect(got).toEqual([1])
+    expect(queue.size).toBe(1)
+    arm()
+    await tick()
+    expect(got).toEqual([1, 2])
+    // Plain receive() still works once no sink waits.
+    queue.push(3)
+    await expect(queue.receive()).resolves.toBe(3)
+  })
+
+  it('batches the deliveries of many queues into one microtask', async () => {
+    const queues = Array.from({ length: 50 }, () => new ReceiveQueue<number>())
+    const recorders = queues.map((q) => recorder(q))
+    for (const r of recorders) r.arm()
+    queues.forEach((q, i) => q.push(i))
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(recorders.map((r) => r.got[0])).toEqual(queues.map((_, i) => i))
+  })
+
+  it('cancel gives the waiting sink CancelledError, and a later arming too', async () => {
+    const queue = new ReceiveQueue<number>()
+    const { got, arm } = recorder(queue)
+    arm()
+    queue.push(1)
+    queue.cancel()
+    await tick()
+    expect(got).toEqual(['cancelled'])
+    arm()
+    await tick()
+    expect(got).toEqual(['cancelled', 'cancelled'])
+  })
+
+  it('refuses a second reader, either way round', async () => {
+    const queue = new ReceiveQueue<number>()
+    const { arm } = recorder(queue)
+    arm()
+    expect(arm).toThrow(/receive\(\) called again/)
+    await expect(queue.receive()).rejects.toThrow(/receive\(\) called again/)
+    const other = new ReceiveQueue<number>()
+    const waiting = other.receive()
+    expect(recorder(other).arm).toThrow(/receive\(\) called again/)
+    other.push(5)
+    await expect(waiting).resolves.toBe(5)
+  })
+
+  it('a sink that throws does not keep other queues from their events', async () => {
+    const bad = new ReceiveQueue<number>()
+    const good = new ReceiveQueue<number>()
+    const failures: unknown[] = []
+    const onError = (error: unknown) => failures.push(error)
+    process.on('uncaughtException', onError)
+    try {
+      bad.receiveInto({
+        receiveEvent() {
+          throw new Error('bad sink')
+        },
+        receiveError() {},
+      })
+      const { got, arm } = recorder(good)
+      arm()
+      bad.push(1)
+      good.push(2)
+      await tick()
+      expect(got).toEqual([2])
+      expect(failures).toHaveLength(1)
+    } finally {
+      process.off('uncaughtException', onError)
+    }
   })
 })

@@ -10,6 +10,8 @@ import type { SessionData } from './store.js'
 /** Session data key of a custom expiry (seconds, 0 = browser close, or an ISO date), as Django. */
 export const EXPIRY_KEY = '_session_expiry'
 
+const EMPTY_DATA: Readonly<SessionData> = Object.freeze({})
+
 /** One client's session. `modified` says whether the response must save it. */
 export abstract class Session {
   /** Set by every write; the session middleware saves modified sessions. */
@@ -64,10 +66,21 @@ export abstract class Session {
     return this.cache
   }
 
+  /**
+   * The data for reading: like `data`, but a session that is still empty is read through one
+   * shared frozen object, so reading (e.g. the auth middleware looking for a user id on every
+   * WebSocket connect) builds no object per connection.
+   */
+  protected get readData(): Readonly<SessionData> {
+    const cache = this.cache
+    return cache === null ? EMPTY_DATA : cache === undefined ? this.data : cache
+  }
+
   /** The value under `key`, or `fallback`. */
   get<T = unknown>(key: string, fallback?: T): T | undefined {
     this.accessed = true
-    return Object.hasOwn(this.data, key) ? (this.data[key] as T) : fallback
+    const data = this.readData
+    return Object.hasOwn(data, key) ? (data[key] as T) : fallback
   }
 
   /** Store a JSON-serializable value. */
@@ -80,7 +93,7 @@ export abstract class Session {
   /** Remove `key`; returns whether it was there. */
   delete(key: string): boolean {
     this.accessed = true
-    if (!Object.hasOwn(this.data, key)) return false
+    if (!Object.hasOwn(this.readData, key)) return false
     delete this.data[key]
     this.modified = true
     return true
@@ -89,7 +102,7 @@ export abstract class Session {
   /** Whether `key` is set. */
   has(key: string): boolean {
     this.accessed = true
-    return Object.hasOwn(this.data, key)
+    return Object.hasOwn(this.readData, key)
   }
 
   /** Remove and return `key`'s value (or `fallback`). */
@@ -114,12 +127,12 @@ export abstract class Session {
 
   keys(): string[] {
     this.accessed = true
-    return Object.keys(this.data)
+    return Object.keys(this.readData)
   }
 
   entries(): [string, unknown][] {
     this.accessed = true
-    return Object.entries(this.data)
+    return Object.entries(this.readData)
   }
 
   /** Drop every key (the key itself stays; see `flush`). */

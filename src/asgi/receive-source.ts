@@ -1,0 +1,39 @@
+/**
+ * An optional fast path behind an ASGI `receive` callable: events pushed into a registered sink
+ * instead of one promise per `receive()`.
+ *
+ * A plain `receive()` that waits costs a promise, its two resolving functions and their context,
+ * plus the reaction and derived promise of whoever awaits it: seven objects kept alive by every
+ * idle connection, and allocated again for every message. A server whose `receive` carries a
+ * {@link ReceiveSource} under {@link RECEIVE_SOURCE} lets the consumer loop skip all of that.
+ * Everything else (middleware, user apps, the test communicators) still just calls `receive()`;
+ * a middleware that wraps `receive` hides the source and the consumer falls back to promises.
+ * @module
+ */
+
+/** The key under which a `receive` callable may carry its {@link ReceiveSource}. */
+export const RECEIVE_SOURCE: unique symbol = Symbol.for('channels-ts.receive-source')
+
+/** Where a {@link ReceiveSource} delivers. Its methods must not throw. */
+export interface ReceiveSink<T = unknown> {
+  /** The event `receive()` would have resolved with. */
+  receiveEvent(event: T): void
+  /** The reason `receive()` would have rejected with (e.g. CancelledError). */
+  receiveError(error: unknown): void
+}
+
+/** The push-style form of `receive()`. */
+export interface ReceiveSource<T = unknown> {
+  /**
+   * Like one `receive()` call: exactly one later `receiveEvent` or `receiveError` on `sink`,
+   * always asynchronously (never during this call). Throws, like a second concurrent
+   * `receive()`, when a receive or a sink is already waiting.
+   */
+  receiveInto(sink: ReceiveSink<T>): void
+}
+
+/** The {@link ReceiveSource} behind `receive`, or null when it offers none. */
+export function receiveSourceOf<T>(receive: () => unknown): ReceiveSource<T> | null {
+  const source = (receive as { [RECEIVE_SOURCE]?: ReceiveSource<T> })[RECEIVE_SOURCE]
+  return source !== undefined && typeof source.receiveInto === 'function' ? source : null
+}
