@@ -131,6 +131,8 @@ export async function serve(
   let server: CliServer | undefined
   try {
     const loaded = await loader.load({ settings: true })
+    // serve never rebuilds: release esbuild now (its service process and its pings), not at exit.
+    await loader.dispose()
     if (!loaded.ok) throw new CommandError(loaded.message)
     logger.info(`Starting server at ${endpoints.join(', ')}`)
     const createServer = await ctx.createServer()
@@ -155,7 +157,7 @@ export async function serve(
     return 0
   } finally {
     await server?.stop()
-    await loader.dispose()
+    await loader.dispose() // again, for the paths that threw before the first one
     await channelLayers.closeAll().catch(() => undefined)
     await accessLog?.close()
     setLogHandler(previousHandler)

@@ -82,6 +82,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
   // newChannel's scratch space and the last prefix it validated.
   private readonly nameCodes: number[] = []
   private validPrefix: string | undefined
+  private lastMadeName: string | undefined
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -172,8 +173,9 @@ export class InMemoryChannelLayer implements ChannelLayer {
   receiveInto(channel: string, receiver: LayerReceiver): void {
     let queue = this._channels.get(channel)
     if (queue === undefined) {
-      // Names of existing entries were checked when the entry was made.
-      requireValidChannelName(channel)
+      // Names of existing entries were checked when the entry was made, and the name newChannel
+      // just made is valid (a consumer arms right after naming its channel).
+      if (channel !== this.lastMadeName) requireValidChannelName(channel)
       this.cleanIfDue(Date.now())
       queue = new ChannelQueue(this.getCapacity(channel))
       this._channels.set(channel, queue)
@@ -233,6 +235,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
       requireValidChannelName(name)
       this.validPrefix = prefix
     }
+    this.lastMadeName = name
     return name
   }
 

@@ -112,9 +112,22 @@ export class CookieMiddleware extends BaseMiddleware {
       }
       const header = getHeader(scope.headers as Iterable<HeaderPair>, 'cookie')
       const cookies = header === undefined ? {} : parseCookies(header)
-      return this.inner(extendScope(scope, 'cookies', cookies), receive, send)
+      return this.enter(scope, cookies, receive, send)
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  /**
+   * Runs the inner app with `cookies` added to a copy of `scope` (may throw synchronously). A
+   * hook for AuthMiddlewareStack, which builds the whole stack's scope in one copy.
+   */
+  protected enter(
+    scope: Scope,
+    cookies: Record<string, string>,
+    receive: Receive,
+    send: Send,
+  ): Promise<void> {
+    return this.inner(extendScope(scope, 'cookies', cookies), receive, send)
   }
 }

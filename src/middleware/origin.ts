@@ -4,7 +4,7 @@
  * @module
  */
 import { ValueError } from '../asgi/errors.js'
-import { decodeLatin1 } from '../asgi/headers.js'
+import { decodeLatin1, headerNameIs } from '../asgi/headers.js'
 import { getLogger } from '../asgi/logging.js'
 import type { Application, HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
 import { getSettings } from '../settings/index.js'
@@ -49,8 +49,11 @@ export class OriginValidator extends BaseMiddleware {
         throw new ValueError('You cannot use OriginValidator on a non-WebSocket connection')
       }
       // Like Channels, the last Origin header wins.
-      for (const [name, value] of (scope.headers ?? []) as HeaderPair[]) {
-        if (name.length === 6 && decodeLatin1(name) === 'origin') origin = decodeLatin1(value)
+      const given = (scope.headers ?? []) as Iterable<HeaderPair>
+      const headers = Array.isArray(given) ? (given as HeaderPair[]) : [...given]
+      for (let i = 0; i < headers.length; i++) {
+        const pair = headers[i] as HeaderPair
+        if (headerNameIs(pair[0], 'origin')) origin = decodeLatin1(pair[1])
       }
       allowed = this.#allowed(origin)
       if (allowed) return this.inner(scope, receive, send)

@@ -17,6 +17,7 @@
  * @module
  */
 import { CancelledError } from '../asgi/errors.js'
+import { getLogger } from '../asgi/logging.js'
 import { RECEIVE_SOURCE, type ReceiveSink, type ReceiveSource } from '../asgi/receive-source.js'
 
 type Resolve<T> = (value: T) => void
@@ -31,6 +32,8 @@ function EXECUTOR(resolve: Resolve<unknown>, reject: Reject): void {
   queue.waitWith(resolve, reject)
 }
 
+const log = getLogger('channels.server')
+
 /** `handoff` holds nothing. */
 const NONE: unique symbol = Symbol('none')
 
@@ -38,7 +41,6 @@ const NONE: unique symbol = Symbol('none')
 const due: (ReceiveQueue<unknown> | undefined)[] = []
 
 function flushDue(): void {
-  let failure: unknown = null
   // Deliveries may schedule more queues; they join this same pass.
   for (let i = 0; i < due.length; i++) {
     const queue = due[i] as ReceiveQueue<unknown>
@@ -46,13 +48,17 @@ function flushDue(): void {
     try {
       queue.deliver()
     } catch (error) {
-      // Sinks must not throw; if one does, the other queues still get their events.
-      failure ??= error
+      // Sinks must not throw. If one does, that is a bug to report, not a reason to stop the
+      // server or to keep the other queues from their events.
+      log.error(`A receive sink threw: ${error instanceof Error ? error.message : String(error)}`, error)
     }
   }
   due.length = 0
-  if (failure !== null) throw failure
 }
+
+// The shared microtask is a reaction on a settled promise: node's queueMicrotask wraps every
+// callback in an AsyncResource, which cost more than the delivery itself.
+const SETTLED: Promise<void> = Promise.resolve()
 
 /** An unbounded FIFO with a single consumer, like Daphne's `asyncio.Queue` + `queue.get`. */
 export class ReceiveQueue<T> implements ReceiveSource<T> {
@@ -92,7 +98,7 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    if (due.push(this as ReceiveQueue<unknown>) === 1) queueMicrotask(flushDue)
+    if (due.push(this as ReceiveQueue<unknown>) === 1) void SETTLED.then(flushDue)
   }
 
   /** @internal The shared microtask: give the waiting sink its event or error. */

@@ -236,6 +236,51 @@ describe('AuthMiddleware per connection', () => {
   })
 })
 
+describe('AuthMiddlewareStack shortcut (one scope copy for an anonymous WebSocket)', () => {
+  /** What the inner app sees, through the stack and through the three middlewares by hand. */
+  async function seen(scope: () => Scope): Promise<[Record<string, unknown>, Record<string, unknown>]> {
+    const out: Record<string, unknown>[] = []
+    const inner = async (s: Scope) => {
+      out.push(s as unknown as Record<string, unknown>)
+    }
+    await AuthMiddlewareStack(inner)(scope(), receive, send)
+    await new CookieMiddleware(new SessionMiddleware(new AuthMiddleware(inner)))(scope(), receive, send)
+    return [out[0]!, out[1]!]
+  }
+
+  it('gives the inner app the same scope as the three middlewares do', async () => {
+    restore = useSettings({ SESSION_ENGINE: 'memory' })
+    const [fast, chain] = await seen(() => wsScope([['cookie', 'theme=dark; lang=fr']]))
+    expect(Object.keys(fast)).toEqual(Object.keys(chain))
+    expect(fast.cookies).toEqual({ theme: 'dark', lang: 'fr' })
+    expect(fast.cookies).toEqual(chain.cookies)
+    expect(fast.user).toBeInstanceOf(AnonymousUser)
+    expect(chain.user).toBeInstanceOf(AnonymousUser)
+    const [a, b] = [fast.session, chain.session] as { sessionKey: unknown; accessed: boolean; modified: boolean; constructor: unknown }[]
+    expect(a!.constructor).toBe(b!.constructor)
+    expect([a!.sessionKey, a!.accessed, a!.modified]).toEqual([b!.sessionKey, b!.accessed, b!.modified])
+  })
+
+  it('takes the usual way with a session cookie, so the stored user is found', async () => {
+    const store = new CountingStore()
+    restore = useSettings({ SESSION_ENGINE: store })
+    store.data.set('s'.repeat(32), { [SESSION_KEY]: '7', [BACKEND_SESSION_KEY]: 'nowhere.Backend' })
+    const [fast, chain] = await seen(() => wsScope([['cookie', `sessionid=${'s'.repeat(32)}`]]))
+    expect(store.calls.filter((c) => c === 'load')).toHaveLength(2)
+    expect((fast.session as { sessionKey: unknown }).sessionKey).toBe('s'.repeat(32))
+    expect(Object.keys(fast)).toEqual(Object.keys(chain))
+  })
+
+  it('takes the usual way for HTTP and when the scope already has a user', async () => {
+    restore = useSettings({ SESSION_ENGINE: 'memory' })
+    const given = { id: 3 }
+    const [fast] = await seen(() => ({ ...wsScope(), user: given }) as unknown as Scope)
+    expect(fast.user).toBe(given)
+    const [http, httpChain] = await seen(() => ({ ...wsScope(), type: 'http' }) as unknown as Scope)
+    expect(Object.keys(http)).toEqual(Object.keys(httpChain))
+  })
+})
+
 describe('OriginValidator per connection', () => {
   it('passes the scope on as it is (Channels does not copy it either)', async () => {
     let inner: Scope | undefined

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CancelledError } from '../../src/asgi/errors.js'
 import { receiveSourceOf } from '../../src/asgi/receive-source.js'
 import { ReceiveQueue } from '../../src/server/receive-queue.js'
+import { recordLogs } from '../helpers/with-server.js'
 
 describe('ReceiveQueue', () => {
   it('delivers queued events in order', async () => {
@@ -156,9 +157,7 @@ describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => 
   it('a sink that throws does not keep other queues from their events', async () => {
     const bad = new ReceiveQueue<number>()
     const good = new ReceiveQueue<number>()
-    const failures: unknown[] = []
-    const onError = (error: unknown) => failures.push(error)
-    process.on('uncaughtException', onError)
+    const logs = recordLogs()
     try {
       bad.receiveInto({
         receiveEvent() {
@@ -172,9 +171,11 @@ describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => 
       good.push(2)
       await tick()
       expect(got).toEqual([2])
-      expect(failures).toHaveLength(1)
+      expect(logs.records.map((r) => [r.level, r.message])).toEqual([
+        ['error', 'A receive sink threw: bad sink'],
+      ])
     } finally {
-      process.off('uncaughtException', onError)
+      logs.restore()
     }
   })
 })

@@ -51,6 +51,7 @@ export async function createBundler(entry: string, options: BundlerOptions): Pro
   // Placing the bundle inside the project makes `require` of packages search the project's
   // node_modules, and makes source-map paths point back at the real files.
   const filename = join(cacheDir, `${basename(entryPath, extname(entryPath))}.cjs`)
+  let disposed: Promise<void> | undefined
   const context = await esbuild.context({
     entryPoints: [entryPath],
     absWorkingDir: projectDir,
@@ -85,8 +86,10 @@ export async function createBundler(entry: string, options: BundlerOptions): Pro
         return failure(error, projectDir, color)
       }
     },
-    async dispose() {
-      await context.dispose()
+    dispose() {
+      // Idempotent: serve disposes right after loading, and again on the way out.
+      disposed ??= context.dispose()
+      return disposed
     },
   }
 }
