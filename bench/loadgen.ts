@@ -92,6 +92,7 @@ async function conn(): Promise<string> {
   let firstError = ''
   const handshakes: number[] = []
   console.log('STARTED')
+  const half = Math.floor(total / 2)
   const start = performance.now()
   await Promise.all(
     Array.from({ length: parallel }, async () => {
@@ -103,6 +104,8 @@ async function conn(): Promise<string> {
           handshakes.push(performance.now() - t0)
           ws.on('error', () => {})
           held.push(ws)
+          // Half way: the runner reads the server's CPU and RSS here too (steady-state figures).
+          if (held.length === half) console.log(`HALF ${half}`)
         } catch (error) {
           errors++
           firstError ||= String(error)

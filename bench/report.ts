@@ -9,7 +9,10 @@ export interface ReportRow {
   label: string
   unit: string
   values: Record<string, number>
-  /** channels-ts must be at most `maxRatio` × raw uWS, or at most `maxValue` absolutely. */
+  /**
+   * channels-ts must be at most `maxRatio` × raw uWS, or at most `maxValue` absolutely; neither
+   * (and no `extra`): a row for information, with no target.
+   */
   target: { maxRatio?: number; maxValue?: number; text: string }
   /** Extra condition, e.g. "none lost". */
   extra?: { ok: boolean; text: string }
@@ -29,6 +32,8 @@ export function ratio(row: ReportRow, baseline: string): number {
 export function targetMet(row: ReportRow): boolean | null {
   const value = row.values[SUBJECT]
   if (value === undefined || !Number.isFinite(value)) return null
+  // A row shown for information only.
+  if (row.target.maxRatio === undefined && row.target.maxValue === undefined && !row.extra) return null
   let ok = true
   if (row.target.maxRatio !== undefined) {
     const r = ratio(row, 'uws')

@@ -52,7 +52,14 @@ export interface RunFigures {
   cpuUsPerEcho: number
   cpuUsPerDelivery: number
   deliveriesLost: number
+  /** Server CPU per handshake over the whole 10k wave, JIT warm-up of the handshake path included. */
   cpuUsPerHandshake: number
+  /**
+   * The same over the second half of the wave (from the load generator's `HALF` marker to
+   * `OPENED`): the steady-state cost, once the handshake path is compiled, with 5k–10k live
+   * connections for the GC to carry.
+   */
+  cpuUsPerHandshakeSteady: number
   kbPerIdleConnection: number
   echoRate: number
   idleOpened: number
@@ -63,20 +70,26 @@ async function phase(
   pinned: boolean,
   args: string[],
   onOpened?: () => void,
-): Promise<{ fields: Record<string, string>; cpu: number; atOpened: number }> {
+): Promise<{ fields: Record<string, string>; cpu: number; atOpened: number; atHalf: number; half: number }> {
   const child = spawnPinned(pinned ? 1 : null, [process.execPath, LOADGEN, ...args], {
     cwd: process.cwd(),
   })
   let start = Number.NaN
   let atOpened = Number.NaN
+  let atHalf = Number.NaN
+  let half = Number.NaN
   const fields = await collectResult(child, (line) => {
     if (line === 'STARTED') start = cpuMicros(pid)
+    if (line.startsWith('HALF ')) {
+      atHalf = cpuMicros(pid)
+      half = Number(line.slice(5))
+    }
     if (line.startsWith('OPENED')) {
       atOpened = cpuMicros(pid)
       onOpened?.()
     }
   })
-  return { fields, cpu: cpuMicros(pid) - start, atOpened: atOpened - start }
+  return { fields, cpu: cpuMicros(pid) - start, atOpened: atOpened - start, atHalf: atHalf - start, half }
 }
 
 /** Start `spec` pinned to core 0, run the three phases from core 1, stop it, return the figures. */
@@ -131,6 +144,7 @@ export async function runServer(
       cpuUsPerDelivery: fan.cpu / deliveries,
       deliveriesLost: Number(fan.fields.expected) - received,
       cpuUsPerHandshake: idle.atOpened / opened,
+      cpuUsPerHandshakeSteady: (idle.atOpened - idle.atHalf) / (opened - idle.half),
       kbPerIdleConnection: (heldRss - baseRss) / opened,
       echoRate: Number(echo.fields.rate),
       idleOpened: opened,

@@ -30,6 +30,18 @@ export interface ReceiveSource<T = unknown> {
    * `receive()`, when a receive or a sink is already waiting.
    */
   receiveInto(sink: ReceiveSink<T>): void
+  /**
+   * Optional. The app instance will return `promise` and report its end with `complete()`; if
+   * the server gets exactly this promise back from the app (no middleware wrapped it), it may
+   * rely on `complete()` instead of reacting to the promise: per connection, that saves the
+   * reaction, the derived promise and two bound handlers. Call once, during the app call.
+   */
+  claimCompletion?(promise: Promise<void>): void
+  /**
+   * Optional. The app instance ended: normally (`failed` false) or with `error`. Call once,
+   * before settling the claimed promise (which must still settle: others may await it).
+   */
+  complete?(failed: boolean, error: unknown): void
 }
 
 /** The {@link ReceiveSource} behind `receive`, or null when it offers none. */

@@ -66,10 +66,13 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
 
   /** The promise that settles when the consumer ends; call once, before `start`. */
   promise(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    const promise = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
     })
+    // The server may then hear of our end from complete() instead of reacting to the promise.
+    this.#source?.claimCompletion?.(promise)
+    return promise
   }
 
   /** Start both sources (`channel` is the consumer's layer channel, if there is a layer). */
@@ -217,7 +220,13 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
         // Nothing to do: the consumer is over either way, and its outcome matters more.
       }
     }
-    if (error instanceof StopConsumer) this.#resolve()
+    const stopped = error instanceof StopConsumer
+    try {
+      this.#source?.complete?.(!stopped, error)
+    } catch {
+      // The promise below still tells everyone else.
+    }
+    if (stopped) this.#resolve()
     else this.#reject(error)
   }
 }

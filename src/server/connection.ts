@@ -15,7 +15,7 @@ import { getLogger } from '../asgi/logging.js'
 import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
-import { ReceiveQueue } from './receive-queue.js'
+import { ReceiveQueue, type CompletionOwner } from './receive-queue.js'
 
 /** The server's logger. */
 export const log = getLogger('channels.server')
@@ -60,6 +60,8 @@ export interface ServerContext {
 
 /** The server's view of a connection in its table. */
 export interface TrackedConnection {
+  /** Index in the server's table (-1 when not in it); the server's bookkeeping. */
+  slot: number
   readonly appPromise: Promise<void> | null
   describe(): string
   sweep(now: number): void
@@ -72,13 +74,14 @@ function errorMessage(error: unknown): string {
 }
 
 /** One tracked connection (an HTTP request or a WebSocket) and its application instance. */
-export abstract class AppConnection<In = unknown> implements TrackedConnection {
+export abstract class AppConnection<In = unknown> implements TrackedConnection, CompletionOwner {
   readonly queue = new ReceiveQueue<In>()
   readonly connectedAt = clock()
   /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
   disconnectedAt = 0
   /** Flag bits; subclasses use FIRST_PROTOCOL_FLAG and up. */
   protected flags = 0
+  slot = -1
   /** The app's promise, for graceful shutdown. */
   appPromise: Promise<void> | null = null
   /** The app-facing `send`, bound once per connection. */
@@ -103,16 +106,31 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection {
   /** Graceful shutdown: ask the client to leave (close 1001, 503 …). */
   abstract shutdown(): void
 
-  /** Run the application instance; its settlement is handled once, here. */
+  /**
+   * Run the application instance; its settlement is handled once, here. A consumer that claims
+   * its completion through the receive queue (and whose promise comes back unwrapped) reports its
+   * end to `appCompleted`; any other app's promise gets a reaction.
+   */
   protected run(app: Application, scope: Scope): void {
     if (this.ctx.lifespanState !== null) scope.state = { ...this.ctx.lifespanState }
+    const queue = this.queue
+    queue.openClaims(this)
     let promise: Promise<void>
     try {
-      promise = Promise.resolve(app(scope, this.queue.receive as never, this.send as never))
+      promise = Promise.resolve(app(scope, queue.receive as never, this.send as never))
     } catch (error) {
       promise = Promise.reject(error)
     }
+    if (queue.adopt(promise)) {
+      this.appPromise = promise
+      return
+    }
     this.appPromise = promise.then(this.onAppFulfilled.bind(this), this.onAppRejected.bind(this))
+  }
+
+  /** CompletionOwner: the adopted app instance ended (null, or what it failed with). */
+  appCompleted(error: unknown): void {
+    this.settle(error)
   }
 
   private onAppFulfilled(): void {

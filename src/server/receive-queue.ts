@@ -34,6 +34,21 @@ function EXECUTOR(resolve: Resolve<unknown>, reject: Reject): void {
 
 const log = getLogger('channels.server')
 
+/** Who hears of an app instance that reported its own end (the server's connection). */
+export interface CompletionOwner {
+  /** The app ended: null normally, else what it failed with. Called from a microtask. */
+  appCompleted(error: unknown): void
+}
+
+// `completion` states: claims not taken; taken during the app call; adopted (the owner relies on
+// complete()); ended, to be reported to the owner.
+const OFF = 0
+const OPEN = 1
+const ADOPTED = 2
+const ENDED = 3
+
+function ignore(): void {}
+
 /** `handoff` holds nothing. */
 const NONE: unique symbol = Symbol('none')
 
@@ -73,6 +88,11 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
   private handoff: T | typeof NONE = NONE
   /** In `due`, waiting for the shared microtask. */
   private scheduled = false
+  private completion = OFF
+  private claimed: Promise<void> | null = null
+  /** What the ended app failed with (null: it did not). */
+  private ending: unknown = null
+  private owner: CompletionOwner | null = null
   /** The `receive` callable handed to the app (bound once); carries this queue as its source. */
   readonly receive: () => Promise<T>
 
@@ -95,6 +115,50 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     if (this.cancelled !== null || this.items !== null) this.schedule()
   }
 
+  /**
+   * Take completion claims (ReceiveSource.claimCompletion) during the app call that follows;
+   * then `adopt` with what the app returned.
+   */
+  openClaims(owner: CompletionOwner): void {
+    this.owner = owner
+    this.completion = OPEN
+  }
+
+  /**
+   * True when the app returned the promise it claimed and has not ended yet: `owner` then hears
+   * of its end through `appCompleted` and need not react to the promise.
+   */
+  adopt(returned: Promise<void>): boolean {
+    if (this.completion === OPEN && returned === this.claimed) {
+      this.completion = ADOPTED
+      return true
+    }
+    this.completion = OFF
+    this.claimed = null
+    this.owner = null
+    return false
+  }
+
+  /** {@link ReceiveSource.claimCompletion}. */
+  claimCompletion(promise: Promise<void>): void {
+    if (this.completion === OPEN && this.claimed === null) this.claimed = promise
+  }
+
+  /** {@link ReceiveSource.complete}. */
+  complete(failed: boolean, error: unknown): void {
+    if (this.completion === OPEN) {
+      // Ended during the app call: the server reacts to the returned promise as usual.
+      this.completion = OFF
+      return
+    }
+    if (this.completion !== ADOPTED) return
+    this.completion = ENDED
+    this.ending = failed ? (error ?? new Error('Application rejected without a reason')) : null
+    // Nobody else may be listening: mark the rejection handled (the owner reports it).
+    if (failed) this.claimed?.then(undefined, ignore)
+    this.schedule()
+  }
+
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
@@ -105,7 +169,19 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
   deliver(): void {
     this.scheduled = false
     const sink = this.sink
-    if (sink === null) return
+    if (sink !== null) this.deliverTo(sink)
+    if (this.completion === ENDED) {
+      this.completion = OFF
+      const owner = this.owner as CompletionOwner
+      const ending = this.ending
+      this.owner = null
+      this.claimed = null
+      this.ending = null
+      owner.appCompleted(ending)
+    }
+  }
+
+  private deliverTo(sink: ReceiveSink<T>): void {
     const cancelled = this.cancelled
     if (cancelled !== null) {
       this.sink = null

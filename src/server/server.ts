@@ -89,7 +89,9 @@ class AsgiServer implements Server, ServerContext {
   readonly closed: Promise<void>
   private resolveClosed!: () => void
   private readonly endpoints: Endpoint[]
-  private readonly connections = new Set<TrackedConnection>()
+  // An array with each connection's index in its `slot` (swap-remove): a Set hashed every
+  // connection in and out, a measurable part of a handshake with 10k connections tracked.
+  private readonly connections: TrackedConnection[] = []
   private reactor: Reactor | null = null
   private listeners: Listener[] = []
   private lifespan: Lifespan | null = null
@@ -122,7 +124,7 @@ class AsgiServer implements Server, ServerContext {
   }
 
   get connectionCount(): number {
-    return this.connections.size
+    return this.connections.length
   }
 
   start(): Promise<StartResult> {
@@ -205,7 +207,7 @@ class AsgiServer implements Server, ServerContext {
     // Not awaited yet: a reactor may only finish closing a listener once its connections ended.
     const closing = Promise.allSettled(this.listeners.map((listener) => listener.close()))
     for (const connection of [...this.connections]) connection.shutdown()
-    if (this.connections.size > 0) {
+    if (this.connections.length > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
         this.drained = resolve
@@ -214,7 +216,7 @@ class AsgiServer implements Server, ServerContext {
       clearTimeout(timer)
       this.drained = null
     }
-    if (this.connections.size > 0) {
+    if (this.connections.length > 0) {
       const remaining = [...this.connections]
       for (const connection of remaining) connection.kill()
       log.info(`Killed ${remaining.length} pending application instances`)
@@ -245,8 +247,21 @@ class AsgiServer implements Server, ServerContext {
   }
 
   release(connection: TrackedConnection): void {
-    this.connections.delete(connection)
-    if (this.connections.size === 0) this.drained?.()
+    const connections = this.connections
+    const slot = connection.slot
+    if (slot < 0 || connections[slot] !== connection) return
+    const last = connections.pop() as TrackedConnection
+    if (last !== connection) {
+      connections[slot] = last
+      last.slot = slot
+    }
+    connection.slot = -1
+    if (connections.length === 0) this.drained?.()
+  }
+
+  private track(connection: TrackedConnection): void {
+    connection.slot = this.connections.length
+    this.connections.push(connection)
   }
 
   // ---- reactor handlers ---------------------------------------------------------------------
@@ -255,7 +270,7 @@ class AsgiServer implements Server, ServerContext {
     try {
       const problem = checkRequest(request)
       if (problem !== null) return this.badRequest(problem, request, response)
-      this.connections.add(new HttpConnection(this, request, response, this.application))
+      this.track(new HttpConnection(this, request, response, this.application))
     } catch (error) {
       log.error(`Server error while handling ${request.method} ${request.url}`, error)
       try {
@@ -285,9 +300,7 @@ class AsgiServer implements Server, ServerContext {
         upgrade.reject(page.head, page.body)
         return
       }
-      this.connections.add(
-        new WebSocketConnection(this, request, subprotocols, upgrade, this.application),
-      )
+      this.track(new WebSocketConnection(this, request, subprotocols, upgrade, this.application))
     } catch (error) {
       log.error(`Server error while handling WebSocket ${request.url}`, error)
       upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })
@@ -318,7 +331,11 @@ class AsgiServer implements Server, ServerContext {
 
   private sweep(): void {
     const now = clock()
-    for (const connection of this.connections) {
+    const connections = this.connections
+    // Backwards: a connection that releases itself here swaps in one already visited.
+    for (let i = connections.length - 1; i >= 0; i--) {
+      const connection = connections[i]
+      if (connection === undefined) continue
       try {
         connection.sweep(now)
       } catch (error) {

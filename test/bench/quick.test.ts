@@ -42,11 +42,12 @@ describe('npm run bench -- --quick', () => {
       'echo',
       'fanout',
       'handshake',
+      'handshakeWave',
       'memory',
       'reload',
       'coldStart',
     ])
-    for (const row of results.rows.slice(0, 3)) {
+    for (const row of results.rows.slice(0, 4)) {
       for (const server of ['channels-ts', 'uws', 'ws']) {
         expect(Number.isFinite(row.values[server]), `${row.key} ${server}`).toBe(true)
       }

@@ -179,3 +179,72 @@ describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => 
     }
   })
 })
+
+describe('ReceiveQueue completion claims (a consumer reporting its own end)', () => {
+  function owner() {
+    const ended: unknown[] = []
+    return { ended, appCompleted: (error: unknown) => ended.push(error) }
+  }
+  const tick = () => new Promise((r) => setImmediate(r))
+
+  it('adopts the claimed promise when the app returns it, and reports the end later', async () => {
+    const queue = new ReceiveQueue<number>()
+    const o = owner()
+    queue.openClaims(o)
+    const promise = new Promise<void>(() => {})
+    queue.claimCompletion(promise)
+    expect(queue.adopt(promise)).toBe(true)
+    queue.complete(false, undefined)
+    expect(o.ended).toEqual([])
+    await tick()
+    expect(o.ended).toEqual([null])
+    queue.complete(false, undefined)
+    await tick()
+    expect(o.ended).toEqual([null])
+  })
+
+  it('reports a failure, and the claimed promise rejecting is not an unhandled rejection', async () => {
+    const queue = new ReceiveQueue<number>()
+    const o = owner()
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      queue.openClaims(o)
+      let reject!: (error: unknown) => void
+      const promise = new Promise<void>((_, r) => (reject = r))
+      queue.claimCompletion(promise)
+      expect(queue.adopt(promise)).toBe(true)
+      const boom = new Error('boom')
+      queue.complete(true, boom)
+      reject(boom)
+      await tick()
+      await tick()
+      expect(o.ended).toEqual([boom])
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('does not adopt a wrapped promise, nor an app that ended during the call', async () => {
+    const queue = new ReceiveQueue<number>()
+    const o = owner()
+    queue.openClaims(o)
+    const inner = new Promise<void>(() => {})
+    queue.claimCompletion(inner)
+    expect(queue.adopt(inner.then(() => {}))).toBe(false)
+    queue.complete(false, undefined)
+    await tick()
+    expect(o.ended).toEqual([])
+
+    const early = new ReceiveQueue<number>()
+    early.openClaims(o)
+    const done = Promise.resolve()
+    early.claimCompletion(done)
+    early.complete(false, undefined)
+    expect(early.adopt(done)).toBe(false)
+    await tick()
+    expect(o.ended).toEqual([])
+  })
+})
