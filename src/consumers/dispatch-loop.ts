@@ -52,9 +52,13 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
   /** The source whose message is being dispatched (NONE when idle). */
   #current: Source = NONE
   #done = false
-  // Only for a `receive` without a ReceiveSource: bound once (no context object).
+  // Bound methods (no context object): #onClient only for a `receive` without a ReceiveSource,
+  // #onError and #onResume for awaited handlers (see #pump).
   #onClient: ((message: unknown) => void) | null = null
   #onError: ((error: unknown) => void) | null = null
+  #onResume: (() => void) | null = null
+  /** A handler's promise was awaited before. */
+  #awaited = false
 
   constructor(consumer: Dispatcher, receive: Receive, layer: ChannelLayer | null) {
     this.#consumer = consumer
@@ -190,9 +194,20 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
       }
       // No promise hop for handlers that return synchronously.
       if (result !== undefined && result !== null && typeof result.then === 'function') {
-        // Bound per awaited handler, not kept: an idle consumer then holds no function of ours
-        // (two short-lived 48 B objects per async handler; the reaction itself costs as much).
-        result.then(this.#resumed.bind(this), this.receiveError.bind(this))
+        // The first awaited handler (usually websocket.connect) gets fresh bound methods, so a
+        // consumer that then stays idle keeps none; from the second on they are kept (96 B),
+        // so a busy consumer allocates nothing per message here.
+        if (this.#onResume === null) {
+          if (this.#awaited) {
+            this.#onResume = this.#resumed.bind(this)
+            this.#onError ??= this.receiveError.bind(this)
+          } else {
+            this.#awaited = true
+            result.then(this.#resumed.bind(this), this.receiveError.bind(this))
+            return
+          }
+        }
+        result.then(this.#onResume, this.#onError)
         return
       }
       this.#current = NONE
