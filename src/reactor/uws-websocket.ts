@@ -150,8 +150,19 @@ export class UwsUpgradeResponder implements UpgradeResponder {
     this.#key = key
     this.#context = context
     this.#pending = pending
+  }
+
+  /**
+   * Called as the uWS upgrade handler returns: an upgrade still undecided (the app answers
+   * later) must hear of an abort, and `stop()` must be able to drop it. One the server decided
+   * during the handler (a consumer that accepts in `connect()` without awaiting anything does)
+   * needs neither: no onAborted closure, no bookkeeping.
+   */
+  leaveHandler(): void {
+    if (this.#done) return
+    const pending = this.#pending
     pending.add(this)
-    res.onAborted(() => {
+    this.#res.onAborted(() => {
       if (this.#done) return
       this.#done = true
       this.#aborted = true

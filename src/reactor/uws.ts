@@ -261,7 +261,11 @@ export class UwsReactor implements Reactor {
         // Validated above, so present; read from the copy rather than asking uWS again.
         const key = websocketKey(request.headers)
         const responder = new UwsUpgradeResponder(res, key, context, responses)
-        handlers.onUpgrade(request, parseSubprotocols(request.headers), responder)
+        try {
+          handlers.onUpgrade(request, parseSubprotocols(request.headers), responder)
+        } finally {
+          responder.leaveHandler()
+        }
       } finally {
         uwsScope.depth--
       }

@@ -159,6 +159,15 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     this.schedule()
   }
 
+  /**
+   * Give a waiting sink what is due right now, on this stack, instead of in the shared
+   * microtask. The server does this for `websocket.connect` inside the reactor's upgrade
+   * callback, so a consumer that accepts without awaiting anything is upgraded there and then.
+   */
+  deliverNow(): void {
+    if (this.scheduled) this.deliver()
+  }
+
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true

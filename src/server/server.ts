@@ -288,6 +288,7 @@ class AsgiServer implements Server, ServerContext {
     subprotocols: string[],
     upgrade: UpgradeResponder,
   ): void {
+    let connection: WebSocketConnection
     try {
       const problem = checkRequest(request)
       if (problem !== null) {
@@ -300,10 +301,21 @@ class AsgiServer implements Server, ServerContext {
         upgrade.reject(page.head, page.body)
         return
       }
-      this.track(new WebSocketConnection(this, request, subprotocols, upgrade, this.application))
+      connection = new WebSocketConnection(this, request, subprotocols, upgrade, this.application)
+      this.track(connection)
     } catch (error) {
       log.error(`Server error while handling WebSocket ${request.url}`, error)
       upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })
+      return
+    }
+    try {
+      // websocket.connect now, not in a microtask: a consumer that accepts without awaiting
+      // anything is upgraded inside this reactor callback, as raw uWS upgrades (no deferred
+      // upgrade to keep: no abort handler, no cork callback).
+      connection.queue.deliverNow()
+    } catch (error) {
+      // Sinks do not throw; should one, the app instance is running and handles its own end.
+      log.error(`Server error while handling WebSocket ${request.url}`, error)
     }
   }
 
