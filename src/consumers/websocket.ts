@@ -94,6 +94,9 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   websocket_connect(_message: WebSocketConnectEvent): Promise<void> {
     const groups = this.groups ?? []
     if (groups.length > 0) return this.#joinAndConnect(groups)
+    // The default connect() is accept(), which raises neither AcceptConnection nor
+    // DenyConnection: its promise needs no handler for them (one closure and promise less).
+    if (this.connect === AsyncWebsocketConsumer.prototype.connect) return this.accept()
     let result: void | Promise<void>
     try {
       result = this.connect()

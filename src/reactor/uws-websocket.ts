@@ -17,6 +17,7 @@ import { uwsScope } from './uws-api.js'
 import { latin1Bytes, writeHead } from './uws-http.js'
 import { safeHead, safeHeaders } from './response-head.js'
 import { isSendableCloseCode, truncateCloseReason } from './close-frame.js'
+import type { SlotList, Slotted } from '../util/slot-list.js'
 
 /** What each uWS socket carries: the server's handlers and our wrapper. */
 export interface UwsUserData {
@@ -34,9 +35,11 @@ const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true })
 const DROPPED: SendResult = 2
 
 /** `ReactorWebSocket` over one uWS socket; every call after close is a no-op. */
-export class UwsSocket implements ReactorWebSocket {
+export class UwsSocket implements ReactorWebSocket, Slotted {
   readonly #ws: UwsWebSocket<UwsUserData>
   closed = false
+  /** Index in the reactor's open-socket list. */
+  slot = -1
   /** What our own `close()` sent, reported to onClose instead of uWS's view of it. */
   sentClose: { code: number; reason: string } | null = null
 
@@ -226,7 +229,7 @@ export interface UwsBehaviorOptions {
   /** The uWS `upgrade` callback (validation + hand-off to the server). */
   upgrade: UwsWebSocketBehavior<UwsUserData>['upgrade']
   /** Every open socket, so `stop()` can end them. */
-  sockets: Set<UwsSocket>
+  sockets: SlotList<UwsSocket>
 }
 
 /** The `app.ws('/*', …)` behaviour: uWS events dispatched straight to the socket's handlers. */

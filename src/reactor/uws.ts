@@ -26,6 +26,7 @@ import { createBehavior, type UwsSocket, UwsUpgradeResponder } from './uws-webso
 import { parseSubprotocols, validateHandshake, wantsWebSocket, websocketKey } from './handshake.js'
 import { prepareUnixPath, type UnixPathClaim } from './unix-lock.js'
 import { onSignal } from './signals.js'
+import { SlotList } from '../util/slot-list.js'
 
 const require = createRequire(import.meta.url)
 
@@ -122,7 +123,7 @@ export class UwsReactor implements Reactor {
   readonly #uws: UwsModule
   readonly #options: ReactorOptions
   readonly #listeners = new Set<UwsListenerState>()
-  readonly #sockets = new Set<UwsSocket>()
+  readonly #sockets = new SlotList<UwsSocket>()
   /** In-flight HTTP responses and pending upgrades, for `stop()`. */
   readonly #responses = new Set<{ destroy(): void }>()
 
@@ -193,7 +194,7 @@ export class UwsReactor implements Reactor {
 
   async stop(): Promise<void> {
     for (const state of this.#listeners) this.#closeListener(state)
-    for (const socket of [...this.#sockets]) socket.terminate()
+    for (const socket of this.#sockets.toArray()) socket.terminate()
     for (const response of [...this.#responses]) response.destroy()
     // `App.close()` also ends idle keep-alive connections, which nothing else can reach.
     for (const state of this.#listeners) state.app.close?.() // the JS fallback lacks it

@@ -25,6 +25,7 @@ import {
   type ResolvedServerConfig,
   type ServerOptions,
 } from './config.js'
+import { SlotList } from '../util/slot-list.js'
 import { clock, log, type ServerContext, type TrackedConnection } from './connection.js'
 import { errorPage } from './error-page.js'
 import { Lifespan } from './lifespan.js'
@@ -89,9 +90,7 @@ class AsgiServer implements Server, ServerContext {
   readonly closed: Promise<void>
   private resolveClosed!: () => void
   private readonly endpoints: Endpoint[]
-  // An array with each connection's index in its `slot` (swap-remove): a Set hashed every
-  // connection in and out, a measurable part of a handshake with 10k connections tracked.
-  private readonly connections: TrackedConnection[] = []
+  private readonly connections = new SlotList<TrackedConnection>()
   private reactor: Reactor | null = null
   private listeners: Listener[] = []
   private lifespan: Lifespan | null = null
@@ -124,7 +123,7 @@ class AsgiServer implements Server, ServerContext {
   }
 
   get connectionCount(): number {
-    return this.connections.length
+    return this.connections.size
   }
 
   start(): Promise<StartResult> {
@@ -206,8 +205,8 @@ class AsgiServer implements Server, ServerContext {
     this.unsubscribeSignals?.()
     // Not awaited yet: a reactor may only finish closing a listener once its connections ended.
     const closing = Promise.allSettled(this.listeners.map((listener) => listener.close()))
-    for (const connection of [...this.connections]) connection.shutdown()
-    if (this.connections.length > 0) {
+    for (const connection of this.connections.toArray()) connection.shutdown()
+    if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
         this.drained = resolve
@@ -216,8 +215,8 @@ class AsgiServer implements Server, ServerContext {
       clearTimeout(timer)
       this.drained = null
     }
-    if (this.connections.length > 0) {
-      const remaining = [...this.connections]
+    if (this.connections.size > 0) {
+      const remaining = this.connections.toArray()
       for (const connection of remaining) connection.kill()
       log.info(`Killed ${remaining.length} pending application instances`)
       // Give cancelled apps a moment to see their CancelledError and unwind.
@@ -247,21 +246,11 @@ class AsgiServer implements Server, ServerContext {
   }
 
   release(connection: TrackedConnection): void {
-    const connections = this.connections
-    const slot = connection.slot
-    if (slot < 0 || connections[slot] !== connection) return
-    const last = connections.pop() as TrackedConnection
-    if (last !== connection) {
-      connections[slot] = last
-      last.slot = slot
-    }
-    connection.slot = -1
-    if (connections.length === 0) this.drained?.()
+    if (this.connections.delete(connection) && this.connections.size === 0) this.drained?.()
   }
 
   private track(connection: TrackedConnection): void {
-    connection.slot = this.connections.length
-    this.connections.push(connection)
+    this.connections.add(connection)
   }
 
   // ---- reactor handlers ---------------------------------------------------------------------
@@ -343,16 +332,12 @@ class AsgiServer implements Server, ServerContext {
 
   private sweep(): void {
     const now = clock()
-    const connections = this.connections
-    // Backwards: a connection that releases itself here swaps in one already visited.
-    for (let i = connections.length - 1; i >= 0; i--) {
-      const connection = connections[i]
-      if (connection === undefined) continue
+    this.connections.forEachRemovable((connection) => {
       try {
         connection.sweep(now)
       } catch (error) {
         log.error(`Server error during housekeeping of ${connection.describe()}`, error)
       }
-    }
+    })
   }
 }
