@@ -67,7 +67,12 @@ export class OriginValidator extends BaseMiddleware {
   // Verdicts per Origin value: browsers send the same few origins over and over.
   readonly #verdicts = new Map<string | null, boolean>()
 
+  // The last Origin and its verdict, compared before hashing the (new) origin string.
+  #lastOrigin: string | null | undefined = undefined
+  #lastVerdict = false
+
   #allowed(origin: string | null): boolean {
+    if (origin === this.#lastOrigin) return this.#lastVerdict
     let verdict = this.#verdicts.get(origin)
     if (verdict === undefined) {
       verdict = originAllowed(origin === null ? null : parseOrigin(origin), this.allowedOrigins)
@@ -75,6 +80,8 @@ export class OriginValidator extends BaseMiddleware {
       if (this.#verdicts.size >= VERDICT_CACHE_SIZE) this.#verdicts.clear()
       this.#verdicts.set(origin, verdict)
     }
+    this.#lastOrigin = origin
+    this.#lastVerdict = verdict
     return verdict
   }
 

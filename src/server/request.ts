@@ -110,15 +110,22 @@ function serverAddress(local: ReactorRequest['local']): Address {
 
 // uWS reports no peer port (0): clients behind one proxy or NAT then share one Address.
 const CLIENTS = new Map<string, Address>()
+// The last host and its Address: a string compare before hashing the (new) host string.
+let lastHost = ''
+let lastClient: Address = null
 function clientAddress(remote: ReactorRequest['remote']): Address {
   if (remote === null) return null
   if (remote.port !== 0) return [remote.host, remote.port]
-  let address = CLIENTS.get(remote.host)
+  const host = remote.host
+  if (lastClient !== null && host === lastHost) return lastClient
+  let address = CLIENTS.get(host)
   if (address === undefined) {
     if (CLIENTS.size >= 1024) CLIENTS.clear()
-    address = [remote.host, 0]
-    CLIENTS.set(remote.host, address)
+    address = [host, 0]
+    CLIENTS.set(host, address)
   }
+  lastHost = host
+  lastClient = address
   return address
 }
 

@@ -23,6 +23,10 @@ class ByteCache {
   readonly #map = new Map<string, Buffer>()
   readonly #max: number
   readonly #maxLength: number
+  // The last text asked for and its bytes: a string compare instead of hashing a fresh string
+  // (every string uWS hands us is new) when the same one comes again, as it mostly does.
+  #lastText = ''
+  #lastBytes: Buffer | null = null
 
   constructor(max: number, maxLength: number) {
     this.#max = max
@@ -31,13 +35,16 @@ class ByteCache {
 
   /** The shared Buffer for `text` (latin-1), or a fresh one when `text` is too long to keep. */
   get(text: string): Buffer {
+    if (this.#lastBytes !== null && text === this.#lastText) return this.#lastBytes
+    if (text.length > this.#maxLength) return Buffer.from(text, 'latin1')
     let bytes = this.#map.get(text)
-    if (bytes !== undefined) return bytes
-    bytes = Buffer.from(text, 'latin1')
-    if (text.length <= this.#maxLength) {
+    if (bytes === undefined) {
+      bytes = Buffer.from(text, 'latin1')
       if (this.#map.size >= this.#max) this.#map.clear()
       this.#map.set(text, bytes)
     }
+    this.#lastText = text
+    this.#lastBytes = bytes
     return bytes
   }
 }
@@ -49,8 +56,7 @@ const MAX_PAIRS_PER_NAME = 256
 const MAX_SHARED_VALUE = 512
 
 /** Header names whose values repeat across clients (never a per-client secret or id). */
-const SHARED_PAIRS = new Map<string, Map<string, HeaderPair>>(
-  [
+const SHARED_NAMES = [
   'host',
   'origin',
   'upgrade',
@@ -75,20 +81,67 @@ const SHARED_PAIRS = new Map<string, Map<string, HeaderPair>>(
   'sec-ch-ua-mobile',
   'sec-ch-ua-platform',
   'dnt',
-  ].map((name) => [name, new Map()]),
-)
+]
+/** Common names whose values differ per client: only the name bytes are shared. */
+const OTHER_KNOWN_NAMES = ['sec-websocket-key', 'cookie', 'authorization', 'content-length', 'referer']
+
+/** A known header name: its shared bytes and, for a shared name, its value → pair cache. */
+interface KnownName {
+  readonly name: string
+  readonly bytes: Buffer
+  readonly pairs: Map<string, HeaderPair> | null
+  /** The last value seen and its pair: compared before the map (no hashing of a fresh string). */
+  lastValue: string
+  lastPair: HeaderPair | null
+}
+
+/**
+ * Known names by length. Names arrive as new strings from the reactor; finding one by length
+ * and string compare costs less than hashing it for a Map lookup, on every header of every
+ * request.
+ */
+const KNOWN_BY_LENGTH: (KnownName[] | undefined)[] = []
+for (const [names, shared] of [
+  [SHARED_NAMES, true],
+  [OTHER_KNOWN_NAMES, false],
+] as const) {
+  for (const name of names) {
+    const known: KnownName = {
+      name,
+      bytes: NAMES.get(name),
+      pairs: shared ? new Map() : null,
+      lastValue: '',
+      lastPair: null,
+    }
+    ;(KNOWN_BY_LENGTH[name.length] ??= []).push(known)
+  }
+}
+
+function knownName(name: string): KnownName | undefined {
+  const candidates = KNOWN_BY_LENGTH[name.length]
+  if (candidates === undefined) return undefined
+  for (let i = 0; i < candidates.length; i++) {
+    const known = candidates[i] as KnownName
+    if (known.name === name) return known
+  }
+  return undefined
+}
 
 /** A scope header pair (latin-1 bytes): shared and frozen for low-cardinality headers. */
 export function headerPair(name: string, value: string): HeaderPair {
-  const pairs = SHARED_PAIRS.get(name)
-  if (pairs === undefined || value.length > MAX_SHARED_VALUE)
-    return [NAMES.get(name), Buffer.from(value, 'latin1')]
+  const known = knownName(name)
+  if (known === undefined) return [NAMES.get(name), Buffer.from(value, 'latin1')]
+  const pairs = known.pairs
+  if (pairs === null || value.length > MAX_SHARED_VALUE) return [known.bytes, Buffer.from(value, 'latin1')]
+  if (known.lastPair !== null && value === known.lastValue) return known.lastPair
   let pair = pairs.get(value)
   if (pair === undefined) {
     if (pairs.size >= MAX_PAIRS_PER_NAME) pairs.clear()
-    pair = Object.freeze([NAMES.get(name), Buffer.from(value, 'latin1')]) as unknown as HeaderPair
+    pair = Object.freeze([known.bytes, Buffer.from(value, 'latin1')]) as unknown as HeaderPair
     pairs.set(value, pair)
   }
+  known.lastValue = value
+  known.lastPair = pair
   return pair
 }
 

@@ -93,3 +93,27 @@ describe('shared scope bytes', () => {
     ])
   })
 })
+
+describe('headerPair lookups', () => {
+  it('gives the same frozen pair for a repeated value, alternating values included', () => {
+    const a1 = headerPair('host', 'a.example:8000')
+    const b1 = headerPair('host', 'b.example:8000')
+    const a2 = headerPair('host', `a.example:${8000}`)
+    expect(a2).toBe(a1)
+    expect(headerPair('host', 'b.example:8000')).toBe(b1)
+    expect(Object.isFrozen(a1)).toBe(true)
+    expect(Buffer.from(a1[1]).toString('latin1')).toBe('a.example:8000')
+  })
+
+  it('shares name bytes but never values of per-client headers, known or not', () => {
+    const k1 = headerPair('sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==')
+    const k2 = headerPair('sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==')
+    expect(k1).not.toBe(k2)
+    expect(k1[0]).toBe(k2[0])
+    const x1 = headerPair('x-custom', 'v')
+    const x2 = headerPair('x-custom', 'v')
+    expect(x1).not.toBe(x2)
+    expect(x1[0]).toBe(x2[0])
+    expect(Buffer.from(x2[0]).toString('latin1')).toBe('x-custom')
+  })
+})
