@@ -197,16 +197,13 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
         // The first awaited handler (usually websocket.connect) gets fresh bound methods, so a
         // consumer that then stays idle keeps none; from the second on they are kept (96 B),
         // so a busy consumer allocates nothing per message here.
-        if (this.#onResume === null) {
-          if (this.#awaited) {
-            this.#onResume = this.#resumed.bind(this)
-            this.#onError ??= this.receiveError.bind(this)
-          } else {
-            this.#awaited = true
-            result.then(this.#resumed.bind(this), this.receiveError.bind(this))
-            return
-          }
+        if (!this.#awaited) {
+          this.#awaited = true
+          result.then(this.#resumed.bind(this), this.receiveError.bind(this))
+          return
         }
+        this.#onResume ??= this.#resumed.bind(this)
+        this.#onError ??= this.receiveError.bind(this)
         result.then(this.#onResume, this.#onError)
         return
       }

@@ -249,17 +249,13 @@ class AsgiServer implements Server, ServerContext {
     if (this.connections.delete(connection) && this.connections.size === 0) this.drained?.()
   }
 
-  private track(connection: TrackedConnection): void {
-    this.connections.add(connection)
-  }
-
   // ---- reactor handlers ---------------------------------------------------------------------
 
   private onRequest(request: ReactorRequest, response: HttpResponder): void {
     try {
       const problem = checkRequest(request)
       if (problem !== null) return this.badRequest(problem, request, response)
-      this.track(new HttpConnection(this, request, response, this.application))
+      this.connections.add(new HttpConnection(this, request, response, this.application))
     } catch (error) {
       log.error(`Server error while handling ${request.method} ${request.url}`, error)
       try {
@@ -291,7 +287,7 @@ class AsgiServer implements Server, ServerContext {
         return
       }
       connection = new WebSocketConnection(this, request, subprotocols, upgrade, this.application)
-      this.track(connection)
+      this.connections.add(connection)
     } catch (error) {
       log.error(`Server error while handling WebSocket ${request.url}`, error)
       upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })
