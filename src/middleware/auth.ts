@@ -5,6 +5,7 @@
  * @module
  */
 import { ImproperlyConfigured, ValueError } from '../asgi/errors.js'
+import { ScopeCopier } from '../asgi/scope-copy.js'
 import type { Application, Receive, Scope, Send } from '../asgi/types.js'
 import {
   AnonymousUser,
@@ -179,6 +180,10 @@ export function createUserPlaceholder(): object {
 // The placeholder has no state, so AuthMiddleware shares one between connections.
 const SHARED_PLACEHOLDER = createUserPlaceholder()
 
+/** AuthMiddleware's scope copy, and the whole stack's one (asgi/scope-copy.ts). */
+const SCOPE = new ScopeCopier([])
+const STACK_SCOPE = new ScopeCopier(['cookies', 'session', 'user'])
+
 /**
  * Puts the session's user in `scope.user`, resolved once per connection before the inner app
  * runs (a logout elsewhere is not noticed; call `getUser(scope)` again to re-check).
@@ -208,8 +213,7 @@ export class AuthMiddleware extends BaseMiddleware {
   override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     let copy: ScopeLike
     try {
-      // Object.assign, not a spread: see extendScope.
-      copy = Object.assign({}, scope) as ScopeLike
+      copy = SCOPE.copy(scope) as ScopeLike
       this.populateScope(copy)
       if (this.resolveScope === AuthMiddleware.prototype.resolveScope && resolveAnonymous(copy)) {
         return this.inner(copy as Scope, receive, send)
@@ -279,11 +283,7 @@ class AuthStackCookieMiddleware extends CookieMiddleware {
     const session = sessionFactory(sessions.options.engine)(null)
     // AuthMiddleware's look for a user id reads the session: keep that visible.
     session.accessed = true
-    // Object.assign, not a spread: see extendScope.
-    const copy = Object.assign({}, scope) as ScopeLike
-    copy.cookies = cookies
-    copy.session = session
-    copy.user = new AnonymousUser()
+    const copy = STACK_SCOPE.copy(scope, cookies, session, new AnonymousUser())
     return auth.inner(copy as Scope, receive, send)
   }
 }

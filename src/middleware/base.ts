@@ -2,9 +2,13 @@
  * Channels' `BaseMiddleware`: wraps an application and is itself one.
  * @module
  */
+import { ScopeCopier } from '../asgi/scope-copy.js'
 import type { Application, Receive, Scope, Send } from '../asgi/types.js'
 import { AsgiCallable } from '../routing/callable.js'
 import { assertApplication, type RoutedApplication } from '../routing/application.js'
+
+/** The scope copy the default `asgi` passes down (see asgi/scope-copy.ts). */
+const SCOPE = new ScopeCopier([])
 
 /**
  * Base class for middleware: `new X(inner)` returns a callable ASGI application that copies the
@@ -32,9 +36,9 @@ export class BaseMiddleware extends AsgiCallable {
 
   /** Handles one connection; subclasses override this and end with `super.asgi(...)`. */
   asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    // Not async, and Object.assign rather than a spread: see extendScope in scope-copy.ts.
+    // Not async: the inner app's promise is returned as is (no frame kept per connection).
     try {
-      return this.inner(Object.assign({}, scope), receive, send)
+      return this.inner(SCOPE.copy(scope) as Scope, receive, send)
     } catch (error) {
       return Promise.reject(error)
     }

@@ -9,7 +9,7 @@ import { getHeader } from '../asgi/headers.js'
 import type { HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
 import { BaseMiddleware } from './base.js'
 import { formatSetCookie, unquoteCookieValue } from './cookie-format.js'
-import { extendScope } from './scope-copy.js'
+import { ScopeCopier } from '../asgi/scope-copy.js'
 
 /** Options of {@link setCookie}. `maxAge` is in MILLISECONDS (sent as whole seconds). */
 export interface SetCookieOptions {
@@ -92,8 +92,17 @@ export function deleteCookie<M extends MessageWithHeaders>(
 }
 
 /**
- * Puts the request's cookies in `scope.cookies` (an object; `{}` without a Cookie header).
- * Only the first Cookie header is read, latin-1 decoded, as in Channels.
+ * `scope.cookies` of a request without a Cookie header: one frozen empty object, shared (every
+ * idle WebSocket keeps its scope; most carry no cookie).
+ */
+const NO_COOKIES: Record<string, string> = Object.freeze({})
+
+/** The scope copy passed down (asgi/scope-copy.ts). */
+const COOKIES_SCOPE = new ScopeCopier(['cookies'])
+
+/**
+ * Puts the request's cookies in `scope.cookies` (an object; a shared frozen `{}` without a
+ * Cookie header). Only the first Cookie header is read, latin-1 decoded, as in Channels.
  */
 export class CookieMiddleware extends BaseMiddleware {
   /** Same as the module's {@link setCookie} (Channels' classmethod). */
@@ -111,7 +120,7 @@ export class CookieMiddleware extends BaseMiddleware {
         )
       }
       const header = getHeader(scope.headers as Iterable<HeaderPair>, 'cookie')
-      const cookies = header === undefined ? {} : parseCookies(header)
+      const cookies = header === undefined ? NO_COOKIES : parseCookies(header)
       return this.enter(scope, cookies, receive, send)
     } catch (error) {
       return Promise.reject(error)
@@ -128,6 +137,6 @@ export class CookieMiddleware extends BaseMiddleware {
     receive: Receive,
     send: Send,
   ): Promise<void> {
-    return this.inner(extendScope(scope, 'cookies', cookies), receive, send)
+    return this.inner(COOKIES_SCOPE.copy(scope, cookies) as Scope, receive, send)
   }
 }

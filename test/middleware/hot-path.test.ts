@@ -261,6 +261,17 @@ describe('AuthMiddlewareStack shortcut (one scope copy for an anonymous WebSocke
     expect([a!.sessionKey, a!.accessed, a!.modified]).toEqual([b!.sessionKey, b!.accessed, b!.modified])
   })
 
+  it('gives a connection without a Cookie header one shared, frozen, empty cookies object', async () => {
+    restore = useSettings({ SESSION_ENGINE: 'memory' })
+    const [fast, chain] = await seen(() => wsScope())
+    expect(fast.cookies).toEqual({})
+    expect(Object.isFrozen(fast.cookies)).toBe(true)
+    expect(chain.cookies).toBe(fast.cookies)
+    expect(() => {
+      ;(fast.cookies as Record<string, string>).x = 'y'
+    }).toThrow(TypeError)
+  })
+
   it('takes the usual way with a session cookie, so the stored user is found', async () => {
     const store = new CountingStore()
     restore = useSettings({ SESSION_ENGINE: store })

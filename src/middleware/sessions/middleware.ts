@@ -7,7 +7,7 @@ import { ValueError } from '../../asgi/errors.js'
 import type { Application, AsgiSendEvent, Receive, Scope, Send } from '../../asgi/types.js'
 import { getSettings } from '../../settings/index.js'
 import { BaseMiddleware } from '../base.js'
-import { extendScope } from '../scope-copy.js'
+import { ScopeCopier } from '../../asgi/scope-copy.js'
 import { CookieMiddleware, deleteCookie, type MessageWithHeaders } from '../cookies.js'
 import { sessionFactory, type SessionEngine } from './engine.js'
 import { SuspiciousOperation, UpdateError } from './errors.js'
@@ -18,6 +18,10 @@ export interface SessionMiddlewareOptions {
   /** Overrides SESSION_ENGINE for this middleware (a name or a SessionStore). */
   engine?: SessionEngine
 }
+
+/** The scope copies passed down (asgi/scope-copy.ts). */
+const SCOPE = new ScopeCopier([])
+const SESSION_SCOPE = new ScopeCopier(['session'])
 
 /**
  * Loads the session named by the SESSION_COOKIE_NAME cookie into `scope.session` (a new empty
@@ -41,7 +45,7 @@ export class SessionMiddleware extends BaseMiddleware {
     let session: Session
     let cookies: Record<string, string>
     try {
-      if ('session' in scope) return this.inner(Object.assign({}, scope), receive, send)
+      if ('session' in scope) return this.inner(SCOPE.copy(scope) as Scope, receive, send)
       const found = scope.cookies as Record<string, string> | undefined
       if (found === undefined) {
         throw new ValueError(
@@ -75,7 +79,8 @@ export class SessionMiddleware extends BaseMiddleware {
             if (message.type === 'http.response.start') await saveOnResponse(session, message, cookies)
             return send(message)
           }
-    return this.inner(extendScope(scope, 'session', session), receive, sessionSend as Send<AsgiSendEvent>)
+    const copy = SESSION_SCOPE.copy(scope, session) as Scope
+    return this.inner(copy, receive, sessionSend as Send<AsgiSendEvent>)
   }
 }
 
