@@ -11,6 +11,12 @@ export interface PatternMatch {
  */
 export const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[]
 
+/**
+ * `kwargs` of a match without named captures: one frozen empty object shared by every match (it
+ * lands in `scope.url_route.kwargs`, kept as long as the connection).
+ */
+export const NO_KWARGS: Record<string, unknown> = Object.freeze({})
+
 /** A precompiled match function; `null` means no match. */
 export type Matcher = (path: string) => PatternMatch | null
 

@@ -1,5 +1,5 @@
 import { ImproperlyConfigured } from '../asgi/errors.js'
-import { NO_ARGS, type Matcher, type Pattern } from './pattern.js'
+import { NO_ARGS, NO_KWARGS, type Matcher, type Pattern } from './pattern.js'
 import { fromPythonRegex } from './python-regex.js'
 
 function compileMatcher(regex: RegExp): Matcher {
@@ -18,7 +18,7 @@ function compileMatcher(regex: RegExp): Matcher {
       }
       return { rest, args: NO_ARGS, kwargs }
     }
-    return { rest, args: match.length > 1 ? match.slice(1) : NO_ARGS, kwargs: {} }
+    return { rest, args: match.length > 1 ? match.slice(1) : NO_ARGS, kwargs: NO_KWARGS }
   }
 }
 

@@ -1,6 +1,6 @@
 import { ImproperlyConfigured } from '../asgi/errors.js'
 import { getConverter, type PathConverter } from './converters.js'
-import { NO_ARGS, type Matcher, type Pattern } from './pattern.js'
+import { NO_ARGS, NO_KWARGS, type Matcher, type Pattern, type PatternMatch } from './pattern.js'
 
 // Django's _PATH_PARAMETER_COMPONENT_RE: <converter:parameter> or <parameter>.
 const PARAMETER = /<(?:([^>:]+):)?([^>]+)>/g
@@ -72,11 +72,15 @@ export class RoutePattern implements Pattern {
   compile(isEndpoint: boolean): Matcher {
     const route = this.route
     if (this.#converters.length === 0) {
-      // Django skips the regex when there is nothing to capture.
+      // Django skips the regex when there is nothing to capture. An endpoint's match is always
+      // the same, so it is one frozen object.
+      const whole: PatternMatch = Object.freeze({ rest: '', args: NO_ARGS, kwargs: NO_KWARGS })
       return isEndpoint
-        ? (path) => (path === route ? { rest: '', args: NO_ARGS, kwargs: {} } : null)
+        ? (path) => (path === route ? whole : null)
         : (path) =>
-            path.startsWith(route) ? { rest: path.slice(route.length), args: NO_ARGS, kwargs: {} } : null
+            path.startsWith(route)
+              ? { rest: path.slice(route.length), args: NO_ARGS, kwargs: NO_KWARGS }
+              : null
     }
     const regex = new RegExp(`^${this.#regexBody}${isEndpoint ? '$' : ''}`)
     const converters = this.#converters

@@ -1,8 +1,9 @@
 import type { Receive, Scope, Send, UrlRoute } from '../asgi/types.js'
 import { Resolver404, RouteNotFound, ValueError } from '../asgi/errors.js'
 import type { RoutedApplication } from './application.js'
+import { ScopeCopier } from '../asgi/scope-copy.js'
 import { AsgiCallable } from './callable.js'
-import type { Matcher } from './pattern.js'
+import { NO_ARGS, NO_KWARGS, type Matcher } from './pattern.js'
 import { URLRoute } from './route.js'
 
 export { include, path, rePath, URLRoute, type RouteOptions } from './route.js'
@@ -10,7 +11,8 @@ export { include, path, rePath, URLRoute, type RouteOptions } from './route.js'
 interface CompiledRoute {
   match: Matcher
   app: RoutedApplication
-  defaults: Readonly<Record<string, unknown>>
+  /** Default kwargs, or null when the route has none. */
+  defaults: Readonly<Record<string, unknown>> | null
   /** The app may route (and miss) further down: a late Resolver404 moves on to the next route. */
   mayMiss: boolean
 }
@@ -22,6 +24,12 @@ interface CompiledRoute {
 function isConsumerApplication(app: unknown): boolean {
   return typeof (app as { consumerClass?: unknown }).consumerClass === 'function'
 }
+
+/** The scope a route's app gets: the router's, plus these two keys. */
+const CHILD_SCOPE = new ScopeCopier(['path_remaining', 'url_route'])
+
+/** `url_route` of a match that captured nothing and has no default kwargs. */
+const NO_URL_ROUTE: UrlRoute = Object.freeze({ args: NO_ARGS, kwargs: NO_KWARGS }) as UrlRoute
 
 function stripLeadingSlashes(path: string): string {
   let i = 0
@@ -76,7 +84,8 @@ export class URLRouter extends AsgiCallable {
       const isEndpoint = route.callback._path_routing !== true
       const match = route.pattern.compile(isEndpoint)
       const app = route.callback
-      return { match, app, defaults: route.defaultArgs, mayMiss: !isConsumerApplication(app) }
+      const defaults = Object.keys(route.defaultArgs).length > 0 ? route.defaultArgs : null
+      return { match, app, defaults, mayMiss: !isConsumerApplication(app) }
     })
     this.routes = Object.freeze([...routes])
   }
@@ -136,21 +145,20 @@ export class URLRouter extends AsgiCallable {
       const route = compiled[index]!
       const match = route.match(path)
       if (match === null) continue
-      const kwargs = outer === undefined ? match.kwargs : { ...outer.kwargs, ...match.kwargs }
-      Object.assign(kwargs, route.defaults)
-      // Object.assign + plain stores keep one hidden class for every child scope (a spread with
-      // extra keys gave each copy its own on Node 20).
-      const child = Object.assign({}, scope) as Record<string, unknown>
-      child.path_remaining = match.rest
-      child.url_route = {
-        args:
-          outer === undefined || outer.args.length === 0
-            ? match.args
-            : match.args.length === 0
-              ? outer.args
-              : [...outer.args, ...match.args],
-        kwargs,
-      }
+      const defaults = route.defaults
+      const kwargs =
+        outer === undefined && defaults === null
+          ? match.kwargs
+          : Object.assign({}, outer?.kwargs, match.kwargs, defaults)
+      const args =
+        outer === undefined || outer.args.length === 0
+          ? match.args
+          : match.args.length === 0
+            ? outer.args
+            : [...outer.args, ...match.args]
+      // A route that captured nothing shares one frozen url_route (kept per connection).
+      const urlRoute = args === NO_ARGS && kwargs === NO_KWARGS ? NO_URL_ROUTE : { args, kwargs }
+      const child = CHILD_SCOPE.copy(scope, match.rest, urlRoute)
       let result: Promise<void>
       try {
         result = Promise.resolve(route.app(child as Scope, receive, send))

@@ -213,6 +213,33 @@ describe('URLRouter scope handling', () => {
     })
   })
 
+  it('shares one frozen url_route between connections to a route that captured nothing', async () => {
+    const app = mockApplication(1)
+    const router = new URLRouter([path('ws/echo/', app), rePath('^ws/plain/$', app)])
+    await call(router, { type: 'websocket', path: '/ws/echo/' })
+    const first = urlRoute(app) as { args: unknown[]; kwargs: Record<string, unknown> }
+    expect(first).toEqual({ args: [], kwargs: {} })
+    expect(Object.isFrozen(first) && Object.isFrozen(first.args) && Object.isFrozen(first.kwargs)).toBe(true)
+    // Assigning into it is an error, not a change every other connection would see.
+    expect(() => {
+      first.kwargs.x = 1
+    }).toThrow(TypeError)
+    await call(router, { type: 'websocket', path: '/ws/plain/' })
+    expect(urlRoute(app)).toBe(first)
+  })
+
+  it('builds url_route per connection when the route has default kwargs or an outer match', async () => {
+    const app = mockApplication(1)
+    const inner = new URLRouter([path('b/', app)])
+    const router = new URLRouter([path('d/', app, { kwargs: { d: 1 } }), path('<slug:a>/', inner)])
+    await call(router, { type: 'http', path: '/d/' })
+    const withDefaults = urlRoute(app) as { kwargs: Record<string, unknown> }
+    expect(withDefaults).toEqual({ args: [], kwargs: { d: 1 } })
+    expect(Object.isFrozen(withDefaults.kwargs)).toBe(false)
+    await call(router, { type: 'http', path: '/x/b/' })
+    expect(urlRoute(app)).toEqual({ args: [], kwargs: { a: 'x' } })
+  })
+
   it('does not leak one connection into the next', async () => {
     const app = mockApplication(1)
     const router = new URLRouter([path('x/<int:n>/', app, { kwargs: { d: 1 } })])
