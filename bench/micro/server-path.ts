@@ -99,7 +99,11 @@ async function round(): Promise<{ handshake: number; send: number; receive: numb
   let t0 = process.hrtime.bigint()
   for (let i = 0; i < N; i++) {
     const req = requests[i] as ReactorRequest
-    if (checkRequest(req) === null) new WebSocketConnection(ctx, req, [], upgrade(), app)
+    if (checkRequest(req) !== null) continue
+    // As the server's onUpgrade does.
+    const connection = new WebSocketConnection(ctx, req, [], upgrade(), app)
+    connection.queue.deliverNow()
+    connection.watchUpgrade()
   }
   await tick()
   for (const handlers of accepted) handlers.onOpen(socket)

@@ -302,6 +302,7 @@ class AsgiServer implements Server, ServerContext {
       // Sinks do not throw; should one, the app instance is running and handles its own end.
       log.error(`Server error while handling WebSocket ${request.url}`, error)
     }
+    connection.watchUpgrade()
   }
 
   /** Daphne's pre-checks: a 400 page, logged with an unknown client (as Daphne prints `None`). */

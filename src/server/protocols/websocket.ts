@@ -141,10 +141,18 @@ export class WebSocketConnection
       server: parts.server,
       subprotocols: this.subprotocols,
     }
-    upgrade?.onAborted(() => this.onUpgradeAborted())
     this.queue.push(CONNECT)
     this.emitAccess('connecting')
     this.run(app, scope)
+  }
+
+  /**
+   * Called once `websocket.connect` went out (`queue.deliverNow()`) within the reactor's upgrade
+   * callback: a handshake still undecided must hear of the client leaving. One decided already
+   * (a consumer that accepts without awaiting) needs no abort callback, and none is made.
+   */
+  watchUpgrade(): void {
+    this.upgrade?.onAborted(() => this.onUpgradeAborted())
   }
 
   describe(): string {
