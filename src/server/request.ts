@@ -60,6 +60,8 @@ export function checkRequest(request: ReactorRequest): string | null {
     if (!isToken(pair[0])) return 'Invalid header name'
     if (isBadHeaderValue(pair[1])) return 'Invalid header value'
   }
+  // Path and query are parts of the target: an ASCII target (the usual case) needs no split.
+  if (isAscii(request.url)) return null
   const [path, query] = splitTarget(request.url)
   if (!isAscii(path)) return 'Invalid characters in path'
   if (query !== null && !isAscii(query)) return 'Invalid query string'
@@ -140,6 +142,32 @@ function clientAddress(remote: ReactorRequest['remote']): Address {
   return address
 }
 
+/** The last request path, shared by the next requests for the same path. */
+let lastRawPath = ''
+
+/** True when a header named `name` comes before index `at`. */
+function appearsBefore(raw: ReactorRequest['headers'], at: number, name: string): boolean {
+  for (let i = 0; i < at; i++) if ((raw[i] as [string, string])[0] === name) return true
+  return false
+}
+
+/**
+ * The scope's headers grouped by name in first-appearance order (Twisted's order): `pairs` are
+ * the kept headers of `raw`, in order (names with `_` and `daphne-root-path` were dropped).
+ */
+function groupByName(raw: ReactorRequest['headers'], pairs: HeaderPair[]): HeaderPair[] {
+  const groups = new Map<string, HeaderPair[]>()
+  let kept = 0
+  for (const [name] of raw) {
+    if (name.includes('_') || name === 'daphne-root-path') continue
+    const pair = pairs[kept++] as HeaderPair
+    const group = groups.get(name)
+    if (group === undefined) groups.set(name, [pair])
+    else group.push(pair)
+  }
+  return [...groups.values()].flat()
+}
+
 /** The scope parts shared by HTTP and WebSocket scopes. */
 export interface ScopeParts {
   path: string
@@ -159,44 +187,35 @@ export interface ScopeParts {
  * `root_path` (url-unquoted).
  */
 export function buildScopeParts(request: ReactorRequest, config: ResolvedServerConfig): ScopeParts {
-  const [rawPath, query] = splitTarget(request.url)
+  const [target, query] = splitTarget(request.url)
+  // Kept by every idle WebSocket: consecutive requests for one path share one string.
+  const rawPath = target === lastRawPath ? lastRawPath : (lastRawPath = target)
   let rootPath = config.rootPath
-  let groups: Map<string, HeaderPair[]> | null = null
+  const raw = request.headers
   // Sized up front: an idle WebSocket keeps this array, and push() would leave ~12 spare slots.
-  const headers: HeaderPair[] = new Array<HeaderPair>(request.headers.length)
+  let headers: HeaderPair[] = new Array<HeaderPair>(raw.length)
   let count = 0
-  const seen: string[] = []
-  for (const [name, rawValue] of request.headers) {
+  let repeated = false
+  for (let i = 0; i < raw.length; i++) {
+    const [name, rawValue] = raw[i] as [string, string]
     if (name.includes('_')) continue
     const value = rawValue.trim()
     if (name === 'daphne-root-path') {
       rootPath = unquote(value)
       continue
     }
-    const pair = headerPair(name, value)
-    if (groups === null) {
-      if (!seen.includes(name)) {
-        seen.push(name)
-        headers[count++] = pair
-        continue
-      }
-      // A repeated name: regroup what we have so far, then keep grouping.
-      groups = new Map()
-      for (let i = 0; i < seen.length; i++)
-        groups.set(seen[i] as string, [headers[i] as HeaderPair])
-    }
-    const group = groups.get(name)
-    if (group) group.push(pair)
-    else groups.set(name, [pair])
+    if (!repeated && appearsBefore(raw, i, name)) repeated = true
+    headers[count++] = headerPair(name, value)
   }
   if (count !== headers.length) headers.length = count
+  if (repeated) headers = groupByName(raw, headers)
   const client = clientAddress(request.remote)
   const server = serverAddress(request.local)
   const parts: ScopeParts = {
     path: unquote(rawPath),
     rawPath,
     query,
-    headers: groups === null ? headers : [...groups.values()].flat(),
+    headers,
     rootPath,
     client,
     server,

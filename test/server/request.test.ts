@@ -54,6 +54,9 @@ describe('request parsing', () => {
     expect(checkRequest(request('/äöü'))).toBe('Invalid characters in path')
     expect(checkRequest(request('/?äöü'))).toBe('Invalid query string')
     expect(checkRequest(request('/ok?x=1'))).toBeNull()
+    // Only path and query count: a non-ASCII host in an absolute-form target is not refused.
+    expect(checkRequest(request('http://h\u00f6st.example/ok?x=1'))).toBeNull()
+    expect(checkRequest(request('http://host.example/\u00e4'))).toBe('Invalid characters in path')
   })
 
   it('groups headers by name in first-appearance order, drops _ names, strips values', () => {
@@ -71,6 +74,30 @@ describe('request parsing', () => {
       ['x-foo', '2'],
       ['x-bar', '3'],
     ])
+  })
+
+  it('groups repeated names when dropped headers sit between them', () => {
+    const parts = buildScopeParts(
+      request('/', [
+        ['x_evil', '0'],
+        ['a', '1'],
+        ['daphne-root-path', '/r'],
+        ['b', '2'],
+        ['a', '3'],
+        ['x_evil', '4'],
+        ['b', '5'],
+        ['c', '6'],
+      ]),
+      resolveServerConfig(),
+    )
+    expect(parts.headers.map(([n, v]) => [text(n), text(v)])).toEqual([
+      ['a', '1'],
+      ['a', '3'],
+      ['b', '2'],
+      ['b', '5'],
+      ['c', '6'],
+    ])
+    expect(parts.rootPath).toBe('/r')
   })
 
   it('takes root_path from Daphne-Root-Path (unquoted) and removes the header', () => {
