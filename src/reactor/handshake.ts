@@ -19,9 +19,9 @@ export interface HandshakeRejection {
   body: string
 }
 
-/** Header lookup over the reactor's copied `[lower-case name, value]` pairs. */
-function header(headers: readonly [string, string][], name: string): string | undefined {
-  for (const [key, value] of headers) if (key === name) return value
+/** Header lookup over the reactor's flat `[lower-case name, value, …]` list. */
+function header(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1]
   return undefined
 }
 
@@ -46,7 +46,7 @@ function sameLetters(text: string, token: string): boolean {
  * True when a request is trying to open a WebSocket (`Upgrade: websocket` or a
  * `Sec-WebSocket-Key`), so it must pass `validateHandshake` rather than reach the app as HTTP.
  */
-export function wantsWebSocket(headers: readonly [string, string][]): boolean {
+export function wantsWebSocket(headers: readonly string[]): boolean {
   return (
     hasToken(header(headers, 'upgrade'), 'websocket') ||
     header(headers, 'sec-websocket-key') !== undefined
@@ -69,7 +69,7 @@ function reject(status: number, reason: string, body: string, extra: [string, st
  */
 export function validateHandshake(
   method: string,
-  headers: readonly [string, string][],
+  headers: readonly string[],
 ): HandshakeRejection | null {
   if (method.toUpperCase() !== 'GET') {
     return reject(405, 'Method Not Allowed', 'WebSocket upgrade requires GET.\n', [
@@ -95,7 +95,7 @@ export function validateHandshake(
 }
 
 /** The request's `Sec-WebSocket-Key`, trimmed ('' when absent; validate first). */
-export function websocketKey(headers: readonly [string, string][]): string {
+export function websocketKey(headers: readonly string[]): string {
   return header(headers, 'sec-websocket-key')?.trim() ?? ''
 }
 
@@ -106,7 +106,7 @@ export function websocketKey(headers: readonly [string, string][]): string {
 const NO_SUBPROTOCOLS: string[] = Object.freeze([]) as unknown as string[]
 
 /** `Sec-WebSocket-Protocol` split on `,` and trimmed (empty entries dropped; none: a frozen `[]`). */
-export function parseSubprotocols(headers: readonly [string, string][]): string[] {
+export function parseSubprotocols(headers: readonly string[]): string[] {
   const value = header(headers, 'sec-websocket-protocol')
   if (value === undefined) return NO_SUBPROTOCOLS
   const protocols: string[] = []

@@ -25,8 +25,8 @@ function address(host: string | undefined, port: number | undefined) {
 /** Copy a request head out of node's `IncomingMessage` (names lower-cased, arrival order). */
 export function nodeRequest(req: IncomingMessage, tls: boolean): ReactorRequest {
   const raw = req.rawHeaders
-  const headers: [string, string][] = []
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!.toLowerCase(), raw[i + 1]!])
+  const headers: string[] = []
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push(raw[i]!.toLowerCase(), raw[i + 1]!)
   const socket = req.socket
   return {
     method: req.method ?? 'GET',

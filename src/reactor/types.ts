@@ -29,8 +29,11 @@ export interface ReactorRequest {
   url: string
   /** `'1.1'` or `'1.0'`. */
   httpVersion: string
-  /** Names lower-cased, values latin-1 decoded, in arrival order, duplicates kept. */
-  headers: [name: string, value: string][]
+  /**
+   * Flat `[name, value, name, value, …]` (no pair array per header): names lower-cased, values
+   * latin-1 decoded, in arrival order, duplicates kept. Read it during the handler only.
+   */
+  headers: string[]
   /** Peer address; null for unix-socket peers. */
   remote: { host: string; port: number } | null
   /** Local address; null for unix sockets. */

@@ -26,10 +26,26 @@ export function parseXForwardedFor(
   originalAddr: Address | null = null,
   originalScheme: string | null = null,
 ): ForwardedResult {
+  const flat: string[] = []
+  for (const [name, value] of headers) flat.push(name, value)
+  return forwardedFor(flat, addressHeader, portHeader, protoHeader, originalAddr, originalScheme)
+}
+
+/** `parseXForwardedFor` over a reactor's flat `[name, value, …]` header list. */
+export function forwardedFor(
+  headers: readonly string[],
+  addressHeader: string,
+  portHeader: string,
+  protoHeader: string,
+  originalAddr: Address | null,
+  originalScheme: string | null,
+): ForwardedResult {
   let address: string | undefined
   let port: string | undefined
   let proto: string | undefined
-  for (const [name, value] of headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]
+    const value = headers[i + 1] as string
     if (address === undefined && name === addressHeader) address = value
     else if (port === undefined && name === portHeader) port = value
     else if (proto === undefined && name === protoHeader) proto = value

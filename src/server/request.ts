@@ -11,7 +11,7 @@
 import type { Address, HeaderPair } from '../asgi/types.js'
 import type { ReactorRequest } from '../reactor/types.js'
 import type { ResolvedServerConfig } from './config.js'
-import { parseXForwardedFor } from './proxy-headers.js'
+import { forwardedFor } from './proxy-headers.js'
 import { headerPair } from './shared-bytes.js'
 
 /** RFC 9110 token characters (a valid header name, Daphne's check), indexed by char code. */
@@ -55,10 +55,9 @@ function isAscii(text: string): boolean {
  */
 export function checkRequest(request: ReactorRequest): string | null {
   const headers = request.headers
-  for (let i = 0; i < headers.length; i++) {
-    const pair = headers[i] as [string, string]
-    if (!isToken(pair[0])) return 'Invalid header name'
-    if (isBadHeaderValue(pair[1])) return 'Invalid header value'
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!isToken(headers[i] as string)) return 'Invalid header name'
+    if (isBadHeaderValue(headers[i + 1] as string)) return 'Invalid header value'
   }
   // Path and query are parts of the target: an ASCII target (the usual case) needs no split.
   if (isAscii(request.url)) return null
@@ -145,9 +144,9 @@ function clientAddress(remote: ReactorRequest['remote']): Address {
 /** The last request path, shared by the next requests for the same path. */
 let lastRawPath = ''
 
-/** True when a header named `name` comes before index `at`. */
+/** True when a header named `name` comes before index `at` (of the flat list). */
 function appearsBefore(raw: ReactorRequest['headers'], at: number, name: string): boolean {
-  for (let i = 0; i < at; i++) if ((raw[i] as [string, string])[0] === name) return true
+  for (let i = 0; i < at; i += 2) if (raw[i] === name) return true
   return false
 }
 
@@ -158,7 +157,8 @@ function appearsBefore(raw: ReactorRequest['headers'], at: number, name: string)
 function groupByName(raw: ReactorRequest['headers'], pairs: HeaderPair[]): HeaderPair[] {
   const groups = new Map<string, HeaderPair[]>()
   let kept = 0
-  for (const [name] of raw) {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
     if (name.includes('_') || name === 'daphne-root-path') continue
     const pair = pairs[kept++] as HeaderPair
     const group = groups.get(name)
@@ -193,13 +193,13 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
   let rootPath = config.rootPath
   const raw = request.headers
   // Sized up front: an idle WebSocket keeps this array, and push() would leave ~12 spare slots.
-  let headers: HeaderPair[] = new Array<HeaderPair>(raw.length)
+  let headers: HeaderPair[] = new Array<HeaderPair>(raw.length >> 1)
   let count = 0
   let repeated = false
-  for (let i = 0; i < raw.length; i++) {
-    const [name, rawValue] = raw[i] as [string, string]
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
     if (name.includes('_')) continue
-    const value = rawValue.trim()
+    const value = (raw[i + 1] as string).trim()
     if (name === 'daphne-root-path') {
       rootPath = unquote(value)
       continue
@@ -223,7 +223,7 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
   }
   const proxy = config.proxyHeaders
   if (proxy !== null) {
-    const forwarded = parseXForwardedFor(
+    const forwarded = forwardedFor(
       request.headers,
       proxy.address,
       proxy.port,

@@ -94,12 +94,7 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       const raw = await connectRaw(listener.port)
       raw.write('GET /h HTTP/1.1\r\nHost: x\r\nX-Dup: 1\r\nX-Other: a\r\nX-DUP: 2\r\n\r\n')
       await vi.waitFor(() => expect(requests).toHaveLength(1))
-      expect(requests[0]!.request.headers).toEqual([
-        ['host', 'x'],
-        ['x-dup', '1'],
-        ['x-other', 'a'],
-        ['x-dup', '2'],
-      ])
+      expect(requests[0]!.request.headers).toEqual(['host', 'x', 'x-dup', '1', 'x-other', 'a', 'x-dup', '2'])
       raw.destroy()
     })
 
@@ -115,10 +110,13 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       await vi.waitFor(() => expect(requests).toHaveLength(1))
       const { request } = requests[0]!
       expect(request.url).toBe('/caf%C3%A9/')
-      expect(request.headers.slice(1)).toEqual([
-        ['x-lat', 'caf\xe9 x'],
-        ['x-u', 'a\xc3\xa9b'],
-        ['x-u', 'c\xc3\xa9d'],
+      expect(request.headers.slice(2)).toEqual([
+        'x-lat',
+        'caf\xe9 x',
+        'x-u',
+        'a\xc3\xa9b',
+        'x-u',
+        'c\xc3\xa9d',
       ])
       raw.destroy()
     })

@@ -8,7 +8,7 @@ function request(url: string, headers: [string, string][] = []): ReactorRequest 
     method: 'GET',
     url,
     httpVersion: '1.1',
-    headers,
+    headers: headers.flat(),
     remote: { host: '127.0.0.1', port: 5000 },
     local: { host: '127.0.0.1', port: 8000 },
     tls: false,

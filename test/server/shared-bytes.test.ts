@@ -12,7 +12,7 @@ function request(headers: [string, string][], port = 0, host = '10.0.0.1'): Reac
     method: 'GET',
     url: '/ws/',
     httpVersion: '1.1',
-    headers,
+    headers: headers.flat(),
     remote: { host, port },
     local: { host: '127.0.0.1', port: 8000 },
     tls: false,
