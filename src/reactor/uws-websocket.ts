@@ -19,10 +19,12 @@ import { safeHead, safeHeaders } from './response-head.js'
 import { isSendableCloseCode, truncateCloseReason } from './close-frame.js'
 import type { SlotList, Slotted } from '../util/slot-list.js'
 
-/** What each uWS socket carries: the server's handlers and our wrapper. */
+/**
+ * What each uWS socket carries: our wrapper, which holds the server's handlers. One property:
+ * uWS copies the user data's properties onto its socket object, one C++ call pair each.
+ */
 export interface UwsUserData {
-  handlers: WebSocketHandlers
-  socket: UwsSocket | null
+  socket: UwsSocket
 }
 
 /**
@@ -34,16 +36,22 @@ const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true })
 /** uWS `send` returns 2 when a message was dropped over `maxBackpressure`. */
 const DROPPED: SendResult = 2
 
-/** `ReactorWebSocket` over one uWS socket; every call after close is a no-op. */
+/**
+ * `ReactorWebSocket` over one uWS socket; every call after close is a no-op. Made when the
+ * server accepts, given its uWS socket when that opens.
+ */
 export class UwsSocket implements ReactorWebSocket, Slotted {
-  readonly #ws: UwsWebSocket<UwsUserData>
+  #ws!: UwsWebSocket<UwsUserData>
   closed = false
   /** Index in the reactor's open-socket list. */
   slot = -1
   /** What our own `close()` sent, reported to onClose instead of uWS's view of it. */
   sentClose: { code: number; reason: string } | null = null
 
-  constructor(ws: UwsWebSocket<UwsUserData>) {
+  constructor(readonly handlers: WebSocketHandlers) {}
+
+  /** The uWS socket, once open. */
+  attach(ws: UwsWebSocket<UwsUserData>): void {
     this.#ws = ws
   }
 
@@ -192,7 +200,7 @@ export class UwsUpgradeResponder implements UpgradeResponder {
     this.#done = true
     this.#pending.delete(this)
     upgradeRes = this.#res
-    upgradeData = { handlers, socket: null }
+    upgradeData = { socket: new UwsSocket(handlers) }
     upgradeKey = this.#key
     upgradeProtocol = options.subprotocol ?? ''
     upgradeContext = this.#context
@@ -245,19 +253,18 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
     closeOnBackpressureLimit: false,
     upgrade: options.upgrade,
     open(ws) {
-      const data = ws.getUserData()
-      const socket = new UwsSocket(ws)
-      data.socket = socket
+      const socket = ws.getUserData().socket
+      socket.attach(ws)
       sockets.add(socket)
       uwsScope.depth++
       try {
-        data.handlers.onOpen(socket)
+        socket.handlers.onOpen(socket)
       } finally {
         uwsScope.depth--
       }
     },
     message(ws, message, isBinary) {
-      const handlers = ws.getUserData().handlers
+      const handlers = ws.getUserData().socket.handlers
       uwsScope.depth++
       try {
         // Exactly one copy each: decode straight from uWS memory, or copy the bytes out.
@@ -270,7 +277,7 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
     drain(ws) {
       uwsScope.depth++
       try {
-        ws.getUserData().handlers.onDrain()
+        ws.getUserData().socket.handlers.onDrain()
       } finally {
         uwsScope.depth--
       }
@@ -278,23 +285,20 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
     pong(ws) {
       uwsScope.depth++
       try {
-        ws.getUserData().handlers.onPong()
+        ws.getUserData().socket.handlers.onPong()
       } finally {
         uwsScope.depth--
       }
     },
     close(ws, code, message) {
-      const data = ws.getUserData()
-      const socket = data.socket
-      if (socket !== null) {
-        if (socket.closed) return
-        socket.closed = true
-        sockets.delete(socket)
-      }
-      const sent = socket?.sentClose
-      if (sent) data.handlers.onClose(sent.code, sent.reason)
+      const socket = ws.getUserData().socket
+      if (socket.closed) return
+      socket.closed = true
+      sockets.delete(socket)
+      const sent = socket.sentClose
+      if (sent) socket.handlers.onClose(sent.code, sent.reason)
       // Most close frames carry no reason: skip the Buffer view and decode for those.
-      else data.handlers.onClose(code, message.byteLength === 0 ? '' : decodeReason(message))
+      else socket.handlers.onClose(code, message.byteLength === 0 ? '' : decodeReason(message))
     },
   }
 }
