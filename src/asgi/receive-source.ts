@@ -8,6 +8,12 @@
  * {@link ReceiveSource} under {@link RECEIVE_SOURCE} lets the consumer loop skip all of that.
  * Everything else (middleware, user apps, the test communicators) still just calls `receive()`;
  * a middleware that wraps `receive` hides the source and the consumer falls back to promises.
+ *
+ * A server can also *offer* the source for the app call it makes ({@link offerReceiveSource} /
+ * {@link withdrawReceiveSource}): during the call the `receive` is recognised by identity, so a
+ * consumer that starts within the call (as consumers do) finds it without a property on the
+ * function (a property array per connection); the property is added afterwards only when
+ * nobody asked, for an app that starts its consumer later.
  * @module
  */
 
@@ -46,6 +52,37 @@ export interface ReceiveSource<T = unknown> {
 
 /** The {@link ReceiveSource} behind `receive`, or null when it offers none. */
 export function receiveSourceOf<T>(receive: () => unknown): ReceiveSource<T> | null {
+  if (receive === offeredReceive) {
+    offerTaken = true
+    return offeredSource as ReceiveSource<T>
+  }
   const source = (receive as { [RECEIVE_SOURCE]?: ReceiveSource<T> })[RECEIVE_SOURCE]
   return source !== undefined && typeof source.receiveInto === 'function' ? source : null
+}
+
+// The offer in force (see the module notes): one at a time, as app calls do not nest in practice;
+// should one nest, the outer offer is simply lost and its `receive` gets the property.
+let offeredReceive: unknown = null
+let offeredSource: ReceiveSource | null = null
+let offerTaken = false
+
+/** Offer `source` for `receive` during the app call about to be made with it. */
+export function offerReceiveSource<T>(receive: () => unknown, source: ReceiveSource<T>): void {
+  offeredReceive = receive
+  offeredSource = source as ReceiveSource
+  offerTaken = false
+}
+
+/**
+ * End the offer made for `receive` (call after the app call, also when it threw). Unless a
+ * consumer took it during the call, `receive` gets the {@link RECEIVE_SOURCE} property instead.
+ */
+export function withdrawReceiveSource<T>(receive: () => unknown, source: ReceiveSource<T>): void {
+  const taken = offeredReceive === receive && offerTaken
+  if (offeredReceive === receive) {
+    offeredReceive = null
+    offeredSource = null
+    offerTaken = false
+  }
+  if (!taken) (receive as { [RECEIVE_SOURCE]?: ReceiveSource<T> })[RECEIVE_SOURCE] = source
 }

@@ -12,6 +12,7 @@
  */
 import { CancelledError, RouteNotFound } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
+import { offerReceiveSource, withdrawReceiveSource } from '../asgi/receive-source.js'
 import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
@@ -116,10 +117,13 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection, 
     const queue = this.queue
     queue.openClaims(this)
     let promise: Promise<void>
+    offerReceiveSource(queue.receive, queue)
     try {
       promise = Promise.resolve(app(scope, queue.receive as never, this.send as never))
     } catch (error) {
       promise = Promise.reject(error)
+    } finally {
+      withdrawReceiveSource(queue.receive, queue)
     }
     if (queue.adopt(promise)) {
       this.appPromise = promise

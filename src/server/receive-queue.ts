@@ -18,7 +18,7 @@
  */
 import { CancelledError } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
-import { RECEIVE_SOURCE, type ReceiveSink, type ReceiveSource } from '../asgi/receive-source.js'
+import type { ReceiveSink, ReceiveSource } from '../asgi/receive-source.js'
 
 type Resolve<T> = (value: T) => void
 type Reject = (reason: unknown) => void
@@ -93,13 +93,14 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
   /** What the ended app failed with (null: it did not). */
   private ending: unknown = null
   private owner: CompletionOwner | null = null
-  /** The `receive` callable handed to the app (bound once); carries this queue as its source. */
+  /**
+   * The `receive` callable handed to the app (bound once). The server offers this queue as its
+   * source during the app call (`offerReceiveSource`).
+   */
   readonly receive: () => Promise<T>
 
   constructor() {
-    const receive = this.next.bind(this)
-    ;(receive as { [RECEIVE_SOURCE]?: ReceiveSource<T> })[RECEIVE_SOURCE] = this
-    this.receive = receive
+    this.receive = this.next.bind(this)
   }
 
   /** @internal Called by the shared executor while `next()` builds its promise. */
