@@ -35,7 +35,7 @@ export interface ReactorRequest {
    */
   headers: string[]
   /** Peer address; null for unix-socket peers. */
-  remote: { host: string; port: number } | null
+  remote: { readonly host: string; readonly port: number } | null
   /** Local address; null for unix sockets. */
   local: { host: string; port: number } | null
   /** True on a TLS listener. */

@@ -74,10 +74,18 @@ export function copyRequest(
     httpVersion: '1.1',
     headers,
     // uWS 20.30 exposes no peer port; 0 stands for "unknown".
-    remote: info.unix ? null : { host: peerHost(res), port: 0 },
+    remote: info.unix ? null : peer(peerHost(res)),
     local: info.local,
     tls: info.tls,
   }
+}
+
+// The last peer, as one object: consecutive requests from one address share it.
+let lastPeer: { host: string; port: number } = { host: '', port: 0 }
+
+function peer(host: string): { host: string; port: number } {
+  if (host !== lastPeer.host) lastPeer = { host, port: 0 }
+  return lastPeer
 }
 
 function peerHost(res: UwsHttpResponse): string {
