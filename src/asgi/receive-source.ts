@@ -17,6 +17,15 @@
  * @module
  */
 
+/**
+ * A promise that is already fulfilled, shared. A server's `send` may return it for an event it
+ * handled synchronously (ours does), and the consumer loop then goes on at once instead of
+ * awaiting it: a handler that returns it (the default `connect()`, which returns `accept()`)
+ * costs no reaction, no derived promise and no microtask. Returning any other promise (or this
+ * one from anywhere else) is just awaited as usual.
+ */
+export const SETTLED: Promise<void> = Promise.resolve()
+
 /** The key under which a `receive` callable may carry its {@link ReceiveSource}. */
 export const RECEIVE_SOURCE: unique symbol = Symbol.for('channels-ts.receive-source')
 

@@ -12,6 +12,7 @@ import type {
   Scope,
   Send,
 } from '../asgi/types.js'
+import { SETTLED } from '../asgi/receive-source.js'
 import { getChannelLayer } from '../layers/registry.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { DispatchLoop } from './dispatch-loop.js'
@@ -29,7 +30,8 @@ export interface ConsumerApplication<C extends AsyncConsumer = AsyncConsumer> ex
 type Handler = (this: AsyncConsumer, message: ChannelMessage) => unknown
 
 const noop = (): void => {}
-const RESOLVED: Promise<void> = Promise.resolve()
+/** What a dropped send returns: settled, so the consumer loop need not await it. */
+const RESOLVED: Promise<void> = SETTLED
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (

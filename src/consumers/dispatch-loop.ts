@@ -4,7 +4,12 @@
  * @module
  */
 import { StopConsumer } from '../asgi/errors.js'
-import { receiveSourceOf, type ReceiveSink, type ReceiveSource } from '../asgi/receive-source.js'
+import {
+  receiveSourceOf,
+  SETTLED,
+  type ReceiveSink,
+  type ReceiveSource,
+} from '../asgi/receive-source.js'
 import type { ChannelMessage, Receive } from '../asgi/types.js'
 import type { ChannelLayer, LayerReceiver } from '../layers/types.js'
 
@@ -192,8 +197,14 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
         this.#finish(error)
         return
       }
-      // No promise hop for handlers that return synchronously.
-      if (result !== undefined && result !== null && typeof result.then === 'function') {
+      // No promise hop for handlers that return synchronously, or SETTLED (a send the server
+      // completed at once, e.g. the default connect()'s accept()).
+      if (
+        result !== undefined &&
+        result !== null &&
+        result !== SETTLED &&
+        typeof result.then === 'function'
+      ) {
         // The first awaited handler (usually websocket.connect) gets fresh bound methods, so a
         // consumer that then stays idle keeps none; from the second on they are kept (96 B),
         // so a busy consumer allocates nothing per message here.

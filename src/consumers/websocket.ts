@@ -19,6 +19,7 @@ import type {
   WebSocketScope,
   WebSocketSendEvent,
 } from '../asgi/types.js'
+import { SETTLED } from '../asgi/receive-source.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { stopConsumer } from './stop-consumer.js'
@@ -40,7 +41,7 @@ export type AcceptHeaders = Iterable<readonly [HeaderValue, HeaderValue]>
 // One shared instance: it only tells the dispatch loop to end cleanly, and building an Error (even
 // without a stack) on every disconnect was ~1.7 µs of the handshake's CPU in the conn profile.
 const STOP = stopConsumer()
-const RESOLVED: Promise<void> = Promise.resolve()
+const RESOLVED: Promise<void> = SETTLED
 
 function throwStop(): never {
   throw STOP

@@ -12,7 +12,7 @@
  */
 import { CancelledError, RouteNotFound } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
-import { offerReceiveSource, withdrawReceiveSource } from '../asgi/receive-source.js'
+import { offerReceiveSource, SETTLED, withdrawReceiveSource } from '../asgi/receive-source.js'
 import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
@@ -43,8 +43,11 @@ const RELEASED = 2
 /** The first bit of `AppConnection.flags` free for subclasses (the flags replace booleans). */
 export const FIRST_PROTOCOL_FLAG = 4
 
-/** A settled promise shared by every `send()` that completes synchronously (no allocation). */
-export const RESOLVED: Promise<void> = Promise.resolve()
+/**
+ * A settled promise shared by every `send()` that completes synchronously (no allocation); the
+ * consumer loop recognises it and goes on without awaiting (see receive-source.ts).
+ */
+export const RESOLVED: Promise<void> = SETTLED
 
 /** What a connection needs from the server that owns it. */
 export interface ServerContext {
