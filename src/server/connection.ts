@@ -4,7 +4,8 @@
  * `application_checker`, but event-driven: no polling loop).
  *
  * Performance notes: an idle WebSocket keeps one connection object, so per-connection state is
- * kept small. The app-facing `send` and the app promise's reactions are bound methods, not arrow
+ * kept small; the connection is also its app's receive queue (it extends ReceiveQueue: every
+ * object an idle connection keeps costs GC time on every handshake after it). The app-facing `send` and the app promise's reactions are bound methods, not arrow
  * functions (no context object each). Times are milliseconds since this module loaded
  * (`clock()`): they stay small integers (Smis) for ~24 days of uptime, where `Date.now()` values
  * would each be boxed in a 16-byte heap number.
@@ -78,8 +79,10 @@ function errorMessage(error: unknown): string {
 }
 
 /** One tracked connection (an HTTP request or a WebSocket) and its application instance. */
-export abstract class AppConnection<In = unknown> implements TrackedConnection, CompletionOwner {
-  readonly queue = new ReceiveQueue<In>()
+export abstract class AppConnection<In = unknown>
+  extends ReceiveQueue<In>
+  implements TrackedConnection, CompletionOwner
+{
   readonly connectedAt = clock()
   /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
   disconnectedAt = 0
@@ -92,7 +95,16 @@ export abstract class AppConnection<In = unknown> implements TrackedConnection, 
   readonly send: (message: unknown) => Promise<void>
 
   constructor(protected readonly ctx: ServerContext) {
+    super()
     this.send = this.handleSend.bind(this)
+  }
+
+  /**
+   * The app instance's receive queue: the connection itself (one object per connection, not
+   * two; an idle WebSocket keeps it for its whole life).
+   */
+  get queue(): ReceiveQueue<In> {
+    return this
   }
 
   /** `describe()` for logs: e.g. `GET /x` or `WebSocket /ws/`. */

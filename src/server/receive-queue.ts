@@ -7,13 +7,15 @@
  * `receive()` reject with CancelledError, which is how JavaScript apps are told to stop.
  *
  * The consumer loop does not call `receive()` at all: it registers itself as a sink through the
- * {@link ReceiveSource} the `receive` callable carries (src/asgi/receive-source.ts), so an idle
+ * {@link ReceiveSource} the server offers with `receive` (src/asgi/receive-source.ts), so an idle
  * consumer waits with no promise, and a message costs no allocation. Sink deliveries are batched:
  * every queue with something due is handed over in one shared microtask.
  *
- * Performance notes: an idle connection keeps one of these, so it is kept small. The backlog
- * array is allocated only when an event arrives with no receive waiting, and `receive` is a bound
- * method (a bound function is ~48 B; an arrow function also keeps a context object alive).
+ * Performance notes: an idle connection keeps one of these, so it is kept small; the server's
+ * connections extend it (one object per connection instead of two), which is why its state is in
+ * `#private` fields (no clash with the connections' own). The backlog array is allocated only
+ * when an event arrives with no receive waiting, and `receive` is a bound method (a bound
+ * function is ~48 B; an arrow function also keeps a context object alive).
  * @module
  */
 import { CancelledError } from '../asgi/errors.js'
@@ -77,22 +79,22 @@ const SETTLED: Promise<void> = Promise.resolve()
 
 /** An unbounded FIFO with a single consumer, like Daphne's `asyncio.Queue` + `queue.get`. */
 export class ReceiveQueue<T> implements ReceiveSource<T> {
-  private items: T[] | null = null
-  private head = 0
-  private resolve: Resolve<T> | null = null
-  private reject: Reject | null = null
-  private cancelled: CancelledError | null = null
+  #items: T[] | null = null
+  #head = 0
+  #resolve: Resolve<T> | null = null
+  #reject: Reject | null = null
+  #cancelled: CancelledError | null = null
   /** The sink waiting for the next event (receiveInto), if any. */
-  private sink: ReceiveSink<T> | null = null
+  #sink: ReceiveSink<T> | null = null
   /** The event for the waiting sink, when it arrived with nothing queued (no array needed). */
-  private handoff: T | typeof NONE = NONE
+  #handoff: T | typeof NONE = NONE
   /** In `due`, waiting for the shared microtask. */
-  private scheduled = false
-  private completion = OFF
-  private claimed: Promise<void> | null = null
+  #scheduled = false
+  #completion = OFF
+  #claimed: Promise<void> | null = null
   /** What the ended app failed with (null: it did not). */
-  private ending: unknown = null
-  private owner: CompletionOwner | null = null
+  #ending: unknown = null
+  #owner: CompletionOwner | null = null
   /**
    * The `receive` callable handed to the app (bound once). The server offers this queue as its
    * source during the app call (`offerReceiveSource`).
@@ -100,20 +102,20 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
   readonly receive: () => Promise<T>
 
   constructor() {
-    this.receive = this.next.bind(this)
+    this.receive = this.#next.bind(this)
   }
 
   /** @internal Called by the shared executor while `next()` builds its promise. */
   waitWith(resolve: Resolve<T>, reject: Reject): void {
-    this.resolve = resolve
-    this.reject = reject
+    this.#resolve = resolve
+    this.#reject = reject
   }
 
   /** {@link ReceiveSource}: hand the next event (or the cancellation) to `sink`, later. */
   receiveInto(sink: ReceiveSink<T>): void {
-    if (this.resolve !== null || this.sink !== null) throw concurrentReceive()
-    this.sink = sink
-    if (this.cancelled !== null || this.items !== null) this.schedule()
+    if (this.#resolve !== null || this.#sink !== null) throw concurrentReceive()
+    this.#sink = sink
+    if (this.#cancelled !== null || this.#items !== null) this.#schedule()
   }
 
   /**
@@ -121,8 +123,8 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
    * then `adopt` with what the app returned.
    */
   openClaims(owner: CompletionOwner): void {
-    this.owner = owner
-    this.completion = OPEN
+    this.#owner = owner
+    this.#completion = OPEN
   }
 
   /**
@@ -130,34 +132,34 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
    * of its end through `appCompleted` and need not react to the promise.
    */
   adopt(returned: Promise<void>): boolean {
-    if (this.completion === OPEN && returned === this.claimed) {
-      this.completion = ADOPTED
+    if (this.#completion === OPEN && returned === this.#claimed) {
+      this.#completion = ADOPTED
       return true
     }
-    this.completion = OFF
-    this.claimed = null
-    this.owner = null
+    this.#completion = OFF
+    this.#claimed = null
+    this.#owner = null
     return false
   }
 
   /** {@link ReceiveSource.claimCompletion}. */
   claimCompletion(promise: Promise<void>): void {
-    if (this.completion === OPEN && this.claimed === null) this.claimed = promise
+    if (this.#completion === OPEN && this.#claimed === null) this.#claimed = promise
   }
 
   /** {@link ReceiveSource.complete}. */
   complete(failed: boolean, error: unknown): void {
-    if (this.completion === OPEN) {
+    if (this.#completion === OPEN) {
       // Ended during the app call: the server reacts to the returned promise as usual.
-      this.completion = OFF
+      this.#completion = OFF
       return
     }
-    if (this.completion !== ADOPTED) return
-    this.completion = ENDED
-    this.ending = failed ? (error ?? new Error('Application rejected without a reason')) : null
+    if (this.#completion !== ADOPTED) return
+    this.#completion = ENDED
+    this.#ending = failed ? (error ?? new Error('Application rejected without a reason')) : null
     // Nobody else may be listening: mark the rejection handled (the owner reports it).
-    if (failed) this.claimed?.then(undefined, ignore)
-    this.schedule()
+    if (failed) this.#claimed?.then(undefined, ignore)
+    this.#schedule()
   }
 
   /**
@@ -166,117 +168,117 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
    * callback, so a consumer that accepts without awaiting anything is upgraded there and then.
    */
   deliverNow(): void {
-    if (this.scheduled) this.deliver()
+    if (this.#scheduled) this.deliver()
   }
 
-  private schedule(): void {
-    if (this.scheduled) return
-    this.scheduled = true
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
     if (due.push(this as ReceiveQueue<unknown>) === 1) void SETTLED.then(flushDue)
   }
 
   /** @internal The shared microtask: give the waiting sink its event or error. */
   deliver(): void {
-    this.scheduled = false
-    const sink = this.sink
-    if (sink !== null) this.deliverTo(sink)
-    if (this.completion === ENDED) {
-      this.completion = OFF
-      const owner = this.owner as CompletionOwner
-      const ending = this.ending
-      this.owner = null
-      this.claimed = null
-      this.ending = null
+    this.#scheduled = false
+    const sink = this.#sink
+    if (sink !== null) this.#deliverTo(sink)
+    if (this.#completion === ENDED) {
+      this.#completion = OFF
+      const owner = this.#owner as CompletionOwner
+      const ending = this.#ending
+      this.#owner = null
+      this.#claimed = null
+      this.#ending = null
       owner.appCompleted(ending)
     }
   }
 
-  private deliverTo(sink: ReceiveSink<T>): void {
-    const cancelled = this.cancelled
+  #deliverTo(sink: ReceiveSink<T>): void {
+    const cancelled = this.#cancelled
     if (cancelled !== null) {
-      this.sink = null
+      this.#sink = null
       sink.receiveError(cancelled)
       return
     }
-    const handoff = this.handoff
+    const handoff = this.#handoff
     if (handoff !== NONE) {
-      this.handoff = NONE
-      this.sink = null
+      this.#handoff = NONE
+      this.#sink = null
       sink.receiveEvent(handoff)
       return
     }
-    if (this.items === null) return
-    this.sink = null
-    sink.receiveEvent(this.take())
+    if (this.#items === null) return
+    this.#sink = null
+    sink.receiveEvent(this.#take())
   }
 
   /** Events waiting to be received. */
   get size(): number {
-    const queued = this.items === null ? 0 : this.items.length - this.head
-    return this.handoff === NONE ? queued : queued + 1
+    const queued = this.#items === null ? 0 : this.#items.length - this.#head
+    return this.#handoff === NONE ? queued : queued + 1
   }
 
   /** True once `cancel()` was called. */
   get isCancelled(): boolean {
-    return this.cancelled !== null
+    return this.#cancelled !== null
   }
 
   /** Deliver an event: straight to a waiting receive, else queued. Ignored after cancel. */
   push(item: T): void {
-    if (this.cancelled) return
-    const resolve = this.resolve
+    if (this.#cancelled) return
+    const resolve = this.#resolve
     if (resolve !== null) {
-      this.resolve = null
-      this.reject = null
+      this.#resolve = null
+      this.#reject = null
       resolve(item)
       return
     }
-    if (this.sink !== null) {
-      if (this.items === null && this.handoff === NONE) this.handoff = item
-      else (this.items ??= []).push(item)
-      this.schedule()
+    if (this.#sink !== null) {
+      if (this.#items === null && this.#handoff === NONE) this.#handoff = item
+      else (this.#items ??= []).push(item)
+      this.#schedule()
       return
     }
-    ;(this.items ??= []).push(item)
+    ;(this.#items ??= []).push(item)
   }
 
   /** Reject the pending receive, and every later one, with CancelledError; drop queued events. */
   cancel(message = 'Application instance was cancelled'): void {
-    if (this.cancelled) return
-    this.cancelled = new CancelledError(message)
-    this.items = null
-    this.head = 0
-    this.handoff = NONE
-    const reject = this.reject
-    this.resolve = null
-    this.reject = null
-    if (reject !== null) reject(this.cancelled)
-    if (this.sink !== null) this.schedule()
+    if (this.#cancelled) return
+    this.#cancelled = new CancelledError(message)
+    this.#items = null
+    this.#head = 0
+    this.#handoff = NONE
+    const reject = this.#reject
+    this.#resolve = null
+    this.#reject = null
+    if (reject !== null) reject(this.#cancelled)
+    if (this.#sink !== null) this.#schedule()
   }
 
   /** The oldest queued event (`items` must be non-null). */
-  private take(): T {
-    const items = this.items as T[]
-    const item = items[this.head] as T
-    this.head++
-    if (this.head === items.length) {
+  #take(): T {
+    const items = this.#items as T[]
+    const item = items[this.#head] as T
+    this.#head++
+    if (this.#head === items.length) {
       // Drained: drop the array (an idle connection keeps none).
-      this.items = null
-      this.head = 0
+      this.#items = null
+      this.#head = 0
     } else {
-      items[this.head - 1] = undefined as T
-      if (this.head > 1024 && this.head * 2 > items.length) {
-        this.items = items.slice(this.head)
-        this.head = 0
+      items[this.#head - 1] = undefined as T
+      if (this.#head > 1024 && this.#head * 2 > items.length) {
+        this.#items = items.slice(this.#head)
+        this.#head = 0
       }
     }
     return item
   }
 
-  private next(): Promise<T> {
-    if (this.cancelled) return Promise.reject(this.cancelled)
-    if (this.resolve !== null || this.sink !== null) return Promise.reject(concurrentReceive())
-    if (this.items !== null) return Promise.resolve(this.take())
+  #next(): Promise<T> {
+    if (this.#cancelled) return Promise.reject(this.#cancelled)
+    if (this.#resolve !== null || this.#sink !== null) return Promise.reject(concurrentReceive())
+    if (this.#items !== null) return Promise.resolve(this.#take())
     target = this as ReceiveQueue<unknown>
     const promise = new Promise<T>(EXECUTOR as (resolve: Resolve<T>, reject: Reject) => void)
     target = null

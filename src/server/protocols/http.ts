@@ -50,7 +50,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   private status = 0
   private head: ResponseHead | null = null
   private noBody = false
-  private size = 0
+  private bytesSent = 0
   private drainWaiter: (() => void) | null = null
   private readonly method: string
   private readonly rawPath: string
@@ -190,11 +190,11 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
         if (!more) response.end()
       } else if (more) {
         if (body.byteLength > 0) {
-          this.size += body.byteLength
+          this.bytesSent += body.byteLength
           writable = response.write(body)
         }
       } else {
-        this.size += body.byteLength
+        this.bytesSent += body.byteLength
         response.end(body.byteLength > 0 ? body : undefined)
       }
     })
@@ -229,7 +229,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
         rawPath: this.rawPath,
         ...(this.query !== null ? { query: this.query } : {}),
         status: this.status,
-        size: this.size,
+        size: this.bytesSent,
         client: this.client,
         durationMs: clock() - this.connectedAt,
         time: new Date(),
@@ -247,7 +247,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       this.response.end(page.body)
     })
     this.status = status
-    this.size = page.body.byteLength
+    this.bytesSent = page.body.byteLength
     this.abandoned = true
     this.finish(true)
   }
