@@ -8,7 +8,7 @@
  * far more steadily than the socket benchmark can on a shared machine.
  *
  *   node --max-semi-space-size=2 dist/bench/micro/uws-handshake.js [--n 10000] [--rounds 5]
- *     [--path /ws/echo/] [--app path/to/module.ts:export] [--heap-sample FILE]
+ *     [--path /ws/echo/] [--app path/to/module.ts:export] [--heap-sample FILE] [--cold KiB]
  *
  * `--heap-sample` records V8's sampling heap profile over the measured rounds, collected
  * objects included, and prints the bytes allocated per handshake by function (timings are then
@@ -29,6 +29,11 @@ const { values } = parseArgs({
     app: { type: 'string' },
     /** Also write where the measured rounds allocated (collected objects included), as JSON. */
     'heap-sample': { type: 'string' },
+    /**
+     * KiB of memory to sweep after every handshake, so the next one starts with cold caches as
+     * on a real server, where the network stack runs in between (0: hot caches).
+     */
+    cold: { type: 'string', default: '0' },
   },
 })
 const N = Number(values.n)
@@ -177,9 +182,19 @@ const ws = behavior as Behavior
 const context = {}
 let seq = 0
 
+// --cold: one cache line in every 64 bytes is written, every handshake.
+const sweep = new Int32Array((Number(values.cold) * 1024) / 4)
+
+function coldCaches(): void {
+  for (let i = 0; i < sweep.length; i += 16) sweep[i] = (sweep[i] as number) + 1
+}
+
 /** `count` handshakes, synchronously (an optimized loop: the harness should cost little). */
 function handshakes(count: number): void {
-  for (let i = 0; i < count; i++) ws.upgrade(new FakeResponse(), new FakeRequest(seq++), context)
+  for (let i = 0; i < count; i++) {
+    ws.upgrade(new FakeResponse(), new FakeRequest(seq++), context)
+    if (sweep.length > 0) coldCaches()
+  }
 }
 
 const sampleFile = values['heap-sample']
