@@ -18,7 +18,7 @@ export const NON_ASCII = /[^\x00-\x7f]/
 
 /** A UTF-8-decoded string back to one character per original byte (what node gives). */
 function utf8ToLatin1(text: string): string {
-  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text
+  return isAscii(text) ? text : Buffer.from(text, 'utf8').toString('latin1')
 }
 
 /** Where `COLLECT` puts `forEach`'s names and values: module state, so a request allocates no closure. */
