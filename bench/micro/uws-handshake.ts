@@ -228,7 +228,8 @@ for (let round = 0; round <= ROUNDS; round++) {
   )
 }
 results.sort((a, b) => a - b)
-console.log(`median ${results[results.length >> 1]!.toFixed(2)} µs/handshake over ${ROUNDS} rounds`)
+const median = results[results.length >> 1] as number
+console.log(`median ${median.toFixed(2)} µs/handshake over ${ROUNDS} rounds`)
 if (inspector !== null && sampleFile !== undefined) {
   const { profile } = await inspector.post('HeapProfiler.stopSampling')
   writeFileSync(sampleFile, JSON.stringify(profile))
@@ -247,7 +248,8 @@ function printAllocations(profile: { head: SampleNode }, handshakeCount: number)
   let total = 0
   const visit = (node: SampleNode): void => {
     const { functionName, url, lineNumber } = node.callFrame
-    const where = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(dist|node_modules)\//, '')}:${lineNumber + 1}`
+    const file = url.replace(/^.*\/(dist|node_modules)\//, '')
+    const where = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`
     byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize)
     total += node.selfSize
     for (const child of node.children) visit(child)

@@ -88,7 +88,8 @@ export class ScopeCopier {
     this.#added.forEach((key, i) => fields.push(`${JSON.stringify(key)}: ${'abc'[i]}`))
     let build: Build
     try {
-      build = new Function('s', 'a', 'b', 'c', `'use strict'; return {${fields.join(', ')}}`) as Build
+      const body = `'use strict'; return {${fields.join(', ')}}`
+      build = new Function('s', 'a', 'b', 'c', body) as Build
     } catch {
       // --disallow-code-generation-from-strings: Object.assign it is, from now on.
       this.#compiles = MAX_COMPILES

@@ -5,8 +5,9 @@
  *
  * Performance notes: an idle WebSocket keeps one connection object, so per-connection state is
  * kept small; the connection is also its app's receive queue (it extends ReceiveQueue: every
- * object an idle connection keeps costs GC time on every handshake after it). The app-facing `send` and the app promise's reactions are bound methods, not arrow
- * functions (no context object each). Times are milliseconds since this module loaded
+ * object an idle connection keeps costs GC time on every handshake after it). The app-facing
+ * `send` and the app promise's reactions are bound methods, not arrow functions (no context
+ * object each). Times are milliseconds since this module loaded
  * (`clock()`): they stay small integers (Smis) for ~24 days of uptime, where `Date.now()` values
  * would each be boxed in a 16-byte heap number.
  * @module
