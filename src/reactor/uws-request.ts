@@ -5,6 +5,7 @@
  */
 import type { ReactorRequest } from './types.js'
 import type { UwsHttpRequest, UwsHttpResponse } from './uws-api.js'
+import { isAscii } from '../util/ascii.js'
 
 /** What a listener knows about itself, for the request's `local` and `tls` fields. */
 export interface ListenInfo {
@@ -28,12 +29,6 @@ let nonAscii = false
 function COLLECT(key: string, value: string): void {
   if (!nonAscii && !isAscii(value)) nonAscii = true
   collected!.push(key, value)
-}
-
-/** True when every UTF-16 unit is below 0x80 (a loop: faster than a regex on short values). */
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
-  return true
 }
 
 /**
@@ -134,12 +129,12 @@ export function formatAddress(bytes: Uint8Array): string {
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
 }
 
-/** Four bytes from `at` as dotted IPv4 (no intermediate array, unlike `join`). */
 // The last IPv4 address formatted, as one number, and its text: clients behind one address (or
 // a benchmark's loopback) then share one string instead of building it per request.
 let lastIPv4 = -1
 let lastIPv4Text = ''
 
+/** Four bytes from `at` as dotted IPv4 (no intermediate array, unlike `join`). */
 function dotted(bytes: Uint8Array, at: number): string {
   const key = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
   if (key === lastIPv4) return lastIPv4Text

@@ -13,6 +13,7 @@ import type { ReactorRequest } from '../reactor/types.js'
 import type { ResolvedServerConfig } from './config.js'
 import { forwardedFor } from './proxy-headers.js'
 import { headerPair } from './shared-bytes.js'
+import { isAscii } from '../util/ascii.js'
 
 /** RFC 9110 token characters (a valid header name, Daphne's check), indexed by char code. */
 const TOKEN = new Uint8Array(128)
@@ -43,15 +44,10 @@ function isBadHeaderValue(value: string): boolean {
   return false
 }
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false
-  return true
-}
-
 /**
  * The 400 message for a request Daphne refuses before any app runs, or null when it is fine.
- * Names and paths are checked with character loops (short strings: faster than `RegExp#test`),
- * values with one regular expression (longer strings, where the regex engine wins).
+ * Names, values and paths are checked with character loops (short strings: faster than
+ * `RegExp#test`).
  */
 export function checkRequest(request: ReactorRequest): string | null {
   const headers = request.headers
