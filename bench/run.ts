@@ -19,16 +19,15 @@ import { parseArgs } from 'node:util'
 import { measureRunserver, type RunserverFigures } from './runserver.js'
 import { canPin, median } from './proc.js'
 import { renderSvg, renderTable, SUBJECT, targetMet, type ReportRow } from './report.js'
+import { serverSpecs } from './server-specs.js'
 import {
   FULL_WORKLOAD,
   QUICK_WORKLOAD,
   runServer,
   type RunFigures,
-  type ServerSpec,
 } from './ws-phases.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const DIST = join(ROOT, 'dist')
 
 const { values } = parseArgs({
   options: {
@@ -44,27 +43,7 @@ const { values } = parseArgs({
 
 /** Node flags every server runs with (split on whitespace; '' for Node's defaults). */
 const NODE_FLAGS = values['node-options'].split(/\s+/).filter((flag) => flag !== '')
-const node = (script: string, ...args: string[]): string[] => [process.execPath, ...NODE_FLAGS, script, ...args]
-
-const SERVERS: Record<string, ServerSpec> = {
-  [SUBJECT]: {
-    name: SUBJECT,
-    cwd: join(ROOT, 'example'),
-    // The real server and consumers: the example project's ASGI_APPLICATION under `channels serve`.
-    command: (port) =>
-      node(join(DIST, 'bin/channels.js'), 'serve', '-b', '127.0.0.1', '-p', String(port), '-v', '0'),
-  },
-  uws: {
-    name: 'uws',
-    cwd: ROOT,
-    command: (port) => node(join(DIST, 'bench/servers/raw-uws.js'), String(port)),
-  },
-  ws: {
-    name: 'ws',
-    cwd: ROOT,
-    command: (port) => node(join(DIST, 'bench/servers/raw-ws.js'), String(port)),
-  },
-}
+const SERVERS = serverSpecs(NODE_FLAGS)
 
 function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`)

@@ -1,0 +1,37 @@
+/**
+ * The three servers the benchmark compares, each started under the given Node flags: the
+ * shipped example project under `channels serve` (the real server, middleware and consumers),
+ * raw uWebSockets.js and `ws` with the same endpoints.
+ * @module
+ */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SUBJECT } from './report.js'
+import type { ServerSpec } from './ws-phases.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const DIST = join(ROOT, 'dist')
+
+/** Server name → how to start it, every one with `nodeFlags` before its script. */
+export function serverSpecs(nodeFlags: readonly string[]): Record<string, ServerSpec> {
+  const node = (script: string, ...args: string[]): string[] => [process.execPath, ...nodeFlags, script, ...args]
+  return {
+    [SUBJECT]: {
+      name: SUBJECT,
+      cwd: join(ROOT, 'example'),
+      // The real server and consumers: the example project's ASGI_APPLICATION under `channels serve`.
+      command: (port) =>
+        node(join(DIST, 'bin/channels.js'), 'serve', '-b', '127.0.0.1', '-p', String(port), '-v', '0'),
+    },
+    uws: {
+      name: 'uws',
+      cwd: ROOT,
+      command: (port) => node(join(DIST, 'bench/servers/raw-uws.js'), String(port)),
+    },
+    ws: {
+      name: 'ws',
+      cwd: ROOT,
+      command: (port) => node(join(DIST, 'bench/servers/raw-ws.js'), String(port)),
+    },
+  }
+}
