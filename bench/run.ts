@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util'
 import { measureRunserver, type RunserverFigures } from './runserver.js'
 import { canPin, median } from './proc.js'
 import { renderSvg, renderTable, SUBJECT, targetMet, type ReportRow } from './report.js'
-import { serverSpecs } from './server-specs.js'
+import { parseNodeFlags, serverSpecs } from './server-specs.js'
 import {
   FULL_WORKLOAD,
   QUICK_WORKLOAD,
@@ -41,8 +41,8 @@ const { values } = parseArgs({
   },
 })
 
-/** Node flags every server runs with (split on whitespace; '' for Node's defaults). */
-const NODE_FLAGS = values['node-options'].split(/\s+/).filter((flag) => flag !== '')
+/** Node flags every server runs with. */
+const NODE_FLAGS = parseNodeFlags(values['node-options'])
 const SERVERS = serverSpecs(NODE_FLAGS)
 
 function progress(message: string): void {

@@ -12,6 +12,11 @@ import type { ServerSpec } from './ws-phases.js'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DIST = join(ROOT, 'dist')
 
+/** `--node-options` text as flags (split on whitespace; '' for Node's defaults). */
+export function parseNodeFlags(text: string): string[] {
+  return text.split(/\s+/).filter((flag) => flag !== '')
+}
+
 /** Server name → how to start it, every one with `nodeFlags` before its script. */
 export function serverSpecs(nodeFlags: readonly string[]): Record<string, ServerSpec> {
   const node = (script: string, ...args: string[]): string[] => [process.execPath, ...nodeFlags, script, ...args]

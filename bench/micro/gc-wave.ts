@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { canPin, collectResult, spawnPinned, waitForHttp } from '../proc.js'
 import { SUBJECT } from '../report.js'
-import { serverSpecs } from '../server-specs.js'
+import { parseNodeFlags, serverSpecs } from '../server-specs.js'
 
 const { values } = parseArgs({
   options: {
@@ -62,8 +62,7 @@ async function loadgen(args: string[]): Promise<Record<string, string>> {
 }
 
 async function main(): Promise<void> {
-  const flags = values['node-options'].split(/\s+/).filter((flag) => flag !== '')
-  const spec = serverSpecs([...flags, '--trace-gc-nvp'])[values.server]
+  const spec = serverSpecs([...parseNodeFlags(values['node-options']), '--trace-gc-nvp'])[values.server]
   if (spec === undefined) throw new Error(`unknown server ${values.server} (channels-ts, uws or ws)`)
   const server = spawnPinned(canPin() ? 0 : null, spec.command(PORT), { cwd: spec.cwd })
   const lines: string[] = []
