@@ -14,6 +14,7 @@
  * benchmark reads.
  */
 import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { canPin, collectResult, spawnPinned, waitForHttp } from '../proc.js'
 import { SUBJECT } from '../report.js'
@@ -39,8 +40,7 @@ interface GcRecord {
 }
 
 function parseNvp(line: string): GcRecord | null {
-  const at = line.indexOf(' gc=')
-  if (at === -1) return null
+  if (!line.includes(' gc=')) return null
   const fields = new Map<string, number>()
   let kind = ''
   for (const part of line.slice(line.indexOf('ms:') + 3).trim().split(/\s+/)) {
@@ -66,13 +66,7 @@ async function main(): Promise<void> {
   if (spec === undefined) throw new Error(`unknown server ${values.server} (channels-ts, uws or ws)`)
   const server = spawnPinned(canPin() ? 0 : null, spec.command(PORT), { cwd: spec.cwd })
   const lines: string[] = []
-  let partial = ''
-  server.stdout!.on('data', (chunk: Buffer) => {
-    const text = partial + chunk.toString()
-    const parts = text.split('\n')
-    partial = parts.pop() ?? ''
-    lines.push(...parts)
-  })
+  createInterface({ input: server.stdout! }).on('line', (line) => lines.push(line))
   server.stderr!.resume()
   try {
     const base = `127.0.0.1:${PORT}`
