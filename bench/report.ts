@@ -16,9 +16,17 @@ export interface ReportRow {
   target: { maxRatio?: number; maxValue?: number; text: string }
   /** Extra condition, e.g. "none lost". */
   extra?: { ok: boolean; text: string }
+  /**
+   * channels-ts ÷ raw uWS within each run, in run order (rows with a ratio target): the spread
+   * shows how much of a verdict is the machine's noise.
+   */
+  perRunRatios?: number[]
 }
 
 export const SUBJECT = 'channels-ts'
+
+const fmt = (n: number | undefined, digits = 2): string =>
+  n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits)
 export const BASELINES = ['uws', 'ws'] as const
 
 /** Ratio of channels-ts to a baseline, NaN when either is missing. */
@@ -26,6 +34,21 @@ export function ratio(row: ReportRow, baseline: string): number {
   const a = row.values[SUBJECT]
   const b = row.values[baseline]
   return a !== undefined && b !== undefined && b > 0 ? a / b : Number.NaN
+}
+
+/** channels-ts ÷ `baseline` within each run, from per-run figures (NaN where one is missing). */
+export function perRunRatios(subject: readonly number[], baseline: readonly number[]): number[] {
+  return subject.map((value, i) => {
+    const base = baseline[i]
+    return base !== undefined && base > 0 ? value / base : Number.NaN
+  })
+}
+
+/** `min–max` of the finite per-run ratios (e.g. `1.32–1.95`), or '' with fewer than two runs. */
+export function ratioRange(ratios: readonly number[] | undefined): string {
+  const finite = (ratios ?? []).filter((r) => Number.isFinite(r))
+  if (finite.length < 2) return ''
+  return `${fmt(Math.min(...finite))}–${fmt(Math.max(...finite))}`
 }
 
 /** Whether channels-ts meets the row's target (null when there is nothing to compare). */
@@ -45,17 +68,18 @@ export function targetMet(row: ReportRow): boolean | null {
   return ok
 }
 
-const fmt = (n: number | undefined, digits = 2): string =>
-  n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits)
-
-/** The terminal table (Markdown, so it pastes into an issue note as is). */
+/**
+ * The terminal table (Markdown, so it pastes into an issue note as is). The ratios are of the
+ * medians; `÷ uws per run` is the range of the ratios within single runs.
+ */
 export function renderTable(rows: ReportRow[], servers: string[]): string {
-  const head = ['figure', ...servers, '÷ uws', '÷ ws', 'target', 'met']
+  const head = ['figure', ...servers, '÷ uws', '÷ uws per run', '÷ ws', 'target', 'met']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
   for (const row of rows) {
     const met = targetMet(row)
+    const range = ratioRange(row.perRunRatios)
     lines.push(
-      `| ${row.label} (${row.unit}) | ${servers.map((s) => fmt(row.values[s])).join(' | ')} | ${fmt(ratio(row, 'uws'))}× | ${fmt(ratio(row, 'ws'))}× | ${row.target.text}${row.extra ? `, ${row.extra.text}` : ''} | ${met === null ? 'n/a' : met ? 'yes' : 'NO'} |`,
+      `| ${row.label} (${row.unit}) | ${servers.map((s) => fmt(row.values[s])).join(' | ')} | ${fmt(ratio(row, 'uws'))}× | ${range === '' ? '—' : `${range}×`} | ${fmt(ratio(row, 'ws'))}× | ${row.target.text}${row.extra ? `, ${row.extra.text}` : ''} | ${met === null ? 'n/a' : met ? 'yes' : 'NO'} |`,
     )
   }
   return lines.join('\n')
