@@ -41,13 +41,14 @@ describe('npm run bench -- --quick', () => {
     expect(results.rows.map((r) => r.key)).toEqual([
       'echo',
       'fanout',
+      'fanoutWithJoins',
       'handshake',
       'handshakeWave',
       'memory',
       'reload',
       'coldStart',
     ])
-    for (const row of results.rows.slice(0, 4)) {
+    for (const row of results.rows.slice(0, 5)) {
       for (const server of ['channels-ts', 'uws', 'ws']) {
         expect(Number.isFinite(row.values[server]), `${row.key} ${server}`).toBe(true)
       }
