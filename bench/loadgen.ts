@@ -4,12 +4,16 @@
  *   node dist/bench/loadgen.js echo   --url ws://127.0.0.1:8000/ws/echo/ -c 50 -d 5000 --size 64
  *   node dist/bench/loadgen.js fanout --url ws://127.0.0.1:8000/ws/chat/bench/ -c 1000 -m 100 --every 5
  *   node dist/bench/loadgen.js conn   --url ws://127.0.0.1:8000/ws/echo/ -n 10000 -k 64 --hold 4000
- * Each mode prints one final `RESULT key=value …` line (conn also prints `OPENED n` once all are
+ * `conn` opens its sockets with a bare-socket handshake (bench/raw-handshake.ts: about as fast as
+ * the Go client, where `ws` is ~2.5x slower and so leaves the server idle in between);
+ * `--client ws` opens them with the `ws` library instead. Each mode prints one final `RESULT key=value …` line (conn also prints `OPENED n` once all are
  * open, so a runner can sample the server while they are held). Durations are in milliseconds.
  * `--origin URL` sends an Origin header (servers behind Channels' origin validation need one).
  */
+import type { Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
+import { rawHandshake } from './raw-handshake.js'
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -26,6 +30,8 @@ const { positionals, values } = parseArgs({
     srcips: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '60000' },
     origin: { type: 'string' },
+    /** conn mode: `raw` (bare-socket handshakes) or `ws` (the ws library). */
+    client: { type: 'string', default: 'raw' },
   },
 })
 
@@ -83,10 +89,44 @@ async function echo(): Promise<string> {
   return `mode=echo conns=${conns} size=${payload.length} msgs=${done} secs=${secs.toFixed(2)} rate=${(done / secs).toFixed(0)} errors=${errors}`
 }
 
+/** One held `conn` connection, opened by either client. */
+interface Held {
+  /** Still open (the server has not closed it). */
+  alive(): boolean
+  /** Drop it with a TCP reset. */
+  reset(): void
+}
+
+async function openHeld(i: number): Promise<Held> {
+  if (values.client === 'ws') {
+    const ws = await dial(i)
+    ws.on('error', () => {})
+    return {
+      alive: () => ws.readyState === WebSocket.OPEN,
+      reset: () => {
+        const socket = (ws as unknown as { _socket?: { resetAndDestroy?: () => void } })._socket
+        if (typeof socket?.resetAndDestroy === 'function') socket.resetAndDestroy()
+        else ws.terminate()
+      },
+    }
+  }
+  const socket: Socket = await rawHandshake({
+    url,
+    origin: values.origin,
+    localAddress: srcIps > 1 ? `127.0.0.${1 + (i % srcIps)}` : undefined,
+    timeoutMs: 10_000,
+  })
+  let open = true
+  socket.once('close', () => (open = false))
+  socket.once('end', () => (open = false))
+  return { alive: () => open, reset: () => socket.resetAndDestroy() }
+}
+
 async function conn(): Promise<string> {
+  if (values.client !== 'raw' && values.client !== 'ws') throw new TypeError(`--client must be raw or ws, not ${values.client}`)
   const total = Number(values.n)
   const parallel = Number(values.k)
-  const held: WebSocket[] = []
+  const held: Held[] = []
   let errors = 0
   let next = 0
   let firstError = ''
@@ -100,10 +140,9 @@ async function conn(): Promise<string> {
         const i = next++
         const t0 = performance.now()
         try {
-          const ws = await dial(i)
+          const connection = await openHeld(i)
           handshakes.push(performance.now() - t0)
-          ws.on('error', () => {})
-          held.push(ws)
+          held.push(connection)
           // Half way: the runner reads the server's CPU and RSS here too (steady-state figures).
           if (held.length === half) console.log(`HALF ${half}`)
         } catch (error) {
@@ -117,16 +156,12 @@ async function conn(): Promise<string> {
   console.log(`OPENED ${held.length} in ${secs.toFixed(2)}s`)
   if (firstError) console.log(`first error: ${firstError}`)
   await new Promise((r) => setTimeout(r, Number(values.hold)))
-  const alive = held.filter((ws) => ws.readyState === WebSocket.OPEN).length
+  const alive = held.filter((connection) => connection.alive()).length
   // Reset rather than close: 10k closes would leave 10k sockets in TIME_WAIT for a minute, and
   // the next server measured (on a 2-core box the runs follow each other) paid for them.
-  for (const ws of held) {
-    const socket = (ws as unknown as { _socket?: { resetAndDestroy?: () => void } })._socket
-    if (typeof socket?.resetAndDestroy === 'function') socket.resetAndDestroy()
-    else ws.terminate()
-  }
+  for (const connection of held) connection.reset()
   handshakes.sort((a, b) => a - b)
-  return `mode=conn opened=${held.length} errors=${errors} secs=${secs.toFixed(2)} rate=${(held.length / secs).toFixed(0)} hs_p50_ms=${percentile(handshakes, 0.5).toFixed(3)} hs_p99_ms=${percentile(handshakes, 0.99).toFixed(3)} alive_after_hold=${alive}`
+  return `mode=conn client=${values.client} opened=${held.length} errors=${errors} secs=${secs.toFixed(2)} rate=${(held.length / secs).toFixed(0)} hs_p50_ms=${percentile(handshakes, 0.5).toFixed(3)} hs_p99_ms=${percentile(handshakes, 0.99).toFixed(3)} alive_after_hold=${alive}`
 }
 
 async function fanout(): Promise<string> {
