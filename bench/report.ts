@@ -24,10 +24,10 @@ export interface ReportRow {
 }
 
 export const SUBJECT = 'channels-ts'
+export const BASELINES = ['uws', 'ws'] as const
 
 const fmt = (n: number | undefined, digits = 2): string =>
   n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits)
-export const BASELINES = ['uws', 'ws'] as const
 
 /** Ratio of channels-ts to a baseline, NaN when either is missing. */
 export function ratio(row: ReportRow, baseline: string): number {
