@@ -87,14 +87,12 @@ export function rawHandshake(options: RawHandshakeOptions): Promise<net.Socket> 
       clearTimeout(timer)
       const status = head.slice(0, head.indexOf('\r\n'))
       if (!/^HTTP\/1\.1 101 /.test(status)) {
-        socket.destroy()
-        reject(new Error(`Unexpected server response: ${status}`))
+        fail(new Error(`Unexpected server response: ${status}`))
         return
       }
       const accept = /\r\nsec-websocket-accept:[ \t]*([^\r\n]*)/i.exec(head.slice(0, end + 2))
       if (accept?.[1]?.trim() !== acceptFor(key)) {
-        socket.destroy()
-        reject(new Error('wrong or missing Sec-WebSocket-Accept'))
+        fail(new Error('wrong or missing Sec-WebSocket-Accept'))
         return
       }
       // Frames the server sends later (a greeting, pings) are read and dropped.

@@ -9,6 +9,21 @@ import { collectResult, cpuMicros, rssKb, spawnPinned, waitForHttp } from './pro
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.js', import.meta.url))
 
+/**
+ * Run the load generator (on core 1 when `pinned`) with `args`; `onLine` sees each output line
+ * as it comes. Resolves with its `RESULT` fields.
+ */
+export function runLoadgen(
+  pinned: boolean,
+  args: string[],
+  onLine: (line: string) => void = () => undefined,
+): Promise<Record<string, string>> {
+  const child = spawnPinned(pinned ? 1 : null, [process.execPath, LOADGEN, ...args], {
+    cwd: process.cwd(),
+  })
+  return collectResult(child, onLine)
+}
+
 /** How hard each phase pushes; `--quick` shrinks everything to a smoke run. */
 export interface Workload {
   echoConns: number
@@ -85,14 +100,11 @@ async function phase(
   half: number
 }> {
   const spawned = cpuMicros(pid)
-  const child = spawnPinned(pinned ? 1 : null, [process.execPath, LOADGEN, ...args], {
-    cwd: process.cwd(),
-  })
   let start = Number.NaN
   let atOpened = Number.NaN
   let atHalf = Number.NaN
   let half = Number.NaN
-  const fields = await collectResult(child, (line) => {
+  const fields = await runLoadgen(pinned, args, (line) => {
     if (line === 'STARTED') start = cpuMicros(pid)
     if (line.startsWith('HALF ')) {
       atHalf = cpuMicros(pid)

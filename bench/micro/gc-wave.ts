@@ -13,12 +13,12 @@
  * handshakes after it. The pause is main-thread time; parallel helpers add to the CPU the
  * benchmark reads.
  */
-import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { canPin, collectResult, spawnPinned, waitForHttp } from '../proc.js'
+import { canPin, spawnPinned, waitForHttp } from '../proc.js'
 import { SUBJECT } from '../report.js'
 import { parseNodeFlags, serverSpecs } from '../server-specs.js'
+import { runLoadgen } from '../ws-phases.js'
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +29,6 @@ const { values } = parseArgs({
   },
 })
 
-const LOADGEN = fileURLToPath(new URL('../loadgen.js', import.meta.url))
 const N = Number(values.n)
 const PORT = Number(values.port)
 
@@ -54,13 +53,6 @@ function parseNvp(line: string): GcRecord | null {
   return { kind, fields }
 }
 
-async function loadgen(args: string[]): Promise<Record<string, string>> {
-  const child = spawnPinned(canPin() ? 1 : null, [process.execPath, LOADGEN, ...args], {
-    cwd: process.cwd(),
-  })
-  return collectResult(child, () => undefined)
-}
-
 async function main(): Promise<void> {
   const spec = serverSpecs([...parseNodeFlags(values['node-options']), '--trace-gc-nvp'])[values.server]
   if (spec === undefined) throw new Error(`unknown server ${values.server} (channels-ts, uws or ws)`)
@@ -72,10 +64,10 @@ async function main(): Promise<void> {
     const base = `127.0.0.1:${PORT}`
     await waitForHttp(`http://${base}/`, 20_000)
     const origin = ['--origin', `http://${base}`]
-    await loadgen([...origin, 'echo', '--url', `ws://${base}/ws/echo/`, '-c', '50', '-d', '2000'])
+    await runLoadgen(canPin(), [...origin, 'echo', '--url', `ws://${base}/ws/echo/`, '-c', '50', '-d', '2000'])
     await new Promise((r) => setTimeout(r, 300))
     const from = lines.length
-    const wave = await loadgen([...origin, 'conn', '--url', `ws://${base}/ws/echo/`, '-n', String(N),
+    const wave = await runLoadgen(canPin(), [...origin, 'conn', '--url', `ws://${base}/ws/echo/`, '-n', String(N),
       '-k', '64', '--hold', '0'])
     await new Promise((r) => setTimeout(r, 100))
     const opened = Number(wave.opened)
