@@ -115,7 +115,13 @@ export class NodeReactor implements Reactor {
             break
           default:
             server.listen(
-              { port: endpoint.port, host: endpoint.host || undefined, backlog: endpoint.backlog },
+              {
+                port: endpoint.port,
+                host: endpoint.host || undefined,
+                backlog: endpoint.backlog,
+                // In a cluster worker, node would otherwise share the primary's socket.
+                exclusive: this.#options.exclusive !== false,
+              },
               done,
             )
         }

@@ -54,6 +54,10 @@ export interface ResponseHead {
 export interface HttpResponder {
   /** Body chunks as they arrive; `last` is true on the final one (possibly empty). */
   onData(callback: (chunk: Uint8Array, last: boolean) => void): void
+  /** Stop reading the request body (flow control); a chunk already read may still arrive. */
+  pause(): void
+  /** Read the request body again after `pause`. */
+  resume(): void
   /** The client went away before the response finished. Called at most once. */
   onAborted(callback: () => void): void
   /**
@@ -159,6 +163,12 @@ export interface ReactorOptions {
   maxPayloadLength: number
   /** Outgoing bytes buffered per WebSocket before `send` reports backpressure. */
   maxBackpressure: number
+  /**
+   * Refuse a TCP port another socket already listens on (default true). False lets processes
+   * share one port on purpose: uWS listens with SO_REUSEPORT (the kernel spreads connections),
+   * node shares its cluster primary's socket when run as a cluster worker.
+   */
+  exclusive?: boolean
 }
 
 /** A running event loop that can listen on endpoints. */

@@ -36,6 +36,9 @@ export interface UwsHttpResponse {
   onWritable(handler: (offset: number) => boolean): UwsHttpResponse
   onAborted(handler: () => void): UwsHttpResponse
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse
+  /** Stop / restart reading the socket (body streaming). */
+  pause(): void
+  resume(): void
   getRemoteAddress(): ArrayBuffer
   cork(cb: () => void): UwsHttpResponse
   upgrade<T>(
@@ -78,8 +81,14 @@ export interface UwsWebSocketBehavior<T> {
 export interface UwsApp {
   any(pattern: string, handler: (res: UwsHttpResponse, req: UwsHttpRequest) => void): UwsApp
   ws<T>(pattern: string, behavior: UwsWebSocketBehavior<T>): UwsApp
-  listen(host: string, port: number, cb: (socket: UwsListenSocket | false) => void): UwsApp
-  listen(port: number, cb: (socket: UwsListenSocket | false) => void): UwsApp
+  /** `options` is 0 or `LIBUS_LISTEN_EXCLUSIVE_PORT` (the typings only show the host-less form). */
+  listen(
+    host: string,
+    port: number,
+    options: number,
+    cb: (socket: UwsListenSocket | false) => void,
+  ): UwsApp
+  listen(port: number, options: number, cb: (socket: UwsListenSocket | false) => void): UwsApp
   listen_unix(cb: (socket: UwsListenSocket | false) => void, path: string): UwsApp
   /** Close every listen socket and connection (native 20.30 only; the typings lag). */
   close?(): void
@@ -101,6 +110,11 @@ export interface UwsModule {
   us_socket_local_port(socket: UwsListenSocket): number
   /** Missing from the package's JS fallback. */
   DISABLED?: number
+  /**
+   * The listen option that leaves SO_REUSEPORT off, so a port in use is refused. Missing from the
+   * JS fallback, which listens through node:net and never shares a port.
+   */
+  LIBUS_LISTEN_EXCLUSIVE_PORT?: number
 }
 
 /**

@@ -167,8 +167,12 @@ export class UwsReactor implements Reactor {
       const callback = (socket: object | false) => {
         state.socket = socket || null
       }
-      if (endpoint.host === '') app.listen(endpoint.port, callback)
-      else app.listen(endpoint.host, endpoint.port, callback)
+      // Without the exclusive flag uSockets sets SO_REUSEPORT: a second server on a busy port
+      // would listen too, and the kernel would split the connections between the two.
+      const flags =
+        this.#options.exclusive === false ? 0 : (this.#uws.LIBUS_LISTEN_EXCLUSIVE_PORT ?? 0)
+      if (endpoint.host === '') app.listen(endpoint.port, flags, callback)
+      else app.listen(endpoint.host, endpoint.port, flags, callback)
       if (state.socket === null) {
         app.close?.()
         throw listenError(endpoint, 'address already in use or not available', 'EADDRINUSE')
