@@ -20,7 +20,10 @@ export interface AccessEvent {
   status?: number
   /** Response body bytes sent (HTTP). */
   size?: number
-  /** `host:port` of the (possibly proxied) client; null when unknown (unix socket, early 400s). */
+  /**
+   * `host:port` of the (possibly proxied) client, the host alone when its port is unknown (uWS);
+   * null when the client is unknown (unix socket, early 400s).
+   */
   client: string | null
   /** Request start to response end (HTTP). */
   durationMs?: number

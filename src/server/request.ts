@@ -233,7 +233,8 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
   return parts
 }
 
-/** `host:port` for access logs, or null. */
+/** `host:port` for access logs, the host alone when the port is unknown (0, on uWS), or null. */
 export function describeClient(client: Address): string | null {
-  return client === null ? null : `${client[0]}:${client[1]}`
+  if (client === null) return null
+  return client[1] === 0 ? client[0] : `${client[0]}:${client[1]}`
 }
