@@ -9,6 +9,7 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
   roomGroupName = ''
 
   override async connect(): Promise<void> {
+    // The route admits 1 to 94 word characters, so `chat_<room>` is a valid group name.
     const roomName = String(this.scope.url_route?.kwargs.room_name)
     this.roomGroupName = `chat_${roomName}`
     // Join the room group.
@@ -25,8 +26,8 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
 
   /** A message from the WebSocket: pass it to everyone in the room. */
   override async receive(textData?: string): Promise<void> {
-    const { message } = JSON.parse(textData ?? '{}') as { message?: unknown }
-    if (typeof message !== 'string') return
+    const message = chatMessage(textData)
+    if (message === undefined) return
     await this.channelLayer!.groupSend(this.roomGroupName, {
       type: 'chat.message',
       message,
@@ -45,6 +46,24 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
     // A backend's user counts as authenticated unless it says otherwise; AnonymousUser says false.
     return user.isAuthenticated !== false && user.username ? user.username : null
   }
+}
+
+/**
+ * The text of a `{"message": "..."}` frame, or undefined for anything else (not JSON, another
+ * shape, bytes). Such frames are ignored: any client can send them, and neither a log line nor a
+ * closed socket per frame would help the room.
+ */
+function chatMessage(textData: string | undefined): string | undefined {
+  if (textData === undefined) return undefined
+  let data: unknown
+  try {
+    data = JSON.parse(textData)
+  } catch {
+    return undefined
+  }
+  if (data === null || typeof data !== 'object') return undefined
+  const { message } = data as { message?: unknown }
+  return typeof message === 'string' ? message : undefined
 }
 
 /** Sends every frame back as it came: text as text, bytes as bytes. */

@@ -15,12 +15,14 @@ import { PageConsumer } from './pages.js'
 export const application = new ProtocolTypeRouter({
   http: new URLRouter([
     path('', PageConsumer.asAsgi({ page: 'index.html' })),
-    rePath(String.raw`^chat/(?<room_name>\w+)/$`, PageConsumer.asAsgi({ page: 'chat.html' })),
+    rePath(String.raw`^chat/(?<room_name>\w{1,94})/$`, PageConsumer.asAsgi({ page: 'chat.html' })),
   ]),
   websocket: AllowedHostsOriginValidator(
     AuthMiddlewareStack(
       new URLRouter([
-        rePath(String.raw`^ws/chat/(?<room_name>\w+)/$`, ChatConsumer.asAsgi()),
+        // A group name is shorter than 100 characters: `chat_` and at most 94 more. A longer
+        // name matches no route, so its handshake is refused (403) like any unknown path.
+        rePath(String.raw`^ws/chat/(?<room_name>\w{1,94})/$`, ChatConsumer.asAsgi()),
         path('ws/echo/', EchoConsumer.asAsgi()),
       ]),
     ),
