@@ -107,6 +107,15 @@ export class NodeHttpResponder implements HttpResponder {
     this.#req.on('end', () => callback(EMPTY, true))
   }
 
+  pause(): void {
+    // The parser stops the socket once the request's own buffer is full.
+    this.#req.pause()
+  }
+
+  resume(): void {
+    this.#req.resume()
+  }
+
   onAborted(callback: () => void): void {
     if (this.#aborted) callback()
     else this.#onAborted = callback

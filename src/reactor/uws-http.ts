@@ -81,6 +81,8 @@ export class UwsHttpResponder implements HttpResponder {
     // Registered before the handler returns: uWS terminates the process otherwise.
     res.onAborted(() => this.#aborted_())
     res.onData((chunk, last) => {
+      // The response is over: the server drops the rest of the body, so it is not copied.
+      if (this.#done) return
       // One copy: uWS neuters the ArrayBuffer when this callback returns.
       const copy = chunk.byteLength === 0 ? EMPTY : Buffer.from(new Uint8Array(chunk))
       if (this.#onData !== null) this.#onData(copy, last)
@@ -99,6 +101,14 @@ export class UwsHttpResponder implements HttpResponder {
     for (let i = 0; i < early.length; i++) {
       callback(early[i]!, this.#earlyLast && i === early.length - 1)
     }
+  }
+
+  pause(): void {
+    if (!this.#done) this.#res.pause()
+  }
+
+  resume(): void {
+    if (!this.#done) this.#res.resume()
   }
 
   onAborted(callback: () => void): void {
@@ -140,7 +150,7 @@ export class UwsHttpResponder implements HttpResponder {
         // connection (and any first argument counts as a length, even undefined), so a HEAD
         // response's length travels as a plain header instead.
         this.#finish(() => this.#res.endWithoutBody())
-      } else if (this.#length !== null) {
+      } else if (this.#length !== null && !this.#closesWhole(chunk)) {
         this.#start()
         if (chunk !== undefined && chunk.byteLength > 0) this.#send(chunk)
         else this.#pump()
@@ -178,6 +188,14 @@ export class UwsHttpResponder implements HttpResponder {
   #cork(fn: () => void): void {
     // Already corked (inside this socket's callback) uWS just runs fn.
     this.#res.cork(fn)
+  }
+
+  /**
+   * A whole `Connection: close` response in one `end`: `end(body, true)` closes the socket after
+   * it (`tryEnd` never does), and its own Content-Length equals the declared one.
+   */
+  #closesWhole(chunk: Uint8Array | undefined): boolean {
+    return this.#close && !this.#started && (chunk?.byteLength ?? 0) === this.#length
   }
 
   #start(): void {

@@ -204,6 +204,7 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     if (handoff !== NONE) {
       this.#handoff = NONE
       this.#sink = null
+      if (this.#items === null) this.emptied()
       sink.receiveEvent(handoff)
       return
     }
@@ -211,6 +212,12 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     this.#sink = null
     sink.receiveEvent(this.#take())
   }
+
+  /**
+   * The app took the last queued event. A no-op here; an HTTP request resumes reading its body
+   * (flow control: the server holds only a bounded backlog for an app that reads slowly).
+   */
+  protected emptied(): void {}
 
   /** Events waiting to be received. */
   get size(): number {
@@ -265,6 +272,7 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
       // Drained: drop the array (an idle connection keeps none).
       this.#items = null
       this.#head = 0
+      if (this.#handoff === NONE) this.emptied()
     } else {
       items[this.#head - 1] = undefined as T
       if (this.#head > 1024 && this.#head * 2 > items.length) {

@@ -3,6 +3,12 @@
  * each get their own app instance, as in Daphne). The body is streamed to the app as
  * `http.request` chunks as they arrive (Daphne buffers it all, then re-chunks by 8192 bytes);
  * the response follows Daphne's rules and error texts.
+ *
+ * Flow control (uvicorn's): the server holds at most about BODY_HIGH_WATER bytes of body the app
+ * has not received yet; beyond that the reactor stops reading the socket until the app catches
+ * up, so an app that reads slowly, or not at all, cannot make the server buffer a body without
+ * bound. A response that ends before the request body was read closes the connection: the rest
+ * of the body is never read.
  * @module
  */
 import { AsgiProtocolError, ValueError } from '../../asgi/errors.js'
@@ -39,6 +45,18 @@ const EMPTY = Buffer.alloc(0)
 /** Headers by which the app already chose the framing itself. */
 const FRAMING_HEADER = /^(content-length|transfer-encoding)$/i
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveEvent
+/** Unreceived body bytes above which the reactor stops reading (uvicorn's HIGH_WATER_LIMIT). */
+export const BODY_HIGH_WATER = 64 * 1024
+
+/** True when the request head announces a body (a non-zero Content-Length, or chunked). */
+function announcesBody(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string
+    if (name === 'transfer-encoding') return true
+    if (name === 'content-length' && (headers[i + 1] as string).trim() !== '0') return true
+  }
+  return false
+}
 
 /** One HTTP request/response and its application instance. */
 export class HttpConnection extends AppConnection<HttpReceiveEvent> {
@@ -52,6 +70,12 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   private noBody = false
   private bytesSent = 0
   private drainWaiter: (() => void) | null = null
+  /** The request body has not been read to its end yet. */
+  private bodyPending: boolean
+  /** Body bytes queued since the app last emptied its queue. */
+  private unread = 0
+  /** The reactor was told to stop reading the body. */
+  private paused = false
   private readonly method: string
   private readonly rawPath: string
   private readonly query: string | null
@@ -71,16 +95,9 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     this.query = parts.query
     this.path = parts.path
     this.client = describeClient(parts.client)
+    this.bodyPending = announcesBody(request.headers)
     response.onAborted(() => this.onAborted())
-    response.onData((chunk, last) => {
-      // Body left over after the response finished is dropped: the app already got http.disconnect.
-      if (this.phase === Phase.Finished) return
-      const body =
-        chunk.byteLength === 0
-          ? EMPTY
-          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-      this.queue.push({ type: 'http.request', body, more_body: !last })
-    })
+    response.onData((chunk, last) => this.onBody(chunk, last))
     const scope: HttpScope = {
       type: 'http',
       asgi: ASGI_INFO,
@@ -100,6 +117,47 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
 
   describe(): string {
     return `${this.method} ${this.rawPath}`
+  }
+
+  private onBody(chunk: Uint8Array, last: boolean): void {
+    if (last) this.bodyPending = false
+    // Body left over after the response finished is dropped: the app already got http.disconnect.
+    if (this.phase === Phase.Finished) return
+    const body =
+      chunk.byteLength === 0 ? EMPTY : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    this.queue.push({ type: 'http.request', body, more_body: !last })
+    // Handed straight to a waiting receive: nothing is held for the app.
+    if (last || this.size === 0) return
+    this.unread += body.byteLength
+    if (this.unread > BODY_HIGH_WATER && !this.paused) {
+      this.paused = true
+      this.response.pause()
+    }
+  }
+
+  /** The app received everything queued: read on. */
+  protected override emptied(): void {
+    this.unread = 0
+    this.resumeReading()
+  }
+
+  private resumeReading(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.response.resume()
+  }
+
+  /**
+   * A response that ends before the request body was read closes the connection: reading (or
+   * buffering) the rest of an unwanted body, say one answered 413, would cost what the answer
+   * saves. The reactor reads on until it closes, dropping what arrives.
+   */
+  private closeIfBodyPending(head: ResponseHead): void {
+    if (!this.bodyPending) return
+    if (!head.headers.some(([name]) => name.toLowerCase() === 'connection')) {
+      head.headers.push(['Connection', 'close'])
+    }
+    this.resumeReading()
   }
 
   protected handleSend(message: unknown): Promise<void> {
@@ -177,12 +235,16 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     const response = this.response
     let writable = true
     response.cork(() => {
+      // Ending with the body unread: the reactor reads on (dropping it) until the connection
+      // closes or the next request comes.
+      if (!more) this.resumeReading()
       if (this.phase === Phase.Started) {
         const head = this.head as ResponseHead
         // A one-message response gets a Content-Length instead of chunked framing.
         if (!more && !this.noBody && !head.headers.some(([n]) => FRAMING_HEADER.test(n))) {
           head.headers.push(['Content-Length', String(body.byteLength)])
         }
+        if (!more) this.closeIfBodyPending(head)
         response.writeHead(head)
         this.phase = Phase.Streaming
       }
@@ -242,6 +304,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   private sendErrorPage(status: number, message: string): void {
     if (this.phase === Phase.Streaming || this.phase === Phase.Finished) return
     const page = errorPage(status, message, this.ctx.config.serverName)
+    this.closeIfBodyPending(page.head)
     this.response.cork(() => {
       this.response.writeHead(page.head)
       this.response.end(page.body)
@@ -290,6 +353,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     if (this.phase === Phase.Streaming) {
       log.warn('Application timed out while sending response')
       this.abandoned = true
+      this.resumeReading()
       this.response.end()
       this.finish(false)
       return
