@@ -2,6 +2,10 @@
  * Channels' `AsyncHttpConsumer`, with working long-poll/SSE responses (channels#1747).
  * @module
  */
+import { sendErrorPage } from '../asgi/error-response.js'
+import { getHeader } from '../asgi/headers.js'
+import { getLogger } from '../asgi/logging.js'
+import { getSettings } from '../settings/index.js'
 import { stopConsumer } from './stop-consumer.js'
 import type {
   ChannelMessage,
@@ -16,6 +20,7 @@ import { toHeaderPairs, type HeadersInit } from './header-bytes.js'
 export type { HeadersInit } from './header-bytes.js'
 
 const EMPTY = new Uint8Array(0)
+const securityLog = getLogger('channels.security.RequestDataTooBig')
 
 function toBody(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return body
@@ -26,6 +31,12 @@ function toBody(body: unknown): Uint8Array {
 
 /**
  * Collects the request body, calls `handle(body)`, then `disconnect()` (always) and stops.
+ *
+ * The body it collects is limited to settings.DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MiB by
+ * default): a request that declares a bigger Content-Length, or whose body grows past it, is
+ * answered 413 (Django answers 400) before anything more is buffered, and `handle()` does not
+ * run. A consumer made for big bodies sets `dataUploadMaxMemorySize` (null: no limit), or
+ * overrides `http_request` to take the chunks as they arrive instead of buffering them.
  *
  * Streaming and long-poll: if `handle()` returns while a streamed body is open (it sent a chunk
  * with `moreBody: true` and no final one), the consumer keeps running, so channel-layer events
@@ -38,6 +49,14 @@ export class AsyncHttpConsumer extends AsyncConsumer {
   declare scope: HttpScope
   /** Request body chunks received so far. */
   body: Uint8Array[] = []
+  /**
+   * This consumer's limit on the body it buffers, in bytes; null: none. Unset, it is
+   * settings.DATA_UPLOAD_MAX_MEMORY_SIZE (read per request).
+   */
+  declare dataUploadMaxMemorySize?: number | null
+
+  /** Body bytes buffered so far; -1 before the first chunk. */
+  #size = -1
 
   #handled = false
   #streaming = false
@@ -85,9 +104,20 @@ export class AsyncHttpConsumer extends AsyncConsumer {
   /** Called once when the request is over (answered, failed or abandoned). */
   disconnect(): void | Promise<void> {}
 
-  /** `http.request`: buffer chunks; on the last one run `handle()`. */
+  /** `http.request`: buffer chunks (up to the limit); on the last one run `handle()`. */
   async http_request(message: HttpRequestEvent): Promise<void> {
-    if (message.body !== undefined && message.body.length > 0) this.body.push(message.body)
+    const chunk = message.body
+    const limit = this.#limit()
+    if (this.#size < 0) {
+      this.#size = 0
+      // Django refuses a declared Content-Length over the limit before reading any of it.
+      if (limit !== null && declaredLength(this.scope) > limit) return this.#tooLarge(limit)
+    }
+    if (chunk !== undefined && chunk.length > 0) {
+      this.#size += chunk.length
+      if (limit !== null && this.#size > limit) return this.#tooLarge(limit)
+      this.body.push(chunk)
+    }
     if (message.more_body) return
     const body =
       this.body.length === 1
@@ -105,6 +135,27 @@ export class AsyncHttpConsumer extends AsyncConsumer {
     // A streamed response still open: keep dispatching until it is finished (channels#1747).
     if (this.#streaming && !this.#finished) return
     await this.#disconnectOnce()
+    throw stopConsumer()
+  }
+
+  #limit(): number | null {
+    const own = this.dataUploadMaxMemorySize
+    const limit = own !== undefined ? own : getSettings().DATA_UPLOAD_MAX_MEMORY_SIZE
+    return typeof limit === 'number' && limit >= 0 ? limit : null
+  }
+
+  /** Over the limit: drop what was buffered, answer 413 (the server closes the connection). */
+  async #tooLarge(limit: number): Promise<void> {
+    this.body = []
+    securityLog.warn(
+      `Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE (${limit} bytes): ` +
+        `${this.scope.method} ${this.scope.path}`,
+    )
+    try {
+      await sendErrorPage(this.send.bind(this), 413, 'Payload Too Large (413)')
+    } finally {
+      await this.#disconnectOnce()
+    }
     throw stopConsumer()
   }
 
@@ -134,4 +185,11 @@ export class AsyncHttpConsumer extends AsyncConsumer {
     this.#disconnected = true
     await this.disconnect()
   }
+}
+
+/** The request's Content-Length, or -1 when it has none (or an unreadable one). */
+function declaredLength(scope: HttpScope): number {
+  const value = getHeader(scope.headers ?? [], 'content-length')
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return -1
+  return Number(value)
 }

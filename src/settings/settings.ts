@@ -14,6 +14,7 @@ export const DEFAULT_SETTINGS: ResolvedSettings = Object.freeze({
   SECRET_KEY: '',
   ALLOWED_HOSTS: Object.freeze([]),
   DEBUG: false,
+  DATA_UPLOAD_MAX_MEMORY_SIZE: 2.5 * 1024 * 1024,
   STATIC_URL: '/static/',
   STATICFILES_DIRS: Object.freeze([]),
   SESSION_ENGINE: 'db',

@@ -29,6 +29,11 @@ export interface Settings {
   ALLOWED_HOSTS?: readonly string[]
   /** Development mode: serves static files, lets `localhost` in when ALLOWED_HOSTS is empty. */
   DEBUG?: boolean
+  /**
+   * Largest request body, in bytes, that AsyncHttpConsumer buffers before `handle()` (default
+   * 2621440, Django's 2.5 MiB); a bigger one is answered 413 (Django: 400). null: no limit.
+   */
+  DATA_UPLOAD_MAX_MEMORY_SIZE?: number | null
   /** URL prefix static files are served under (default `'/static/'`). */
   STATIC_URL?: string
   /** Directory `collectstatic` copies into and production serves from. */
@@ -78,6 +83,7 @@ export type DefaultedKey =
   | 'SECRET_KEY'
   | 'ALLOWED_HOSTS'
   | 'DEBUG'
+  | 'DATA_UPLOAD_MAX_MEMORY_SIZE'
   | 'STATIC_URL'
   | 'STATICFILES_DIRS'
   | 'SESSION_ENGINE'
