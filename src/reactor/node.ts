@@ -68,6 +68,24 @@ function readTls(endpoint: SslEndpoint): https.ServerOptions {
   }
 }
 
+/**
+ * node:http's limits on slow clients. It checks its timeouts in a sweep every
+ * `connectionsCheckingInterval` (30 s by default, which would keep a slow client up to that much
+ * longer), so the sweep runs every quarter of the shorter timeout, and at least once a second.
+ */
+function httpLimits(options: ReactorOptions): http.ServerOptions {
+  const limits: http.ServerOptions = {}
+  if (options.headersTimeout !== undefined) limits.headersTimeout = options.headersTimeout
+  if (options.requestTimeout !== undefined) limits.requestTimeout = options.requestTimeout
+  if (options.keepAliveTimeout !== undefined) limits.keepAliveTimeout = options.keepAliveTimeout
+  const timeouts = [options.headersTimeout, options.requestTimeout].filter((t) => !!t) as number[]
+  if (timeouts.length > 0) {
+    const interval = Math.floor(Math.min(...timeouts) / 4)
+    limits.connectionsCheckingInterval = Math.max(10, Math.min(1_000, interval))
+  }
+  return limits
+}
+
 /** The reactor on node:http and ws. */
 export class NodeReactor implements Reactor {
   readonly name = 'node' as const
@@ -87,12 +105,19 @@ export class NodeReactor implements Reactor {
   async listen(endpoint: Endpoint, handlers: ReactorHandlers): Promise<Listener> {
     let server: http.Server
     try {
-      server = endpoint.kind === 'ssl' ? https.createServer(readTls(endpoint)) : http.createServer()
+      const limits = httpLimits(this.#options)
+      server =
+        endpoint.kind === 'ssl'
+          ? https.createServer({ ...readTls(endpoint), ...limits })
+          : http.createServer(limits)
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') throw error
       const reason = `invalid key/certificate (${(error as Error).message})`
       throw listenError(endpoint, reason, 'EINVAL', error)
     }
+    if (this.#options.maxConnections) server.maxConnections = this.#options.maxConnections
+    const onRefused = this.#options.onConnectionRefused
+    if (onRefused) server.on('drop', () => onRefused())
     const tls = endpoint.kind === 'ssl'
     server.on('request', (req, res) => this.#request(req, res, handlers, tls))
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>

@@ -169,6 +169,19 @@ export interface ReactorOptions {
    * node shares its cluster primary's socket when run as a cluster worker.
    */
   exclusive?: boolean
+  /**
+   * Limits on slow and surplus HTTP clients, in ms (0 = none); absent, node's defaults apply.
+   * Only the node reactor has these knobs: uWS 20.30 drops a connection whose head takes ~10 s
+   * or whose body arrives slower than 16 KiB per ~10 s, closes idle ones after ~10 s, and has no
+   * connection cap.
+   */
+  headersTimeout?: number
+  requestTimeout?: number
+  keepAliveTimeout?: number
+  /** Most open connections per listener (0 = no limit); more are closed on accept. */
+  maxConnections?: number
+  /** Told when a connection was closed on accept because `maxConnections` were open. */
+  onConnectionRefused?: () => void
 }
 
 /** A running event loop that can listen on endpoints. */

@@ -47,6 +47,21 @@ export interface ServerOptions {
   lifespan?: 'auto' | 'on' | 'off'
   /** Stop gracefully on SIGINT/SIGTERM (default false; the CLI turns it on). */
   signalHandlers?: boolean
+  /**
+   * node reactor: a client that has not sent a whole request head within this gets 408 and is
+   * disconnected (default 10 s; null = never). uWS has its own fixed ~10 s.
+   */
+  headersTimeout?: number | null
+  /**
+   * node reactor: a client that has not sent a whole request, body included, within this gets
+   * 408 and is disconnected (default 60 s; null = never). uWS instead drops a body arriving
+   * slower than 16 KiB per ~10 s.
+   */
+  requestTimeout?: number | null
+  /** node reactor: how long an idle keep-alive connection stays open (default 5 s; uWS ~10 s). */
+  keepAliveTimeout?: number
+  /** node reactor: most open connections per listener; more are closed at once (default: none). */
+  maxConnections?: number | null
   /** Receives every access event (HTTP complete, WebSocket connecting/connected/rejected/disconnected). */
   onAction?: (event: AccessEvent) => void
 }
@@ -75,6 +90,10 @@ export interface ResolvedServerConfig {
   readonly serverName: string
   readonly lifespan: 'auto' | 'on' | 'off'
   readonly signalHandlers: boolean
+  readonly headersTimeout: number | null
+  readonly requestTimeout: number | null
+  readonly keepAliveTimeout: number
+  readonly maxConnections: number | null
   readonly onAction: ((event: AccessEvent) => void) | null
 }
 
@@ -155,8 +174,37 @@ export function resolveServerConfig(options: ServerOptions = {}): ResolvedServer
     serverName: options.serverName ?? 'channels-ts',
     lifespan,
     signalHandlers: options.signalHandlers ?? false,
+    ...slowClientLimits(options),
     onAction: options.onAction ?? null,
   })
+}
+
+/** The node reactor's limits on slow and surplus clients (uvicorn's and node's knobs). */
+function slowClientLimits(options: ServerOptions) {
+  const optional = (name: string, value: number | null | undefined, fallback: number) =>
+    value === null ? null : duration(name, value, fallback)
+  const headersTimeout = optional('headersTimeout', options.headersTimeout, 10_000)
+  const requestTimeout = optional('requestTimeout', options.requestTimeout, 60_000)
+  // node refuses a head timeout longer than the whole request's (0 means none on both).
+  if (headersTimeout && requestTimeout && headersTimeout > requestTimeout) {
+    throw new TypeError(
+      `Server option headersTimeout (${headersTimeout} ms) must not exceed requestTimeout ` +
+        `(${requestTimeout} ms)`,
+    )
+  }
+  const maxConnections = options.maxConnections ?? null
+  if (maxConnections !== null && !(Number.isInteger(maxConnections) && maxConnections > 0)) {
+    const got = String(maxConnections)
+    throw new TypeError(
+      `Server option maxConnections must be a positive integer or null, got ${got}`,
+    )
+  }
+  return {
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: duration('keepAliveTimeout', options.keepAliveTimeout, 5_000),
+    maxConnections,
+  }
 }
 
 /**

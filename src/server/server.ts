@@ -32,6 +32,7 @@ import { Lifespan } from './lifespan.js'
 import { HttpConnection } from './protocols/http.js'
 import { WebSocketConnection } from './protocols/websocket.js'
 import { checkRequest } from './request.js'
+import { reactorLimits, reactorWarnings } from './reactor-limits.js'
 
 /** One endpoint the server listens on, with the address it really bound. */
 export interface ListenerInfo {
@@ -140,6 +141,7 @@ class AsgiServer implements Server, ServerContext {
       created = await createReactor(this.config.reactor, {
         maxPayloadLength: limit === 0 ? UNLIMITED_PAYLOAD : limit + PAYLOAD_HEADROOM,
         maxBackpressure: MAX_BACKPRESSURE,
+        ...reactorLimits(this.config),
       })
     } catch (error) {
       this.resolveClosed()
@@ -181,6 +183,9 @@ class AsgiServer implements Server, ServerContext {
         log.info(`Received ${signal}, shutting down`)
         void this.stop()
       })
+    }
+    for (const message of reactorWarnings(reactor.name, this.config, this.endpoints)) {
+      log.warn(message)
     }
     const result: StartResult = {
       reactor: reactor.name,
