@@ -161,6 +161,30 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
       (v) => parseInteger('--websocket-max-message-size', v),
       1048576,
     )
+    .option(
+      '--headers-timeout <seconds>',
+      'seconds a client has to send a request head, else 408 (node reactor); 0 = never',
+      seconds('--headers-timeout'),
+      10,
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'seconds a client has to send a whole request, body included (node reactor); 0 = never',
+      seconds('--request-timeout'),
+      60,
+    )
+    .option(
+      '--keep-alive-timeout <seconds>',
+      'seconds an idle keep-alive connection stays open (node reactor)',
+      seconds('--keep-alive-timeout'),
+      5,
+    )
+    .option(
+      '--max-connections <count>',
+      'most open connections per listener, more are closed (node reactor); 0 = no limit',
+      (v) => parseInteger('--max-connections', v),
+      0,
+    )
     .option('--root-path <path>', 'the setting for the ASGI root_path variable', '')
     .option(
       '--proxy-headers',

@@ -40,6 +40,10 @@ export interface ServeOptions {
   serverName?: string | false
   reactor?: 'auto' | 'uws' | 'node'
   settings?: string
+  headersTimeout?: number
+  requestTimeout?: number
+  keepAliveTimeout?: number
+  maxConnections?: number
 }
 
 const VERBOSITY: Record<number, LogLevel> = { 0: 'warn', 1: 'info', 2: 'debug', 3: 'debug' }
@@ -82,6 +86,34 @@ export function serverOptionsFrom(options: ServeOptions): ServerOptions {
         ? { serverName: options.serverName }
         : {}),
     signalHandlers: false,
+    ...slowClientLimits(options),
+  }
+}
+
+/** The node reactor's limits: seconds to milliseconds, 0 to "never" / "no cap". */
+function slowClientLimits(options: ServeOptions): ServerOptions {
+  const flags: [string, number | undefined][] = [
+    ['--headers-timeout', options.headersTimeout],
+    ['--request-timeout', options.requestTimeout],
+    ['--keep-alive-timeout', options.keepAliveTimeout],
+    ['--max-connections', options.maxConnections],
+  ]
+  for (const [flag, value] of flags) {
+    if (value !== undefined && value < 0)
+      throw new CommandError(`argument ${flag}: must not be negative`, { exitCode: 2 })
+  }
+  const headers = options.headersTimeout ?? 10
+  const request = options.requestTimeout ?? 60
+  if (headers > 0 && request > 0 && headers > request)
+    throw new CommandError(
+      `argument --headers-timeout: must not exceed --request-timeout (${request})`,
+      { exitCode: 2 },
+    )
+  return {
+    headersTimeout: headers === 0 ? null : headers * 1000,
+    requestTimeout: request === 0 ? null : request * 1000,
+    keepAliveTimeout: (options.keepAliveTimeout ?? 5) * 1000,
+    maxConnections: options.maxConnections ? options.maxConnections : null,
   }
 }
 

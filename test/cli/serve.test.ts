@@ -173,6 +173,37 @@ describe('serve options', () => {
     })
   })
 
+  it('passes the node reactor limits in milliseconds, 0 as never / no cap', async () => {
+    expect((await serve()).server.options).toMatchObject({
+      headersTimeout: 10_000,
+      requestTimeout: 60_000,
+      keepAliveTimeout: 5_000,
+      maxConnections: null,
+    })
+    const tuned = await serve(
+      '--headers-timeout',
+      '3',
+      '--request-timeout',
+      '0',
+      '--keep-alive-timeout',
+      '2',
+      '--max-connections',
+      '500',
+    )
+    expect(tuned.server.options).toMatchObject({
+      headersTimeout: 3000,
+      requestTimeout: null,
+      keepAliveTimeout: 2000,
+      maxConnections: 500,
+    })
+    const args = ['serve', 'app.mjs:application', '--headers-timeout', '90']
+    const refused = await runCli(args, { cwd: dir })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(
+      'argument --headers-timeout: must not exceed --request-timeout (60)',
+    )
+  })
+
   it('logs Starting server and Listening on TCP address at verbosity 1', async () => {
     const result = await runCli(['serve', 'app.mjs:application', '-p', '9123'], { cwd: dir })
     expect(result.code).toBe(0)
