@@ -6,6 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
+import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'
 
 /** A resolved application reference. */
@@ -20,6 +21,9 @@ export interface AppReference {
   what: string
 }
 
+/** How messages name the module ASGI_APPLICATION points at (`AppReference.what`). */
+export const ASGI_APPLICATION_SETTING = 'ASGI_APPLICATION module'
+
 const MODULE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs']
 
 /** Resolve the ASGI_APPLICATION setting. */
@@ -30,7 +34,7 @@ export function resolveAsgiApplicationSetting(value: unknown, projectDir: string
   if (typeof value !== 'string') {
     throw new CommandError(`ASGI_APPLICATION must be a string like 'mysite.routing.application'.`)
   }
-  return resolveAppReference(value, projectDir, 'ASGI_APPLICATION module')
+  return resolveAppReference(value, projectDir, ASGI_APPLICATION_SETTING)
 }
 
 /**
@@ -40,7 +44,7 @@ export function resolveAsgiApplicationSetting(value: unknown, projectDir: string
 export function resolveAppReference(
   spec: string,
   baseDir: string,
-  what = 'ASGI_APPLICATION module',
+  what = ASGI_APPLICATION_SETTING,
 ): AppReference {
   let moduleSpec: string
   let attribute: string[]
@@ -71,7 +75,11 @@ export function resolveAppReference(
   throw new CommandError(`Cannot import ${what} '${moduleSpec}'`)
 }
 
-/** Read the attribute chain from a module's exports; Django's message when it is missing. */
+/**
+ * The application a reference names: the attribute chain read from the module's exports, which
+ * must be a function. For ASGI_APPLICATION a failure is the system check channels.E002; for
+ * serve's `module:attr` a plain CommandError (Daphne runs no checks). Messages are Django's.
+ */
 export function pickExport(exports: Record<string, unknown>, ref: AppReference): unknown {
   let value: unknown = exports
   for (const part of ref.attribute) {
@@ -80,13 +88,29 @@ export function pickExport(exports: Record<string, unknown>, ref: AppReference):
       (typeof value !== 'object' && typeof value !== 'function') ||
       !(part in value)
     ) {
-      throw new CommandError(
-        `Cannot find '${ref.attribute.join('.')}' in ${ref.what} ${ref.moduleName}`,
-      )
+      const name = ref.attribute.join('.')
+      throw exportError(ref, `Cannot find '${name}' in ${ref.what} ${ref.moduleName}`)
     }
     value = (value as Record<string, unknown>)[part]
   }
+  if (typeof value !== 'function') {
+    const name = `'${ref.attribute.join('.')}' in ${ref.moduleName}`
+    throw exportError(ref, `${name} is not an ASGI application (got ${typeof value}).`)
+  }
   return value
+}
+
+function exportError(ref: AppReference, message: string): CommandError {
+  if (ref.what !== ASGI_APPLICATION_SETTING) return new CommandError(message)
+  const issue: CheckMessage = {
+    level: 'error',
+    id: 'channels.E002',
+    msg: message,
+    hint:
+      `ASGI_APPLICATION names an export of ${ref.file}: a function (scope, receive, send), ` +
+      "such as new ProtocolTypeRouter({...}) or a consumer's asAsgi().",
+  }
+  return new SystemCheckError(formatCheckReport([issue]))
 }
 
 function findModuleFile(base: string): string | undefined {

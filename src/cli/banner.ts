@@ -53,10 +53,3 @@ export function bannerLines(info: BannerInfo): string[] {
   if (info.warning) lines.push(`WARNING: ${info.warning}`)
   return lines
 }
-
-/** Printed before the project is loaded (Django runs its checks here). */
-export const CHECK_LINES = [
-  'Performing system checks...',
-  '',
-  'System check identified no issues (0 silenced).',
-]

@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { CommandError } from './errors.js'
 import { createContext, type CliContext, type CliDeps } from './io.js'
+import { compileLogFormat, DAPHNE_LOG_FORMAT } from './log-handler.js'
 import { frameworkVersion } from './package-info.js'
 
 export type { CliDeps, CreateServer, CliServer, CliServerStarted } from './io.js'
@@ -66,6 +67,8 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .argument('[addrport]', 'optional port number, or ipaddr:port (default 127.0.0.1:8000)')
     .option('-6, --ipv6', 'use an IPv6 address')
     .option('--noreload', 'do not reload the application when files change')
+    .option('--nothreading', "accepted for Django's scripts; one event loop serves everything")
+    .option('--skip-checks', 'do not run the system checks')
     .option('--nostatic', 'do not serve static files at STATIC_URL')
     .option('--insecure', 'serve static files even when DEBUG is false')
     .option(
@@ -136,6 +139,12 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .option(
       '--access-log <path>',
       'where to write the access log (- for stdout, the default for verbosity 1)',
+    )
+    .option(
+      '--log-fmt <format>',
+      'the log format, Python logging style: %(asctime)s %(levelname)s %(name)s %(message)s',
+      (v) => validLogFormat(v),
+      DAPHNE_LOG_FORMAT,
     )
     .option(
       '--ping-interval <seconds>',
@@ -239,6 +248,12 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     })
 
   return program
+}
+
+/** A `--log-fmt` the log handler can use; refused at parse time (exit 2) otherwise. */
+function validLogFormat(value: string): string {
+  compileLogFormat(value)
+  return value
 }
 
 function collect(value: string, previous: string[]): string[] {

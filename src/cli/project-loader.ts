@@ -26,6 +26,11 @@ export interface ProjectLoaderOptions {
   application?: { spec: string; baseDir: string }
   color: boolean
   wrap?: (app: Application, settings: ProjectSettings) => Application
+  /**
+   * The system checks, run on every settings load before the settings apply; a SystemCheckError
+   * fails the load (src/cli/checks.ts).
+   */
+  checks?: (settings: ProjectSettings) => void
 }
 
 /** A loader for the project's settings and application. */
@@ -43,6 +48,7 @@ export async function createProjectLoader(
     applySettings: (next, previous) => {
       // Django projects compute BASE_DIR from __file__; a bundle can't, so provide it.
       if (next.BASE_DIR === undefined) next.BASE_DIR = projectDir
+      options.checks?.(next)
       return applySettings(next, previous)
     },
     wrap: options.wrap,

@@ -11,7 +11,8 @@ import { channelLayers } from '../layers/index.js'
 import { formatRunserverLine, type AccessEvent } from '../server/access-log.js'
 import { StaticFilesHandler, staticRoots } from '../staticfiles/index.js'
 import { displayUrl, parseAddrport } from './addrport.js'
-import { bannerLines, CHECK_LINES } from './banner.js'
+import { bannerLines } from './banner.js'
+import { systemCheck } from './checks.js'
 import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
 import { describeListenError } from './listen-errors.js'
@@ -32,6 +33,10 @@ export interface RunserverOptions {
   websocket_handshake_timeout?: number
   reactor?: 'auto' | 'uws' | 'node'
   settings?: string
+  /** Django's flag: one event loop serves every connection here, so it changes nothing. */
+  nothreading?: boolean
+  /** Django's flag: do not run the system checks (src/cli/checks.ts). */
+  skipChecks?: boolean
 }
 
 /** Run the development server until shutdown; resolves to the exit code. */
@@ -45,16 +50,23 @@ export async function runserver(
   const out = (line: string) => ctx.stdout(`${line}\n`)
   const err = (line: string) => ctx.stderr(`${line}\n`)
   process.setSourceMapsEnabled(true)
-  const previousHandler = setLogHandler(
-    createLogHandler(ctx, { minLevel: 'warn', format: 'plain' }),
-  )
+  const previousHandler = setLogHandler(createLogHandler(ctx, { minLevel: 'warn' }))
 
   const serveStatic = (settings: ProjectSettings) =>
     options.nostatic !== true && (settings.DEBUG === true || options.insecure === true)
+  let checked = false
+  const runChecks = (settings: ProjectSettings) => {
+    const outcome = systemCheck(settings, { projectDir: location.projectDir, staticfiles: true })
+    // Django prints a clean result on stdout, issues on stderr; a reload mentions issues only.
+    if (outcome.issues > 0) err(ctx.paint.yellow(outcome.text))
+    else if (!checked) out(outcome.text)
+    checked = true
+  }
   const loader = await createProjectLoader({
     projectDir: location.projectDir,
     settingsFile: location.file,
     color: ctx.color,
+    checks: options.skipChecks === true ? undefined : runChecks,
     wrap: (app: Application, settings) =>
       serveStatic(settings)
         ? StaticFilesHandler(app, {
@@ -83,7 +95,7 @@ export async function runserver(
     err(`Watching for file changes in ${location.projectDir}`)
   }
   try {
-    out(CHECK_LINES[0] ?? '')
+    if (options.skipChecks !== true) out('Performing system checks...\n')
     const first = await loader.load({ settings: true })
     builtTimes = snapshot(loader)
     if (!first.ok) {
@@ -99,7 +111,6 @@ export async function runserver(
     const generation = loader.current
     if (!generation) throw new CommandError('No application loaded')
     checkAllowedHosts(generation.settings)
-    for (const line of CHECK_LINES.slice(1)) out(line)
 
     const endpoints = buildEndpointDescriptionStrings({ host: bind.addr, port: bind.port }).map(
       parseEndpoint,

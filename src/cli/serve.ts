@@ -13,7 +13,8 @@ import type { ServerOptions } from '../server/config.js'
 import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
 import { describeListenError } from './listen-errors.js'
-import { createLogHandler } from './log-handler.js'
+import { systemCheck } from './checks.js'
+import { createLogHandler, DAPHNE_LOG_FORMAT } from './log-handler.js'
 import { createProjectLoader } from './project-loader.js'
 import { findSettings, type SettingsLocation } from './settings-loader.js'
 
@@ -29,6 +30,8 @@ export interface ServeOptions {
   verbosity?: number
   httpTimeout?: number
   accessLog?: string
+  /** Daphne's --log-fmt: a Python logging format string. */
+  logFmt?: string
   pingInterval?: number
   pingTimeout?: number
   applicationCloseTimeout?: number
@@ -148,7 +151,7 @@ export async function serve(
   }
   process.setSourceMapsEnabled(true)
   const previousHandler = setLogHandler(
-    createLogHandler(ctx, { minLevel: level, format: 'daphne' }),
+    createLogHandler(ctx, { minLevel: level, format: options.logFmt ?? DAPHNE_LOG_FORMAT }),
   )
   const accessLog = openAccessLog(options.accessLog, options.verbosity ?? 1, ctx)
   if (accessLog)
@@ -159,6 +162,16 @@ export async function serve(
     settingsFile: location?.file,
     application: application === undefined ? undefined : { spec: application, baseDir: ctx.cwd },
     color: ctx.color,
+    // Daphne runs no checks, but settings that cannot work fail here rather than on a request.
+    checks: location
+      ? (settings) => {
+          const outcome = systemCheck(settings, {
+            projectDir: location.projectDir,
+            applicationGiven: application !== undefined,
+          })
+          if (outcome.issues > 0) logger.warn(outcome.text)
+        }
+      : undefined,
   })
   let server: CliServer | undefined
   try {

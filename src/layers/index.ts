@@ -15,6 +15,7 @@ export {
   DEFAULT_CHANNEL_LAYER,
   channelLayers,
   getChannelLayer,
+  layerBackendNames,
   registerLayerBackend,
 } from './registry.js'
 export type { LayerFactory } from './registry.js'

@@ -26,6 +26,11 @@ export function registerLayerBackend(name: string, factory: LayerFactory): Layer
   return old
 }
 
+/** The registered BACKEND names (the CLI's system checks look a name up before building). */
+export function layerBackendNames(): string[] {
+  return [...BACKENDS.keys()]
+}
+
 const inMemory: LayerFactory = (config) => new InMemoryChannelLayer(config)
 registerLayerBackend('channels.layers.InMemoryChannelLayer', inMemory)
 registerLayerBackend('InMemoryChannelLayer', inMemory)

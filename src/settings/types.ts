@@ -73,6 +73,8 @@ export interface Settings {
   AUTHENTICATION_BACKENDS?: readonly unknown[]
   /** Mount prefix of the site; becomes the scope's `root_path`. */
   FORCE_SCRIPT_NAME?: string
+  /** Ids of system checks the `channels` command does not report, e.g. `['staticfiles.W004']`. */
+  SILENCED_SYSTEM_CHECKS?: readonly string[]
   /** Any project-specific key. */
   [key: string]: unknown
 }

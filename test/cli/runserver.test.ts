@@ -13,6 +13,9 @@ afterEach(() => {
   fixture = undefined
 })
 
+/** A production-grade key: with DEBUG off the system checks refuse an empty one. */
+const SECRET_KEY = 'k'.repeat(20) + 'x7#q'.repeat(10)
+
 async function runserver(
   args: string[],
   settings: Record<string, unknown> = {},
@@ -209,13 +212,13 @@ describe('settings', () => {
   })
 
   it('DEBUG false with empty ALLOWED_HOSTS is a CommandError', async () => {
-    const result = await runserver([], { DEBUG: false })
+    const result = await runserver([], { DEBUG: false, SECRET_KEY })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(
       'CommandError: You must set settings.ALLOWED_HOSTS if DEBUG is False.',
     )
     fixture?.cleanup()
-    const ok = await runserver([], { DEBUG: false, ALLOWED_HOSTS: ['example.com'] })
+    const ok = await runserver([], { DEBUG: false, ALLOWED_HOSTS: ['example.com'], SECRET_KEY })
     expect(ok.code).toBe(0)
   })
 })
@@ -237,12 +240,16 @@ describe('static files', () => {
       'app:/static/hello.txt',
     )
     fixture?.cleanup()
-    const production = await runserver([], { DEBUG: false, ALLOWED_HOSTS: ['*'] })
+    const production = await runserver([], { DEBUG: false, ALLOWED_HOSTS: ['*'], SECRET_KEY })
     expect((await callHttp(production.server.app!, '/static/hello.txt')).body.toString()).toBe(
       'app:/static/hello.txt',
     )
     fixture?.cleanup()
-    const insecure = await runserver(['--insecure'], { DEBUG: false, ALLOWED_HOSTS: ['*'] })
+    const insecure = await runserver(['--insecure'], {
+      DEBUG: false,
+      ALLOWED_HOSTS: ['*'],
+      SECRET_KEY,
+    })
     expect((await callHttp(insecure.server.app!, '/static/hello.txt')).status).toBe(200)
     expect((await callHttp(insecure.server.app!, '/static/hello.txt')).body.toString()).toBe(
       'hello static\n',

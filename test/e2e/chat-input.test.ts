@@ -35,7 +35,15 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 /** Frames a broken or hostile client might send instead of `{"message": "..."}`. */
-const BAD_FRAMES = ['not json', 'null', '42', '"text"', '[1, 2]', '{"text": "hi"}', '{"message": 5}']
+const BAD_FRAMES = [
+  'not json',
+  'null',
+  '42',
+  '"text"',
+  '[1, 2]',
+  '{"text": "hi"}',
+  '{"message": 5}',
+]
 
 describe.each(REACTORS)('the template chat on %s', (reactor) => {
   let server: Spawned

@@ -127,7 +127,10 @@ describe('process behaviour', () => {
 
   it('DEBUG false with empty ALLOWED_HOSTS exits 1 with CommandError', () => {
     const cwd = project({
-      'settings.ts': "export default { ASGI_APPLICATION: 'site.routing.application' }\n",
+      // A real key: the system checks refuse an empty one with DEBUG off.
+      'settings.ts':
+        "export default { ASGI_APPLICATION: 'site.routing.application', " +
+        `SECRET_KEY: '${'k3!'.repeat(20)}' }\n`,
       'site/routing.ts': IDENTITY_APP('x'),
     })
     const result = runBin(['runserver', '--noreload'], cwd)
