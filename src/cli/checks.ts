@@ -61,7 +61,7 @@ export function systemCheck(settings: ProjectSettings, options: SystemCheckOptio
 /** channels.E001: ASGI_APPLICATION is set and names a module that exists. */
 function checkAsgiApplication(settings: ProjectSettings, projectDir: string): CheckMessage[] {
   const value = settings.ASGI_APPLICATION
-  // The settings may hold the application itself; the loader checks it is a function.
+  // The settings may hold the application itself: there is no module to find.
   if (typeof value === 'function') return []
   try {
     resolveAsgiApplicationSetting(value, projectDir)
