@@ -18,6 +18,7 @@ import { resolveServerConfig } from '../../src/server/config.js'
 import type { ServerContext, TrackedConnection } from '../../src/server/connection.js'
 import { WebSocketConnection } from '../../src/server/protocols/websocket.js'
 import { checkRequest } from '../../src/server/request.js'
+import { SendBudget } from '../../src/server/send-budget.js'
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +35,7 @@ const ctx: ServerContext = {
   stopping: false,
   emit: () => undefined,
   release: (_: TrackedConnection) => undefined,
+  sendBudget: new SendBudget(0),
 }
 
 let sent = 0

@@ -48,7 +48,11 @@ export class NodeSocket implements ReactorWebSocket {
   readonly #socket: Socket
   readonly #handlers: WebSocketHandlers
   readonly #maxBackpressure: number
+  readonly #closeTimeout: number
   #closed = false
+  /** ws reported the TCP connection gone. */
+  #gone = false
+  #closeTimer: NodeJS.Timeout | null = null
   /** Inside `cork`: bytes held by the cork are not backpressure; what was queued before is. */
   #corkDepth = 0
   #corkBase = 0
@@ -58,12 +62,14 @@ export class NodeSocket implements ReactorWebSocket {
     socket: Socket,
     handlers: WebSocketHandlers,
     maxBackpressure: number,
+    closeTimeout: number,
     onGone: () => void,
   ) {
     this.#ws = ws
     this.#socket = socket
     this.#handlers = handlers
     this.#maxBackpressure = maxBackpressure
+    this.#closeTimeout = closeTimeout
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       // ws hands over a fresh Buffer per message: no copy needed to keep it.
       if (isBinary) handlers.onBinary(data)
@@ -74,6 +80,8 @@ export class NodeSocket implements ReactorWebSocket {
     ws.on('error', () => undefined)
     ws.on('close', (code: number, reason: Buffer) => {
       // Only now is the TCP connection gone; a closing socket stays tracked for `stop()`.
+      this.#gone = true
+      if (this.#closeTimer !== null) clearTimeout(this.#closeTimer)
       onGone()
       this.#closedWith(code, reason.toString())
     })
@@ -94,6 +102,7 @@ export class NodeSocket implements ReactorWebSocket {
   close(code: number, reason = ''): void {
     if (this.#closed) return
     // Like uWS: the server hears about its own close at once, with what was sent.
+    // ws queues the close frame behind the data already queued.
     if (isSendableCloseCode(code)) {
       const text = truncateCloseReason(reason)
       this.#ws.close(code, text)
@@ -103,11 +112,27 @@ export class NodeSocket implements ReactorWebSocket {
       this.#ws.close()
       this.#closedWith(1005, '')
     }
+    this.#watchClosing(this.#ws.bufferedAmount)
+  }
+
+  /**
+   * ws gives a closing connection 30 s, reading or not, before it ends it. Here a client that
+   * still reads what was queued keeps its connection; one that read nothing (or did not answer
+   * the close) for `closeTimeout` is cut off, and its buffer with it.
+   */
+  #watchClosing(queued: number): void {
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = null
+      if (this.#gone) return
+      const now = this.#ws.bufferedAmount
+      if (now > 0 && now < queued) this.#watchClosing(now)
+      else this.#ws.terminate()
+    }, this.#closeTimeout)
   }
 
   terminate(): void {
-    if (this.#closed) return
-    this.#ws.terminate()
+    // Also cuts off a closing connection still flushing (the server heard of its end already).
+    if (!this.#gone) this.#ws.terminate()
     this.#closedWith(1006, '')
   }
 
@@ -148,6 +173,7 @@ export class NodeSocket implements ReactorWebSocket {
 export interface NodeUpgradeContext {
   wss: WebSocketServer
   maxBackpressure: number
+  closeTimeout: number
   sockets: Set<NodeSocket>
   onFinish: () => void
 }
@@ -215,7 +241,7 @@ export class NodeUpgradeResponder implements UpgradeResponder {
         ? undefined
         : safeHeaders({ status: 101, headers: options.headers })
     this.#done = true
-    const { wss, sockets, maxBackpressure, onFinish } = this.#context
+    const { wss, sockets, maxBackpressure, closeTimeout, onFinish } = this.#context
     onFinish()
     acceptOptions.set(this.#req, headers === undefined ? options : { ...options, headers })
     const socket = this.#socket
@@ -228,8 +254,13 @@ export class NodeUpgradeResponder implements UpgradeResponder {
     socket.once('close', () => opened || this.#abort())
     wss.handleUpgrade(this.#req, socket, head, (ws) => {
       opened = true
-      const wrapped: NodeSocket = new NodeSocket(ws, socket, handlers, maxBackpressure, () =>
-        sockets.delete(wrapped),
+      const wrapped: NodeSocket = new NodeSocket(
+        ws,
+        socket,
+        handlers,
+        maxBackpressure,
+        closeTimeout,
+        () => sockets.delete(wrapped),
       )
       sockets.add(wrapped)
       handlers.onOpen(wrapped)

@@ -18,6 +18,7 @@ import type {
   ReactorHandlers,
   ReactorOptions,
 } from './types.js'
+import { DEFAULT_CLOSE_TIMEOUT } from './types.js'
 import { parseSubprotocols, validateHandshake, wantsWebSocket } from './handshake.js'
 import { flatHeaders, NodeHttpResponder, nodeRequest, writeRawResponse } from './node-http.js'
 import { createWebSocketServer, type NodeSocket, NodeUpgradeResponder } from './node-websocket.js'
@@ -250,6 +251,7 @@ export class NodeReactor implements Reactor {
     const responder: NodeUpgradeResponder = new NodeUpgradeResponder(req, socket, head, {
       wss: this.#wss,
       maxBackpressure: this.#options.maxBackpressure,
+      closeTimeout: this.#options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
       sockets: this.#sockets,
       onFinish: () => this.#pending.delete(responder),
     })

@@ -110,15 +110,23 @@ export type SendResult = (typeof SendResult)[keyof typeof SendResult]
 
 /** An open WebSocket as the server sees it. */
 export interface ReactorWebSocket {
-  /** Send one message: a string as a text frame, bytes as a binary frame. */
+  /**
+   * Send one message: a string as a text frame, bytes as a binary frame. DROPPED (nothing is
+   * queued) when more than the reactor's `maxBackpressure` is already queued.
+   */
   send(data: string | Uint8Array): SendResult
-  /** Send a close frame with `code` and `reason`, then end the connection. */
+  /**
+   * Send a close frame with `code` and `reason` after everything already queued, and end the
+   * connection once it is written; `onClose` is called at once. A client that reads nothing for
+   * the reactor's `closeTimeout` meanwhile is cut off, so a closed connection never keeps its
+   * buffer longer than that.
+   */
   close(code: number, reason?: string): void
   /** End the TCP connection at once, without a close frame. */
   terminate(): void
   /** Send a ping frame. */
   ping(): void
-  /** Bytes queued but not yet written. */
+  /** Bytes queued but not yet written (0 once closed). */
   bufferedAmount(): number
   /** Run several sends as one syscall. */
   cork(fn: () => void): void
@@ -161,8 +169,16 @@ export interface ReactorOptions {
    * above its application limit so that it can answer an oversized message with 1009 itself.
    */
   maxPayloadLength: number
-  /** Outgoing bytes buffered per WebSocket before `send` reports backpressure. */
+  /**
+   * Outgoing bytes queued per WebSocket past which `send` drops messages (DROPPED) instead of
+   * queueing them; 0 = no limit. Close frames are queued whatever is already there.
+   */
   maxBackpressure: number
+  /**
+   * How long, in ms, a closing WebSocket may go without its client reading (or answering the
+   * close) before the reactor cuts it off; DEFAULT_CLOSE_TIMEOUT when absent.
+   */
+  closeTimeout?: number
   /**
    * Refuse a TCP port another socket already listens on (default true). False lets processes
    * share one port on purpose: uWS listens with SO_REUSEPORT (the kernel spreads connections),
@@ -183,6 +199,9 @@ export interface ReactorOptions {
   /** Told when a connection was closed on accept because `maxConnections` were open. */
   onConnectionRefused?: () => void
 }
+
+/** `ReactorOptions.closeTimeout` when absent. */
+export const DEFAULT_CLOSE_TIMEOUT = 5_000
 
 /** A running event loop that can listen on endpoints. */
 export interface Reactor {

@@ -33,51 +33,130 @@ export interface UwsUserData {
  */
 const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
-/** uWS `send` returns 2 when a message was dropped over `maxBackpressure`. */
+/** uWS `send` results: queued behind unsent data, and (our own) not queued at all. */
+const BACKPRESSURE: SendResult = 0
 const DROPPED: SendResult = 2
+
+/** What every socket of a behaviour shares: the reactor's send-buffer options. */
+export interface UwsSocketLimits {
+  /** Queued bytes past which `send` drops messages; 0 = no limit. */
+  maxBackpressure: number
+  /** How long a closing socket may go without its client reading before it is cut off. */
+  closeTimeout: number
+}
+
+/** A close held back until the data queued before it is written (see `UwsSocket.close`). */
+interface Lingering {
+  timer: NodeJS.Timeout
+  /** Bytes still queued when the timer was last armed. */
+  queued: number
+}
 
 /**
  * `ReactorWebSocket` over one uWS socket; every call after close is a no-op. Made when the
  * server accepts, given its uWS socket when that opens.
+ *
+ * uWS itself is given no send limit: a close frame it would drop over `maxBackpressure` never
+ * reaches a slow client, so the limit is kept here, and close frames always get queued.
  */
 export class UwsSocket implements ReactorWebSocket, Slotted {
   #ws!: UwsWebSocket<UwsUserData>
+  #limits!: UwsSocketLimits
+  /** The server was told the connection ended; sends are dropped from then on. */
   closed = false
+  /** uWS ran its close handler: the uWS socket must not be touched any more. */
+  #gone = false
   /** Index in the reactor's open-socket list. */
   slot = -1
   /** What our own `close()` sent, reported to onClose instead of uWS's view of it. */
   sentClose: { code: number; reason: string } | null = null
+  /** The last send was queued behind unsent data: look at the queue before the next one. */
+  #pressured = false
+  #lingering: Lingering | null = null
 
   constructor(readonly handlers: WebSocketHandlers) {}
 
-  /** The uWS socket, once open. */
-  attach(ws: UwsWebSocket<UwsUserData>): void {
+  /** The uWS socket, once open, and the behaviour's limits. */
+  attach(ws: UwsWebSocket<UwsUserData>, limits: UwsSocketLimits): void {
     this.#ws = ws
+    this.#limits = limits
   }
 
   send(data: string | Uint8Array): SendResult {
     if (this.closed) return DROPPED
+    const ws = this.#ws
+    // Only a socket already behind reads its queue: the usual send makes one native call.
+    if (this.#pressured) {
+      const queued = ws.getBufferedAmount()
+      const max = this.#limits.maxBackpressure
+      if (max > 0 && queued > max) return DROPPED
+      this.#pressured = queued > 0
+    }
     // No cork outside a uWS callback either: for one message uWS writes it with the same single
     // syscall, and (unlike HttpResponse) its WebSocket prints no warning for uncorked writes.
-    return this.#ws.send(data, typeof data !== 'string') as SendResult
+    const result = ws.send(data, typeof data !== 'string') as SendResult
+    if (result === BACKPRESSURE) this.#pressured = true
+    return result
   }
 
   close(code: number, reason = ''): void {
     if (this.closed) return
-    // uWS runs the close handler synchronously, which marks us closed and tells the server.
-    if (isSendableCloseCode(code)) {
-      const text = truncateCloseReason(reason)
-      this.sentClose = { code, reason: text }
-      this.#ws.end(code, text)
+    // A code no close frame may carry gets a frame without a status, as the peer will see it.
+    this.sentClose = isSendableCloseCode(code)
+      ? { code, reason: truncateCloseReason(reason) }
+      : { code: 1005, reason: '' }
+    const queued = this.#ws.getBufferedAmount()
+    // Nothing queued: uWS sends the frame now and runs the close handler synchronously, which
+    // marks us closed and tells the server.
+    if (queued === 0) return this.#end()
+    // uWS would queue the frame behind the data and end the connection once all is written, but
+    // with no timeout: a client that never reads would keep the socket and its buffer forever.
+    // So the frame waits for the queue to drain (`drained`), and the client must keep reading.
+    this.closed = true
+    this.#lingering = { queued, timer: setTimeout(this.#checkLingering, this.#limits.closeTimeout) }
+    this.handlers.onClose(this.sentClose.code, this.sentClose.reason)
+  }
+
+  /** Cut a lingering close off unless its client read something since the last look. */
+  readonly #checkLingering = (): void => {
+    const lingering = this.#lingering
+    if (lingering === null || this.#gone) return
+    const queued = this.#ws.getBufferedAmount()
+    if (queued < lingering.queued) {
+      lingering.queued = queued
+      lingering.timer = setTimeout(this.#checkLingering, this.#limits.closeTimeout)
     } else {
-      // A code no close frame may carry: send one without a status, as the peer will see it.
-      this.sentClose = { code: 1005, reason: '' }
-      this.#ws.end()
+      this.#ws.close()
     }
   }
 
+  /** uWS wrote some of the queue; a lingering close goes out once all of it is written. */
+  drained(): void {
+    if (this.#lingering !== null && this.#ws.getBufferedAmount() === 0) this.#end()
+  }
+
+  #end(): void {
+    const { code, reason } = this.sentClose!
+    if (code === 1005) this.#ws.end()
+    else this.#ws.end(code, reason)
+  }
+
+  /** uWS's close handler ran: the socket is gone; tell the server unless it already knows. */
+  ended(code: number, message: ArrayBuffer): void {
+    this.#gone = true
+    if (this.#lingering !== null) clearTimeout(this.#lingering.timer)
+    this.#lingering = null
+    if (this.closed) return
+    this.closed = true
+    const sent = this.sentClose
+    if (sent) this.handlers.onClose(sent.code, sent.reason)
+    // Most close frames carry no reason: skip the decode for those.
+    else this.handlers.onClose(code, message.byteLength === 0 ? '' : decodeReason(message))
+  }
+
   terminate(): void {
-    if (!this.closed) this.#ws.close()
+    // Also cuts off a lingering close (`stop()` terminates every socket still in the list).
+    if (!this.#gone) this.#ws.close()
   }
 
   ping(): void {
@@ -230,9 +309,8 @@ export class UwsUpgradeResponder implements UpgradeResponder {
 }
 
 /** Options for the uWS `ws` behaviour. */
-export interface UwsBehaviorOptions {
+export interface UwsBehaviorOptions extends UwsSocketLimits {
   maxPayloadLength: number
-  maxBackpressure: number
   compression: number
   /** The uWS `upgrade` callback (validation + hand-off to the server). */
   upgrade: UwsWebSocketBehavior<UwsUserData>['upgrade']
@@ -243,9 +321,14 @@ export interface UwsBehaviorOptions {
 /** The `app.ws('/*', …)` behaviour: uWS events dispatched straight to the socket's handlers. */
 export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavior<UwsUserData> {
   const { sockets } = options
+  const limits: UwsSocketLimits = {
+    maxBackpressure: options.maxBackpressure,
+    closeTimeout: options.closeTimeout,
+  }
   return {
     maxPayloadLength: options.maxPayloadLength,
-    maxBackpressure: options.maxBackpressure,
+    // Kept by UwsSocket instead: uWS would drop close frames over it too.
+    maxBackpressure: 0,
     // The server runs its own ping/timeout policy (Daphne's ping_interval/ping_timeout).
     idleTimeout: 0,
     sendPingsAutomatically: false,
@@ -254,7 +337,7 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
     upgrade: options.upgrade,
     open(ws) {
       const socket = ws.getUserData().socket
-      socket.attach(ws)
+      socket.attach(ws, limits)
       sockets.add(socket)
       uwsScope.depth++
       try {
@@ -264,7 +347,10 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
       }
     },
     message(ws, message, isBinary) {
-      const handlers = ws.getUserData().socket.handlers
+      const socket = ws.getUserData().socket
+      // A lingering close: the server already heard the end of this connection.
+      if (socket.closed) return
+      const handlers = socket.handlers
       uwsScope.depth++
       try {
         // Exactly one copy each: decode straight from uWS memory, or copy the bytes out.
@@ -275,30 +361,29 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
       }
     },
     drain(ws) {
+      const socket = ws.getUserData().socket
+      if (socket.closed) return socket.drained()
       uwsScope.depth++
       try {
-        ws.getUserData().socket.handlers.onDrain()
+        socket.handlers.onDrain()
       } finally {
         uwsScope.depth--
       }
     },
     pong(ws) {
+      const socket = ws.getUserData().socket
+      if (socket.closed) return
       uwsScope.depth++
       try {
-        ws.getUserData().socket.handlers.onPong()
+        socket.handlers.onPong()
       } finally {
         uwsScope.depth--
       }
     },
     close(ws, code, message) {
       const socket = ws.getUserData().socket
-      if (socket.closed) return
-      socket.closed = true
       sockets.delete(socket)
-      const sent = socket.sentClose
-      if (sent) socket.handlers.onClose(sent.code, sent.reason)
-      // Most close frames carry no reason: skip the Buffer view and decode for those.
-      else socket.handlers.onClose(code, message.byteLength === 0 ? '' : decodeReason(message))
+      socket.ended(code, message)
     },
   }
 }

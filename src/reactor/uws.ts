@@ -18,6 +18,7 @@ import type {
   ReactorHandlers,
   ReactorOptions,
 } from './types.js'
+import { DEFAULT_CLOSE_TIMEOUT } from './types.js'
 import type { UwsApp, UwsContext, UwsHttpRequest, UwsHttpResponse, UwsModule } from './uws-api.js'
 import { uwsScope } from './uws-api.js'
 import { UwsHttpResponder, writeHead } from './uws-http.js'
@@ -280,6 +281,7 @@ export class UwsReactor implements Reactor {
       createBehavior({
         maxPayloadLength: this.#options.maxPayloadLength,
         maxBackpressure: this.#options.maxBackpressure,
+        closeTimeout: this.#options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
         compression: this.#uws.DISABLED ?? 0,
         upgrade,
         sockets: this.#sockets,

@@ -37,6 +37,21 @@ export interface ServerOptions {
   applicationCloseTimeout?: number
   /** Largest incoming WebSocket message in bytes (default 1 MiB); bigger ones get close 1009. 0 = unlimited. */
   websocketMaxMessageSize?: number
+  /**
+   * Outgoing bytes queued for one WebSocket client (one that reads slower than it is sent to)
+   * past which it is closed with 1008 (default 8 MiB). 0 = unlimited.
+   */
+  websocketMaxBufferedBytes?: number
+  /**
+   * Outgoing bytes queued for all WebSocket clients together past which the one holding the
+   * most is closed with 1008, and so on (default 256 MiB). 0 = unlimited.
+   */
+  websocketBufferBudget?: number
+  /**
+   * How long a WebSocket being closed may go without its client reading what is still queued
+   * (or answering the close) before it is cut off (default 5 s).
+   */
+  websocketCloseTimeout?: number
   /** The scope's `root_path` (default ''). */
   rootPath?: string
   /** Trust proxy headers for client address/port/scheme: true for the X-Forwarded-* names. */
@@ -85,6 +100,11 @@ export interface ResolvedServerConfig {
   readonly applicationCloseTimeout: number
   /** 0 = unlimited. */
   readonly websocketMaxMessageSize: number
+  /** 0 = unlimited. */
+  readonly websocketMaxBufferedBytes: number
+  /** 0 = unlimited. */
+  readonly websocketBufferBudget: number
+  readonly websocketCloseTimeout: number
   readonly rootPath: string
   readonly proxyHeaders: ResolvedProxyHeaders | null
   readonly serverName: string
@@ -99,12 +119,26 @@ export interface ResolvedServerConfig {
 
 /** 1 MiB: Daphne's `websocket_max_message_size` default (CVE-2026-44545). */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
+/** What one slow WebSocket client may hold queued before it is closed. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024
+/** What all slow WebSocket clients together may hold queued. */
+export const DEFAULT_BUFFER_BUDGET = 256 * 1024 * 1024
 
 function duration(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
     throw new TypeError(
       `Server option ${name} must be a non-negative number of milliseconds, got ${String(value)}`,
+    )
+  }
+  return value
+}
+
+function byteCount(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(
+      `Server option ${name} must be a non-negative whole number of bytes, got ${String(value)}`,
     )
   }
   return value
@@ -169,6 +203,17 @@ export function resolveServerConfig(options: ServerOptions = {}): ResolvedServer
       options.websocketMaxMessageSize,
       DEFAULT_MAX_MESSAGE_SIZE,
     ),
+    websocketMaxBufferedBytes: byteCount(
+      'websocketMaxBufferedBytes',
+      options.websocketMaxBufferedBytes,
+      DEFAULT_MAX_BUFFERED_BYTES,
+    ),
+    websocketBufferBudget: byteCount(
+      'websocketBufferBudget',
+      options.websocketBufferBudget,
+      DEFAULT_BUFFER_BUDGET,
+    ),
+    websocketCloseTimeout: duration('websocketCloseTimeout', options.websocketCloseTimeout, 5_000),
     rootPath: options.rootPath ?? '',
     proxyHeaders: proxyHeaders && Object.freeze(proxyHeaders),
     serverName: options.serverName ?? 'channels-ts',

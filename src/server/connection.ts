@@ -19,6 +19,7 @@ import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
 import { ReceiveQueue, type CompletionOwner } from './receive-queue.js'
+import type { SendBudget } from './send-budget.js'
 
 /** The server's logger. */
 export const log = getLogger('channels.server')
@@ -58,6 +59,8 @@ export interface ServerContext {
   readonly lifespanState: Record<string, unknown> | null
   /** True once `stop()` began. */
   readonly stopping: boolean
+  /** Bytes queued to slow WebSocket clients, process-wide (`websocketBufferBudget`). */
+  readonly sendBudget: SendBudget
   /** Emit an access event. */
   emit(event: AccessEvent): void
   /** Forget a connection: its client is gone and its app has finished (or was killed). */

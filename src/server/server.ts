@@ -32,6 +32,7 @@ import { Lifespan } from './lifespan.js'
 import { HttpConnection } from './protocols/http.js'
 import { WebSocketConnection } from './protocols/websocket.js'
 import { checkRequest } from './request.js'
+import { SendBudget } from './send-budget.js'
 import { reactorLimits, reactorWarnings } from './reactor-limits.js'
 
 /** One endpoint the server listens on, with the address it really bound. */
@@ -67,10 +68,18 @@ export interface Server {
 
 /** Largest incoming message the reactor accepts when the app limit is 0 (unlimited). */
 const UNLIMITED_PAYLOAD = 512 * 1024 * 1024
-/** Headroom above the app limit so an oversized message reaches us and gets close 1009. */
-const PAYLOAD_HEADROOM = 1024
-/** Outgoing bytes a reactor buffers per WebSocket before reporting a dropped send. */
-const MAX_BACKPRESSURE = 8 * 1024 * 1024
+/** The least the reactor's ceiling exceeds the app limit by (see `payloadCeiling`). */
+const OVERSIZE_MARGIN = 1024 * 1024
+
+/**
+ * The reactor's ceiling for one incoming message. A message over the app limit but under this
+ * reaches the server, which closes with 1009; at its own ceiling uWS ends the TCP connection
+ * without a close frame. The margin is memory a client can make us hold (uWS buffers a message
+ * whole before handing it over), so it is the limit again, at least 1 MiB, not unbounded.
+ */
+function payloadCeiling(limit: number): number {
+  return limit === 0 ? UNLIMITED_PAYLOAD : limit + Math.max(limit, OVERSIZE_MARGIN)
+}
 /** The signals that stop a server gracefully when `signalHandlers` is on. */
 const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 
@@ -88,6 +97,7 @@ class AsgiServer implements Server, ServerContext {
   application: Application
   lifespanState: Record<string, unknown> | null = null
   stopping = false
+  readonly sendBudget: SendBudget
   readonly closed: Promise<void>
   private resolveClosed!: () => void
   private readonly endpoints: Endpoint[]
@@ -111,6 +121,7 @@ class AsgiServer implements Server, ServerContext {
       throw new TypeError('createServer() needs an ASGI application function')
     this.application = application
     this.config = resolveServerConfig(options)
+    this.sendBudget = new SendBudget(this.config.websocketBufferBudget)
     this.endpoints = endpoints.map((e) => (typeof e === 'string' ? parseEndpoint(e) : e))
     if (this.endpoints.length === 0)
       throw new TypeError('No endpoints. This server will not listen on anything.')
@@ -139,8 +150,9 @@ class AsgiServer implements Server, ServerContext {
     try {
       const { createReactor } = await import('../reactor/index.js')
       created = await createReactor(this.config.reactor, {
-        maxPayloadLength: limit === 0 ? UNLIMITED_PAYLOAD : limit + PAYLOAD_HEADROOM,
-        maxBackpressure: MAX_BACKPRESSURE,
+        maxPayloadLength: payloadCeiling(limit),
+        maxBackpressure: this.config.websocketMaxBufferedBytes,
+        closeTimeout: this.config.websocketCloseTimeout,
         ...reactorLimits(this.config),
       })
     } catch (error) {

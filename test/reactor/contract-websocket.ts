@@ -293,6 +293,49 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       await client.closed
     })
 
+    it('close() queues its frame after the data still queued, even past maxBackpressure', async () => {
+      const { url, record } = await acceptAll(harness, recordSocket())
+      const client = await openClient(url)
+      await vi.waitFor(() => expect(record.events).toHaveLength(1))
+      const socket = record.socket()
+      const tcp = (client.ws as unknown as { _socket: import('node:net').Socket })._socket
+      tcp.pause()
+      const big = Buffer.alloc(OPTIONS.maxBackpressure, 1)
+      let sent = 0
+      for (let i = 0; i < 400 && socket.send(big) !== SendResult.DROPPED; i++) sent++
+      expect(socket.bufferedAmount()).toBeGreaterThan(OPTIONS.maxBackpressure)
+      socket.close(4008, 'too slow')
+      expect(record.closes()).toEqual([{ code: 4008, reason: 'too slow' }])
+      let received = 0
+      client.ws.on('message', () => received++)
+      tcp.resume()
+      expect(await client.closed).toEqual({ code: 4008, reason: 'too slow' })
+      expect(received).toBe(sent)
+      expect(record.closes()).toHaveLength(1)
+    })
+
+    it('cuts a closing connection off when its client reads nothing for closeTimeout', async () => {
+      const { listener, record } = await acceptAll(harness, recordSocket())
+      const raw = await connectRaw(listener.port)
+      raw.write(handshakeRequest('/'))
+      await raw.until((d) => d.includes('\r\n\r\n'))
+      await vi.waitFor(() => expect(record.events).toHaveLength(1))
+      raw.socket.pause()
+      const socket = record.socket()
+      const big = Buffer.alloc(OPTIONS.maxBackpressure, 1)
+      for (let i = 0; i < 400 && socket.send(big) !== SendResult.DROPPED; i++);
+      socket.close(4008, 'too slow')
+      // A paused client sees no FIN: it pings, and a ping to a dropped connection is reset.
+      const pinger = setInterval(() => raw.write(encodeFrame(0x9, 'there?')), 50)
+      const cut = await Promise.race([
+        raw.closed.then(() => true),
+        new Promise((resolve) => setTimeout(() => resolve(false), 10_000)),
+      ])
+      clearInterval(pinger)
+      expect(cut).toBe(true)
+      expect(record.closes()).toEqual([{ code: 4008, reason: 'too slow' }])
+    })
+
     it('ends the connection on a message over maxPayloadLength without affecting others', async () => {
       const records: ReturnType<typeof recordSocket>[] = []
       const listener = await harness().listen({

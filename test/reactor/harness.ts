@@ -21,7 +21,11 @@ import type {
 export type CreateReactor = (options: ReactorOptions) => Reactor | Promise<Reactor>
 
 /** Limits used by every contract test (small, so the limit tests stay fast). */
-export const OPTIONS: ReactorOptions = { maxPayloadLength: 64 * 1024, maxBackpressure: 64 * 1024 }
+export const OPTIONS: ReactorOptions = {
+  maxPayloadLength: 64 * 1024,
+  maxBackpressure: 64 * 1024,
+  closeTimeout: 300,
+}
 
 /** The reactor of the current test and a `listen` that defaults to TCP on 127.0.0.1:0. */
 export interface Harness {

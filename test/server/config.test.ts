@@ -40,6 +40,19 @@ describe('resolveServerConfig', () => {
     ).toBe('x-real-ip')
   })
 
+  it('limits send buffers: 8 MiB per WebSocket, 256 MiB in all, 5 s to close; 0 = unlimited', () => {
+    expect(resolveServerConfig()).toMatchObject({
+      websocketMaxBufferedBytes: 8 * 1024 * 1024,
+      websocketBufferBudget: 256 * 1024 * 1024,
+      websocketCloseTimeout: 5_000,
+    })
+    const set = resolveServerConfig({ websocketMaxBufferedBytes: 0, websocketBufferBudget: 4096 })
+    expect([set.websocketMaxBufferedBytes, set.websocketBufferBudget]).toEqual([0, 4096])
+    expect(() => resolveServerConfig({ websocketBufferBudget: -1 })).toThrow(/bytes/)
+    expect(() => resolveServerConfig({ websocketMaxBufferedBytes: 1.5 })).toThrow(/bytes/)
+    expect(() => resolveServerConfig({ websocketCloseTimeout: -1 })).toThrow(/milliseconds/)
+  })
+
   it('keeps an empty serverName (no Server header)', () => {
     expect(resolveServerConfig({ serverName: '' }).serverName).toBe('')
   })

@@ -15,9 +15,12 @@
  * (autobahn aborts the TCP connection instead). The message size limit is enforced here, with
  * the reactor's own ceiling kept above it, so an oversized message gets close 1009 and is never
  * delivered; a message past the reactor's ceiling ends the connection (uWS sends no close frame).
- * Backpressure: `send()` never waits; when the reactor reports it buffered a message we note it
- * (`backpressured`, cleared on drain), and when it refuses one (over its buffer ceiling, a client
- * that does not read) the connection is closed with 1008 rather than silently losing messages.
+ * Backpressure: `send()` never waits (Daphne's doesn't either); when the reactor had to queue a
+ * message we note it (`backpressured`, cleared once drained) and report the queue to the
+ * process-wide send budget. A client that does not read is closed with 1008 rather than left to
+ * grow without bound or to silently lose messages: when the reactor refuses a send (more than
+ * `websocketMaxBufferedBytes` queued), or when the budget is spent and it holds the most. The
+ * close frame follows what is already queued, so a client that reads again still gets it.
  *
  * Performance notes: an idle WebSocket keeps this object, its scope and its receive queue, so
  * the object holds no derived strings (the client's `host:port` and the decoded path are
@@ -62,6 +65,7 @@ import {
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
 import { pathBytes } from '../shared-bytes.js'
+import type { BufferHolder } from '../send-budget.js'
 import { readAccept, readClose, readPayload } from './websocket-events.js'
 
 const enum State {
@@ -92,9 +96,11 @@ function anyQuoted(offered: string[]): boolean {
 /** One WebSocket connection and its application instance; it is also the reactor's handler set. */
 export class WebSocketConnection
   extends AppConnection<WebSocketReceiveEvents>
-  implements WebSocketHandlers
+  implements WebSocketHandlers, BufferHolder
 {
   private state = State.Connecting
+  /** Bytes queued for the client as last reported to the send budget. */
+  queued = 0
   private socket: ReactorWebSocket | null = null
   private pending: (string | Uint8Array)[] | null = null
   private pendingClose: [number, string] | null = null
@@ -258,15 +264,28 @@ export class WebSocketConnection
     const result = socket.send(payload)
     if (result === SendResult.SUCCESS) return
     if (result === SendResult.BACKPRESSURE) {
-      // The reactor keeps the data; we only note it (onDrain clears it).
+      // The reactor keeps the data; we note it (onDrain clears it) and count it.
       this.flags |= BACKPRESSURED
+      this.ctx.sendBudget.report(this, socket.bufferedAmount())
       return
     }
-    // Over the reactor's buffer ceiling: a client that does not read. Never drop silently.
+    // Over websocketMaxBufferedBytes: a client that does not read. Never drop silently.
     log.warn(
-      `${this.describe()} [${this.clientText()}]: send buffer full, closing the connection`,
+      `${this.describe()} [${this.clientText()}]: send buffer full (over ${this.ctx.config.websocketMaxBufferedBytes} bytes), closing the connection with 1008`,
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Send buffer full')
+  }
+
+  readQueued(): number {
+    return this.state === State.Open ? (this.socket as ReactorWebSocket).bufferedAmount() : 0
+  }
+
+  /** The send budget is spent and this client holds the most of it. */
+  shed(): void {
+    log.warn(
+      `${this.describe()} [${this.clientText()}]: server send buffers full (over ${this.ctx.config.websocketBufferBudget} bytes) and ${this.queued} of them queued here, closing the connection with 1008`,
+    )
+    this.closeSocket(WS_1008_POLICY_VIOLATION, 'Server send buffers full')
   }
 
   private close(event: Record<string, unknown>): void {
@@ -341,7 +360,9 @@ export class WebSocketConnection
   }
 
   onDrain(): void {
-    this.flags &= ~BACKPRESSURED
+    const queued = this.readQueued()
+    if (queued === 0) this.flags &= ~BACKPRESSURED
+    if (this.queued !== 0) this.ctx.sendBudget.update(this, queued)
   }
 
   onPong(): void {
@@ -372,6 +393,7 @@ export class WebSocketConnection
   private ended(code: number, reason: string): void {
     this.state = State.Closed
     this.pending = null
+    if (this.queued !== 0) this.ctx.sendBudget.update(this, 0)
     this.queue.push(
       reason
         ? { type: 'websocket.disconnect', code, reason }
