@@ -8,6 +8,9 @@
  *   a text frame likewise: uWS 1006, ws 1007.
  * - An unmasked client frame: ws closes with 1002; uWS 20.30 does not enforce client masking and
  *   reads the first four payload bytes as the mask key (garbage in, no close).
+ * - A client's close code: ws echoes every valid one and answers an invalid one with 1002; uWS
+ *   20.30 takes only 1000–1011 and 4000–4999 for valid and answers any other without a code
+ *   (onClose gets 1006). test/server/websocket-protocol.test.ts shows each.
  * - Malformed request heads (CR/LF/NUL injection, HTTP/1.0 request lines, garbage): node answers
  *   400 Bad Request and closes; uWS 20.30 answers nothing and closes on its HTTP idle timeout
  *   (~10 s). Neither passes the request on. uWS 20.30 does not serve HTTP/1.0 at all.
