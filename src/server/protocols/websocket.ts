@@ -269,6 +269,8 @@ export class WebSocketConnection
       this.ctx.sendBudget.report(this, socket.bufferedAmount())
       return
     }
+    // Closed meanwhile (the budget shed it while its pending messages went out): nothing to do.
+    if (this.state !== State.Open) return
     // Over websocketMaxBufferedBytes: a client that does not read. Never drop silently.
     log.warn(
       `${this.describe()} [${this.clientText()}]: send buffer full (over ${this.ctx.config.websocketMaxBufferedBytes} bytes), closing the connection with 1008`,
