@@ -171,6 +171,8 @@ describe.each(REACTORS)('send buffers on the %s reactor', (reactor: ReactorName)
       reactor,
       websocketMaxBufferedBytes: 2 * MiB,
       websocketBufferBudget: 0,
+      // Long enough that the sleeper, reading only once the flood is over, is not cut off.
+      websocketCloseTimeout: 60_000,
     })
     const sleeper = await openSleeper(running, '/sleeper')
     const readers = [
@@ -218,6 +220,7 @@ describe.each(REACTORS)('send buffers on the %s reactor', (reactor: ReactorName)
       reactor,
       websocketMaxBufferedBytes: 0,
       websocketBufferBudget: 4 * MiB,
+      websocketCloseTimeout: 60_000,
     })
     const sleepers = [await openSleeper(running, '/a'), await openSleeper(running, '/b')]
     const readers = [
