@@ -171,6 +171,24 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
       1048576,
     )
     .option(
+      '--websocket-max-buffered-bytes <bytes>',
+      'bytes queued for one slow WebSocket client before it is closed (1008); 0 = unlimited',
+      (v) => parseInteger('--websocket-max-buffered-bytes', v),
+      8388608,
+    )
+    .option(
+      '--websocket-buffer-budget <bytes>',
+      'bytes queued for all WebSocket clients before the biggest is closed (1008); 0 = unlimited',
+      (v) => parseInteger('--websocket-buffer-budget', v),
+      268435456,
+    )
+    .option(
+      '--websocket-close-timeout <seconds>',
+      'seconds a closing WebSocket may go without its client reading before it is cut off',
+      seconds('--websocket-close-timeout'),
+      5,
+    )
+    .option(
       '--headers-timeout <seconds>',
       'seconds a client has to send a request head, else 408 (node reactor); 0 = never',
       seconds('--headers-timeout'),

@@ -36,6 +36,9 @@ export interface ServeOptions {
   pingTimeout?: number
   applicationCloseTimeout?: number
   websocketMaxMessageSize?: number
+  websocketMaxBufferedBytes?: number
+  websocketBufferBudget?: number
+  websocketCloseTimeout?: number
   rootPath?: string
   proxyHeaders?: boolean
   proxyHeadersHost?: string
@@ -74,6 +77,7 @@ export function serverOptionsFrom(options: ServeOptions): ServerOptions {
     pingTimeout: seconds(options.pingTimeout, 30),
     applicationCloseTimeout: seconds(options.applicationCloseTimeout, 10),
     websocketMaxMessageSize: options.websocketMaxMessageSize ?? 1048576,
+    ...sendBufferLimits(options),
     rootPath: options.rootPath ?? '',
     proxyHeaders:
       options.proxyHeaders === true
@@ -90,6 +94,24 @@ export function serverOptionsFrom(options: ServeOptions): ServerOptions {
         : {}),
     signalHandlers: false,
     ...slowClientLimits(options),
+  }
+}
+
+/** The WebSocket send-buffer limits: bytes as given, the close timeout in milliseconds. */
+function sendBufferLimits(options: ServeOptions): ServerOptions {
+  const flags: [string, number | undefined][] = [
+    ['--websocket-max-buffered-bytes', options.websocketMaxBufferedBytes],
+    ['--websocket-buffer-budget', options.websocketBufferBudget],
+    ['--websocket-close-timeout', options.websocketCloseTimeout],
+  ]
+  for (const [flag, value] of flags) {
+    if (value !== undefined && value < 0)
+      throw new CommandError(`argument ${flag}: must not be negative`, { exitCode: 2 })
+  }
+  return {
+    websocketMaxBufferedBytes: options.websocketMaxBufferedBytes ?? 8 * 1024 * 1024,
+    websocketBufferBudget: options.websocketBufferBudget ?? 256 * 1024 * 1024,
+    websocketCloseTimeout: (options.websocketCloseTimeout ?? 5) * 1000,
   }
 }
 

@@ -173,6 +173,33 @@ describe('serve options', () => {
     })
   })
 
+  it('passes the WebSocket send-buffer limits in bytes and the close timeout in milliseconds', async () => {
+    expect((await serve()).server.options).toMatchObject({
+      websocketMaxBufferedBytes: 8 * 1024 * 1024,
+      websocketBufferBudget: 256 * 1024 * 1024,
+      websocketCloseTimeout: 5_000,
+    })
+    const tuned = await serve(
+      '--websocket-max-buffered-bytes',
+      '65536',
+      '--websocket-buffer-budget',
+      '0',
+      '--websocket-close-timeout',
+      '2',
+    )
+    expect(tuned.server.options).toMatchObject({
+      websocketMaxBufferedBytes: 65_536,
+      websocketBufferBudget: 0,
+      websocketCloseTimeout: 2_000,
+    })
+    const refused = await runCli(
+      ['serve', 'app.mjs:application', '--websocket-buffer-budget', '-1'],
+      { cwd: dir },
+    )
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('argument --websocket-buffer-budget: must not be negative')
+  })
+
   it('passes the node reactor limits in milliseconds, 0 as never / no cap', async () => {
     expect((await serve()).server.options).toMatchObject({
       headersTimeout: 10_000,
