@@ -12,9 +12,27 @@ import {
   headerText,
   reasonPhrase,
   safeHead,
+  wantsClose,
 } from './response-head.js'
 
 const EMPTY = new Uint8Array(0)
+/** How long a connection closed with its request body unread waits for the client to leave. */
+const LINGER_MS = 5_000
+
+/**
+ * Close a connection whose request body was left unread gently. Node would reset it at once
+ * (`destroySoon`: unread bytes make the close a reset), and a client still sending meets the
+ * reset before it has read the answer (a 413, say). Instead: FIN after the response, go on not
+ * reading, and destroy the socket after LINGER_MS (as uWS does after its idle timeout).
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = () => {
+    socket.end()
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+  }
+}
 
 /** A peer/local address, with IPv4-mapped IPv6 (`::ffff:1.2.3.4`) shown as plain IPv4. */
 function address(host: string | undefined, port: number | undefined) {
@@ -87,6 +105,8 @@ export class NodeHttpResponder implements HttpResponder {
   #watching = false
   /** Bytes still owed under a declared Content-Length (null: chunked or no body). */
   #remaining: number | null = null
+  /** Reading the request body is paused (flow control, or a body left unread). */
+  #paused = false
 
   constructor(req: IncomingMessage, res: ServerResponse) {
     this.#req = req
@@ -109,10 +129,12 @@ export class NodeHttpResponder implements HttpResponder {
 
   pause(): void {
     // The parser stops the socket once the request's own buffer is full.
+    this.#paused = true
     this.#req.pause()
   }
 
   resume(): void {
+    this.#paused = false
     this.#req.resume()
   }
 
@@ -157,6 +179,9 @@ export class NodeHttpResponder implements HttpResponder {
     // The app ended before sending all it declared: a short body cannot be repaired, drop it.
     if (this.#remaining !== null && this.#remaining > 0) return this.abort()
     this.#done = true
+    if (this.#paused && this.#head !== null && wantsClose(this.#head)) {
+      lingerOnClose(this.#req.socket)
+    }
     this.#res.end(data)
   }
 

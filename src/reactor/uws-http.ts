@@ -71,6 +71,8 @@ export class UwsHttpResponder implements HttpResponder {
   /** Every declared byte went out: uWS finished the response before the app's `end`. */
   #complete = false
   #close = false
+  /** Reading the request body is paused (flow control, or a body left unread). */
+  #paused = false
   #writableRegistered = false
   readonly #onFinish: () => void
 
@@ -82,7 +84,7 @@ export class UwsHttpResponder implements HttpResponder {
     res.onAborted(() => this.#aborted_())
     res.onData((chunk, last) => {
       // The response is over: the server drops the rest of the body, so it is not copied.
-      if (this.#done) return
+      if (this.#done || this.#ending) return
       // One copy: uWS neuters the ArrayBuffer when this callback returns.
       const copy = chunk.byteLength === 0 ? EMPTY : Buffer.from(new Uint8Array(chunk))
       if (this.#onData !== null) this.#onData(copy, last)
@@ -104,11 +106,15 @@ export class UwsHttpResponder implements HttpResponder {
   }
 
   pause(): void {
-    if (!this.#done) this.#res.pause()
+    if (this.#done) return
+    this.#paused = true
+    this.#res.pause()
   }
 
   resume(): void {
-    if (!this.#done) this.#res.resume()
+    if (this.#done) return
+    this.#paused = false
+    this.#res.resume()
   }
 
   onAborted(callback: () => void): void {
@@ -156,9 +162,10 @@ export class UwsHttpResponder implements HttpResponder {
         else this.#pump()
       } else if (!this.#started) {
         // Nothing written yet: one `end` gives a Content-Length response, not a chunked one.
-        writeHead(this.#res, head, { closing: this.#close })
+        const close = this.#closesNow()
+        writeHead(this.#res, head, { closing: close })
         this.#started = true
-        this.#finish(() => this.#res.end(chunk ?? EMPTY, this.#close))
+        this.#finish(() => this.#res.end(chunk ?? EMPTY, close))
       } else {
         // Never `end(…, true)` once streaming: uWS would write its Connection header into the
         // body. The app's own `Connection: close` went out with the head; the client closes.
@@ -191,11 +198,22 @@ export class UwsHttpResponder implements HttpResponder {
   }
 
   /**
+   * Whether `end(…, true)` closes the socket right after a `Connection: close` response. Not
+   * while reading is paused (a request body left unread): closing then resets the connection, and
+   * a client still sending meets the reset before it reads the answer (a 413, say). The answer
+   * goes out, the socket stays paused, and the client closes it, or uWS does when it has been
+   * idle for its HTTP timeout (10 s).
+   */
+  #closesNow(): boolean {
+    return this.#close && !this.#paused
+  }
+
+  /**
    * A whole `Connection: close` response in one `end`: `end(body, true)` closes the socket after
    * it (`tryEnd` never does), and its own Content-Length equals the declared one.
    */
   #closesWhole(chunk: Uint8Array | undefined): boolean {
-    return this.#close && !this.#started && (chunk?.byteLength ?? 0) === this.#length
+    return this.#closesNow() && !this.#started && (chunk?.byteLength ?? 0) === this.#length
   }
 
   #start(): void {

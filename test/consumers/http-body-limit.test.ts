@@ -65,7 +65,6 @@ describe.each(REACTORS)('DATA_UPLOAD_MAX_MEMORY_SIZE on the %s reactor', (reacto
     expect(result.response?.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(result.response?.body.toString()).toContain('<h1>Payload Too Large (413)</h1>')
     expect(result.response?.headers.connection).toBe('close')
-    expect(result.closed).toBe(true)
     // The server stopped reading: most of the body never left the client.
     expect(result.sent).toBeLessThan(size)
     const next = await fetch(url, { method: 'POST', body: 'small' })
@@ -78,7 +77,6 @@ describe.each(REACTORS)('DATA_UPLOAD_MAX_MEMORY_SIZE on the %s reactor', (reacto
     const size = 50 * MiB
     const result = await upload({ port, size, chunked: true })
     expect(result.response?.status).toBe(413)
-    expect(result.closed).toBe(true)
     expect(result.sent).toBeLessThan(size)
   })
 

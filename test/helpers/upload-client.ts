@@ -50,8 +50,6 @@ export interface UploadResult {
   response: ParsedResponse | null
   /** Body bytes handed to the socket before the client stopped. */
   sent: number
-  /** The server closed (or reset) the connection. */
-  closed: boolean
 }
 
 /** Options for {@link upload}. */
@@ -64,6 +62,8 @@ export interface UploadOptions {
   /** Send `Transfer-Encoding: chunked` instead of a Content-Length. */
   chunked?: boolean
   headers?: Record<string, string>
+  /** The Host header (default 127.0.0.1). */
+  host?: string
   /** Called after every write that did not fit; the upload waits for what it returns. */
   onBlocked?: (sent: number, drained: Promise<void>) => Promise<void> | void
   /** Called once the whole body was handed to the socket. */
@@ -74,8 +74,9 @@ export interface UploadOptions {
 
 /**
  * Upload `size` bytes and collect the response. Writing stops as soon as a complete response
- * arrived or the connection ended; the result resolves once the connection is closed (by the
- * server, or by the client after a keep-alive response to a fully sent body).
+ * arrived or the connection ended. Like a browser, the client closes the connection once a
+ * response came that says `Connection: close`, or answers a body sent in full; the result
+ * resolves when the connection is closed.
  */
 export function upload(options: UploadOptions): Promise<UploadResult> {
   const { port, size, chunked = false } = options
@@ -92,8 +93,9 @@ export function upload(options: UploadOptions): Promise<UploadResult> {
     socket.on('data', (chunk) => {
       received.push(chunk)
       response ??= parseResponse(Buffer.concat(received))
-      // A response to a body sent in full: keep-alive, so the client closes.
-      if (response !== null && sent >= size && !ended) socket.end()
+      if (response === null || ended) return
+      if (/close/i.test(response.headers.connection ?? '')) socket.destroy()
+      else if (sent >= size) socket.end()
     })
     socket.on('error', () => undefined)
     const closed = new Promise<void>((done) => socket.once('close', () => done()))
@@ -101,11 +103,11 @@ export function upload(options: UploadOptions): Promise<UploadResult> {
       ended = true
       clearTimeout(timer)
       response ??= parseResponse(Buffer.concat(received))
-      resolve({ response, sent, closed: true })
+      resolve({ response, sent })
     })
     const head = [
       `${options.method ?? 'POST'} ${options.path ?? '/'} HTTP/1.1`,
-      'Host: 127.0.0.1',
+      `Host: ${options.host ?? '127.0.0.1'}`,
       chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${size}`,
       ...Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
     ]
@@ -124,7 +126,11 @@ export function upload(options: UploadOptions): Promise<UploadResult> {
           fits = write(data)
         }
         sent += n
-        if (!fits) {
+        if (fits) {
+          // Like a browser or curl, read between writes: a server that answers early and closes
+          // resets the connection, and a reset met by a write would lose the answer unread.
+          await new Promise((next) => setImmediate(next))
+        } else {
           const drained = Promise.race([
             new Promise<void>((done) => socket.once('drain', done)),
             closed,

@@ -8,7 +8,8 @@
  * has not received yet; beyond that the reactor stops reading the socket until the app catches
  * up, so an app that reads slowly, or not at all, cannot make the server buffer a body without
  * bound. A response that ends before the request body was read closes the connection: the rest
- * of the body is never read.
+ * of the body is never read (the reactor stops reading, and closes once the client has had time
+ * to read the answer).
  * @module
  */
 import { AsgiProtocolError, ValueError } from '../../asgi/errors.js'
@@ -148,16 +149,20 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   }
 
   /**
-   * A response that ends before the request body was read closes the connection: reading (or
+   * A whole response sent before the request body was read closes the connection: reading (or
    * buffering) the rest of an unwanted body, say one answered 413, would cost what the answer
-   * saves. The reactor reads on until it closes, dropping what arrives.
+   * saves. Reading stops here; the reactor closes the connection (after a grace period in
+   * which the client reads the answer: a close with bytes unread is a reset). Otherwise, reading
+   * resumes: a streamed response's end, or the body was read, keeps the connection.
    */
-  private closeIfBodyPending(head: ResponseHead): void {
-    if (!this.bodyPending) return
+  private closeOrReadOn(head: ResponseHead | null): void {
+    if (head === null || !this.bodyPending) return this.resumeReading()
     if (!head.headers.some(([name]) => name.toLowerCase() === 'connection')) {
       head.headers.push(['Connection', 'close'])
     }
-    this.resumeReading()
+    if (this.paused) return
+    this.paused = true
+    this.response.pause()
   }
 
   protected handleSend(message: unknown): Promise<void> {
@@ -235,16 +240,15 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     const response = this.response
     let writable = true
     response.cork(() => {
-      // Ending with the body unread: the reactor reads on (dropping it) until the connection
-      // closes or the next request comes.
-      if (!more) this.resumeReading()
-      if (this.phase === Phase.Started) {
+      const starting = this.phase === Phase.Started
+      // A streamed response ending with the body unread: the reactor reads on, dropping it.
+      if (!more) this.closeOrReadOn(starting ? this.head : null)
+      if (starting) {
         const head = this.head as ResponseHead
         // A one-message response gets a Content-Length instead of chunked framing.
         if (!more && !this.noBody && !head.headers.some(([n]) => FRAMING_HEADER.test(n))) {
           head.headers.push(['Content-Length', String(body.byteLength)])
         }
-        if (!more) this.closeIfBodyPending(head)
         response.writeHead(head)
         this.phase = Phase.Streaming
       }
@@ -304,7 +308,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   private sendErrorPage(status: number, message: string): void {
     if (this.phase === Phase.Streaming || this.phase === Phase.Finished) return
     const page = errorPage(status, message, this.ctx.config.serverName)
-    this.closeIfBodyPending(page.head)
+    this.closeOrReadOn(page.head)
     this.response.cork(() => {
       this.response.writeHead(page.head)
       this.response.end(page.body)
