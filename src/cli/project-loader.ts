@@ -1,11 +1,13 @@
 /**
  * Wires a GenerationLoader to a real project: settings and application bundlers, ASGI_APPLICATION
  * resolution, the framework's settings and channel layers, and (for runserver) static files.
- * Shared by runserver (with reload) and serve (one generation).
+ * Shared by runserver (with reload) and serve (one generation). With settings, every HTTP request
+ * first passes Django's ALLOWED_HOSTS check (static files included).
  * @module
  */
 import type { Application } from '../asgi/types.js'
 import { channelLayers, sameChannelLayerConfigs } from '../layers/index.js'
+import { AllowedHostsMiddleware } from '../middleware/allowed-hosts.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { configureSettings, type Settings } from '../settings/index.js'
 import {
@@ -51,7 +53,26 @@ export async function createProjectLoader(
       options.checks?.(next)
       return applySettings(next, previous)
     },
-    wrap: options.wrap,
+    wrap: (app, settings) => wrapApp(app, settings, options),
+  })
+}
+
+/**
+ * The generation's application as served: the command's own wrapper (static files), behind the
+ * ALLOWED_HOSTS check when there are settings. An ASGI wrapper rather than a server option, so
+ * each generation checks against its own settings (runserver reloads them) and the 400 is
+ * Django's page and log line.
+ */
+function wrapApp(
+  app: Application,
+  settings: ProjectSettings,
+  options: ProjectLoaderOptions,
+): Application {
+  const wrapped = options.wrap ? options.wrap(app, settings) : app
+  if (!options.settingsFile) return wrapped
+  return new AllowedHostsMiddleware(wrapped, {
+    allowedHosts: (settings.ALLOWED_HOSTS ?? []) as readonly string[],
+    debug: settings.DEBUG === true,
   })
 }
 

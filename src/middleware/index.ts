@@ -71,4 +71,12 @@ export {
 export { Signal } from './signals.js'
 export { TokenAuthMiddleware, type TokenAuthOptions } from './token-auth.js'
 export { OriginValidator, AllowedHostsOriginValidator, DEBUG_ALLOWED_HOSTS } from './origin.js'
+export {
+  AllowedHostsMiddleware,
+  DEBUG_HTTP_ALLOWED_HOSTS,
+  requestHost,
+  splitDomainPort,
+  validateHost,
+  type AllowedHostsOptions,
+} from './allowed-hosts.js'
 export { originAllowed, parseOrigin, isSameDomain, type ParsedOrigin } from './origin-match.js'
