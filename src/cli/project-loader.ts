@@ -33,6 +33,8 @@ export interface ProjectLoaderOptions {
    * fails the load (src/cli/checks.ts).
    */
   checks?: (settings: ProjectSettings) => void
+  /** Generations retire and clear their timers (runserver); see GenerationLoaderOptions.hot. */
+  hot?: boolean
 }
 
 /** A loader for the project's settings and application. */
@@ -54,6 +56,7 @@ export async function createProjectLoader(
       return applySettings(next, previous)
     },
     wrap: (app, settings) => wrapApp(app, settings, options),
+    hot: options.hot,
   })
 }
 

@@ -21,6 +21,7 @@ import { frameworkVersion } from './package-info.js'
 import { createProjectLoader } from './project-loader.js'
 import { createStableApplication } from './reload/stable-app.js'
 import { snapshot, startReloader, type Reloader } from './reload/reloader.js'
+import { preloadWatcher } from './reload/watcher.js'
 import { findSettings, type ProjectSettings } from './settings-loader.js'
 
 /** runserver's flags, as commander hands them over. */
@@ -38,6 +39,9 @@ export interface RunserverOptions {
   /** Django's flag: do not run the system checks (src/cli/checks.ts). */
   skipChecks?: boolean
 }
+
+/** How long import.meta.hot.dispose callbacks may take when the server stops. */
+const DISPOSE_LIMIT_MS = 5_000
 
 /** Run the development server until shutdown; resolves to the exit code. */
 export async function runserver(
@@ -62,10 +66,15 @@ export async function runserver(
     else if (!checked) out(outcome.text)
     checked = true
   }
+  // chokidar loads while esbuild starts and builds (cold start). The server modules cannot: user
+  // code require()s the framework meanwhile, and Node 20 fails a require() of an ES module that
+  // an import() is still loading.
+  if (options.noreload !== true) preloadWatcher().catch(() => undefined)
   const loader = await createProjectLoader({
     projectDir: location.projectDir,
     settingsFile: location.file,
     color: ctx.color,
+    hot: options.noreload !== true,
     checks: options.skipChecks === true ? undefined : runChecks,
     wrap: (app: Application, settings) =>
       serveStatic(settings)
@@ -116,11 +125,7 @@ export async function runserver(
       parseEndpoint,
     )
     const createServer = await ctx.createServer()
-    const app = createStableApplication(() => {
-      const current = loader.current
-      if (!current) throw new Error('No application generation loaded')
-      return current.app
-    })
+    const app = createStableApplication(() => loader.lease())
     server = createServer(app, endpoints, {
       reactor: options.reactor ?? 'auto',
       httpTimeout: options.http_timeout === undefined ? null : options.http_timeout * 1000,
@@ -161,6 +166,9 @@ export async function runserver(
   } finally {
     await reloader?.close()
     await server?.stop()
+    // The code of every generation stops: timers cleared, import.meta.hot.dispose callbacks run.
+    if (!(await loader.retireAll(DISPOSE_LIMIT_MS)))
+      err(ctx.paint.red(`Dispose callbacks still running after ${DISPOSE_LIMIT_MS / 1000} s.`))
     await loader.dispose()
     await channelLayers.closeAll().catch(() => undefined)
     setLogHandler(previousHandler)

@@ -122,6 +122,114 @@ describe('GenerationLoader', () => {
   })
 })
 
+describe('hot generations (runserver)', () => {
+  // Each generation counts its interval's ticks in a global the test reads.
+  const ticking = (label: string, extra = '') =>
+    [
+      'const g = globalThis as any',
+      `g.ticks ??= {}; g.ticks[${JSON.stringify(label)}] = 0`,
+      `setInterval(() => g.ticks[${JSON.stringify(label)}]++, 5)`,
+      `import.meta.hot?.dispose(() => { (g.disposed ??= []).push(${JSON.stringify(label)}) })`,
+      extra,
+      'type Send = (e: unknown) => Promise<void>',
+      'export const application = async (_s: unknown, _r: unknown, send: Send) => {',
+      "  await send({ type: 'http.response.start', status: 200, headers: [] })",
+      `  await send({ type: 'http.response.body', body: Buffer.from(${JSON.stringify(label)}) })`,
+      '}',
+      '',
+    ].join('\n')
+  const g = globalThis as unknown as { ticks?: Record<string, number>; disposed?: string[] }
+  const ticks = (label: string) => g.ticks?.[label] ?? 0
+  afterEach(async () => {
+    // Retiring stops the intervals before their counters go.
+    await loader?.retireAll(1000)
+    delete g.ticks
+    delete g.disposed
+  })
+
+  async function hotSetup(): Promise<{ fixture: Fixture; loader: GenerationLoader }> {
+    fixture = createFixture()
+    fixture.write('mysite/routing.ts', ticking('one'))
+    loader = await createProjectLoader({
+      projectDir: fixture.dir,
+      settingsFile: `${fixture.dir}/settings.ts`,
+      color: false,
+      hot: true,
+    })
+    return { fixture, loader }
+  }
+
+  it('a leased generation keeps running after a reload; its last release retires it', async () => {
+    const { fixture, loader } = await hotSetup()
+    await loader.load({ settings: true })
+    const lease = loader.lease()
+    fixture.write('mysite/routing.ts', ticking('two'))
+    await loader.load()
+    expect(await body(loader.current!.app)).toBe('two')
+    const before = ticks('one')
+    await vi.waitFor(() => expect(ticks('one')).toBeGreaterThan(before + 2))
+    expect(g.disposed).toBeUndefined()
+
+    lease.release()
+    lease.release()
+    await vi.waitFor(() => expect(g.disposed).toEqual(['one']))
+    const stopped = ticks('one')
+    const two = ticks('two')
+    await vi.waitFor(() => expect(ticks('two')).toBeGreaterThan(two + 5))
+    expect(ticks('one')).toBe(stopped)
+
+    expect(await loader.retireAll(1000)).toBe(true)
+    expect(g.disposed).toEqual(['one', 'two'])
+  })
+
+  it('an evaluation that throws has its timers cleared and its dispose callbacks run', async () => {
+    const { fixture, loader } = await hotSetup()
+    await loader.load({ settings: true })
+    fixture.write('mysite/routing.ts', ticking('broken', "throw new Error('boom')"))
+    const failed = await loader.load()
+    expect(failed.ok).toBe(false)
+    await vi.waitFor(() => expect(g.disposed).toEqual(['broken']))
+    const stopped = ticks('broken')
+    const one = ticks('one')
+    await vi.waitFor(() => expect(ticks('one')).toBeGreaterThan(one + 5))
+    expect(ticks('broken')).toBe(stopped)
+    expect(loader.current?.id).toBe(1)
+  })
+
+  it('timers keep Node semantics: clear, refresh, unref, promisify; local names untouched', async () => {
+    const { fixture, loader } = await hotSetup()
+    fixture.write(
+      'mysite/routing.ts',
+      [
+        "import { promisify } from 'node:util'",
+        'const g = globalThis as any',
+        'g.log = []',
+        "const t = setTimeout(() => g.log.push('cleared timeout fired'), 1)",
+        'clearTimeout(t)',
+        "const i = setInterval(() => g.log.push('cleared interval fired'), 1)",
+        'clearInterval(i)',
+        "setImmediate((x: string) => g.log.push(x), 'immediate')",
+        "const r = setTimeout(() => g.log.push('refreshed'), 5).unref()",
+        'r.refresh()',
+        "promisify(setTimeout)(1).then(() => g.log.push('promisified'))",
+        'function local() {',
+        '  const setTimeout = (f: () => void) => f()',
+        "  setTimeout(() => g.log.push('local'))",
+        '}',
+        'local()',
+        'export const application = async () => {}',
+        '',
+      ].join('\n'),
+    )
+    await loader.load({ settings: true })
+    const log = () => (globalThis as unknown as { log: string[] }).log
+    await vi.waitFor(() =>
+      expect([...log()].sort()).toEqual(['immediate', 'local', 'promisified', 'refreshed']),
+    )
+    delete (globalThis as unknown as { log?: string[] }).log
+  })
+})
+
 describe('the stable application', () => {
   it('routes each new connection to the current generation', async () => {
     let current: Application = async (_s, _r, send) => {

@@ -8,6 +8,34 @@ import { basename, extname, join, resolve } from 'node:path'
 import * as esbuild from 'esbuild'
 import { frameworkPlugin } from './framework-plugin.js'
 
+/** Where evaluate.ts hands a bundle its timers and `import.meta.hot` (scope.ts). */
+const GENERATION_NAME = 'channels-ts.generation'
+export const GENERATION_KEY = Symbol.for(GENERATION_NAME)
+
+/** The bundle-level binding user code's timers and `import.meta.hot` are rewritten to. */
+const BINDING = '__channels_generation__'
+const TIMERS = [
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'clearTimeout',
+  'clearInterval',
+  'clearImmediate',
+]
+
+/**
+ * Free references to the timer globals (and `globalThis.<timer>`) and `import.meta.hot` become
+ * properties of the generation's bindings; a local variable of the same name is left alone.
+ */
+function generationDefines(): Record<string, string> {
+  const define: Record<string, string> = { 'import.meta.hot': `${BINDING}.hot` }
+  for (const name of TIMERS) {
+    define[name] = `${BINDING}.${name}`
+    define[`globalThis.${name}`] = `${BINDING}.${name}`
+  }
+  return define
+}
+
 /** A successful build: the bundle text, the name it should be evaluated under, its inputs. */
 export interface BuildSuccess {
   ok: true
@@ -67,6 +95,9 @@ export async function createBundler(entry: string, options: BundlerOptions): Pro
     outfile: filename,
     logLevel: 'silent',
     plugins: [frameworkPlugin()],
+    // The banner runs first in the CommonJS wrapper, where `module` is the bundle's own module.
+    banner: { js: `var ${BINDING} = module[Symbol.for('${GENERATION_NAME}')];` },
+    define: generationDefines(),
   })
   const color = options.color ?? false
 

@@ -5,8 +5,11 @@
  */
 import Module from 'node:module'
 import { dirname } from 'node:path'
+import { GENERATION_KEY } from './bundler.js'
+import { GLOBAL_BINDINGS, type ScopeBindings } from './scope.js'
 
 interface ModuleInternals {
+  [GENERATION_KEY]?: ScopeBindings
   filename: string
   paths: string[]
   exports: Record<string, unknown>
@@ -20,11 +23,17 @@ interface ModuleStatics {
 
 /**
  * Run `code` as the CommonJS module `filename` (which need not exist on disk) and return its
- * exports. Throws whatever the module throws while evaluating.
+ * exports. `bindings` are the timers and `import.meta.hot` the bundle's code sees. Throws whatever
+ * the module throws while evaluating.
  */
-export function evaluateBundle(code: string, filename: string): Record<string, unknown> {
+export function evaluateBundle(
+  code: string,
+  filename: string,
+  bindings: ScopeBindings = GLOBAL_BINDINGS,
+): Record<string, unknown> {
   const Ctor = Module as unknown as ModuleStatics
   const mod = new Ctor(filename)
+  mod[GENERATION_KEY] = bindings
   mod.filename = filename
   mod.paths = Ctor._nodeModulePaths(dirname(filename))
   // Module#_compile is what `require` itself uses: it wires `require`, `module`, `__filename`,

@@ -3,6 +3,11 @@
  * one serves new connections. A failed build or evaluation keeps the last good generation. A
  * change to the settings module rebuilds the settings first (and lets the caller swap the channel
  * layer), then the application; anything else rebuilds only the application.
+ *
+ * With `hot` (runserver), each evaluation gets its own timers and `import.meta.hot` (scope.ts),
+ * and a generation retires once a newer one serves and its last application instance (connection,
+ * lifespan) has ended: its timers are cleared and its dispose callbacks run. A settings
+ * evaluation retires with the last generation built on it.
  * @module
  */
 import type { Application } from '../../asgi/types.js'
@@ -11,6 +16,7 @@ import { pickExport, type AppReference } from '../app-path.js'
 import { settingsFromExports, type ProjectSettings } from '../settings-loader.js'
 import type { Bundler, BuildResult } from './bundler.js'
 import { evaluateBundle } from './evaluate.js'
+import { ModuleScope } from './scope.js'
 
 /** One loaded version of the user's code. */
 export interface Generation {
@@ -38,6 +44,22 @@ export interface GenerationLoaderOptions {
   applySettings?: (next: ProjectSettings, previous: ProjectSettings | undefined) => () => void
   /** Wrap the loaded application (static files); runs once per generation. */
   wrap?: (app: Application, settings: ProjectSettings) => Application
+  /** Scoped timers, `import.meta.hot` and retirement (runserver); serve evaluates once, plainly. */
+  hot?: boolean
+}
+
+/** An application instance's hold on the generation it started in. */
+export interface Lease {
+  app: Application
+  /** The instance ended; idempotent. */
+  release(): void
+}
+
+/** A generation's bookkeeping: running instances and the scopes its code runs in. */
+interface LiveGeneration {
+  generation: Generation
+  instances: number
+  scopes: ModuleScope[]
 }
 
 /** Loads and keeps generations; `current` is the last good one. */
@@ -51,6 +73,9 @@ export class GenerationLoader {
   lastFailed = false
   private nextId = 1
   private appBundler: Bundler | undefined
+  private readonly live = new Map<Generation, LiveGeneration>()
+  /** The scope the current settings were evaluated in. */
+  private settingsScope: ModuleScope | undefined
 
   constructor(private readonly options: GenerationLoaderOptions) {}
 
@@ -59,20 +84,25 @@ export class GenerationLoader {
     const previous = this.current
     let nextSettings = previous?.settings
     let undo: (() => void) | undefined
+    let settingsScope = this.settingsScope
+    const id = this.nextId
     const settingsChanged = settings || nextSettings === undefined
     if (settingsChanged) {
-      const result = await this.loadSettings()
+      const result = await this.loadSettings(id)
       if (!result.ok) return this.fail(result.message)
       nextSettings = result.settings
+      settingsScope = result.scope
       try {
         undo = this.options.applySettings?.(nextSettings, previous?.settings)
       } catch (error) {
+        void result.scope?.retire()
         return this.fail(error instanceof Error ? error.message : String(error))
       }
     }
-    const loaded = await this.loadApp(nextSettings ?? {})
+    const loaded = await this.loadApp(nextSettings ?? {}, id)
     if (!loaded.ok) {
       undo?.()
+      if (settingsScope !== this.settingsScope) void settingsScope?.retire()
       return this.fail(loaded.message)
     }
     this.lastFailed = false
@@ -82,8 +112,61 @@ export class GenerationLoader {
       app: loaded.app,
       settings: nextSettings ?? {},
     }
+    this.settingsScope = settingsScope
+    const scopes = [settingsScope, loaded.scope].filter((s): s is ModuleScope => s !== undefined)
+    for (const scope of scopes) scope.hold()
+    if (this.options.hot === true) this.live.set(generation, { generation, instances: 0, scopes })
     this.current = generation
+    const replaced = previous && this.live.get(previous)
+    if (replaced && replaced.instances === 0) void this.retire(replaced)
     return { ok: true, generation, settingsChanged }
+  }
+
+  /**
+   * Hand a new application instance the current generation; the generation stays alive (its
+   * timers running) until every lease on it is released and a newer generation serves.
+   */
+  lease(): Lease {
+    const generation = this.current
+    if (!generation) throw new Error('No application generation loaded')
+    const live = this.live.get(generation)
+    if (!live) return { app: generation.app, release: () => undefined }
+    live.instances++
+    let released = false
+    return {
+      app: generation.app,
+      release: () => {
+        if (released) return
+        released = true
+        live.instances--
+        if (live.instances === 0 && this.current !== generation) void this.retire(live)
+      },
+    }
+  }
+
+  /**
+   * Retire every generation, the current one too (runserver is stopping). Resolves false when
+   * dispose callbacks are still running after `limitMs`: a hung one must not hold the stop up.
+   */
+  async retireAll(limitMs: number): Promise<boolean> {
+    const pending = Promise.all([...this.live.values()].map((live) => this.retire(live)))
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<false>((resolve) => (timer = setTimeout(resolve, limitMs, false)))
+    try {
+      return await Promise.race([pending.then(() => true), limit])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private retire(live: LiveGeneration): Promise<unknown> {
+    this.live.delete(live.generation)
+    return Promise.all(live.scopes.map((scope) => scope.release()))
+  }
+
+  /** A scope for one evaluation, when generations are hot. */
+  private newScope(label: string): ModuleScope | undefined {
+    return this.options.hot === true ? new ModuleScope(label) : undefined
   }
 
   /** Release the esbuild contexts. */
@@ -91,23 +174,32 @@ export class GenerationLoader {
     await Promise.all([this.options.settingsBundler?.dispose(), this.appBundler?.dispose()])
   }
 
-  private async loadSettings(): Promise<
-    { ok: true; settings: ProjectSettings } | { ok: false; message: string }
+  private async loadSettings(
+    id: number,
+  ): Promise<
+    | { ok: true; settings: ProjectSettings; scope: ModuleScope | undefined }
+    | { ok: false; message: string }
   > {
     const bundler = this.options.settingsBundler
-    if (!bundler) return { ok: true, settings: {} }
+    if (!bundler) return { ok: true, settings: {}, scope: undefined }
     const built = await bundler.build()
     if (!this.track(built, this.settingsInputs)) return { ok: false, message: built.message }
+    const scope = this.newScope(`the settings of generation ${id}`)
     try {
-      return { ok: true, settings: settingsFromExports(evaluateBundle(built.code, built.filename)) }
+      const exports = evaluateBundle(built.code, built.filename, scope?.bindings)
+      return { ok: true, settings: settingsFromExports(exports), scope }
     } catch (error) {
+      void scope?.retire()
       return { ok: false, message: describeEvaluationError(error, bundler.entry) }
     }
   }
 
   private async loadApp(
     settings: ProjectSettings,
-  ): Promise<{ ok: true; app: Application } | { ok: false; message: string }> {
+    id: number,
+  ): Promise<
+    { ok: true; app: Application; scope?: ModuleScope } | { ok: false; message: string }
+  > {
     let ref: AppReference
     try {
       const found = this.options.appReference(settings)
@@ -124,16 +216,18 @@ export class GenerationLoader {
     const bundler = this.appBundler
     const built = await bundler.build()
     if (!this.track(built, this.appInputs)) return { ok: false, message: built.message }
+    const scope = this.newScope(`generation ${id} of ${ref.moduleName}`)
     try {
-      const exports = evaluateBundle(built.code, built.filename)
+      const exports = evaluateBundle(built.code, built.filename, scope?.bindings)
       const app = pickExport(exports, ref)
       if (typeof app !== 'function') {
         throw new CommandError(
           `'${ref.attribute.join('.')}' in ${ref.moduleName} is not an ASGI application (got ${typeof app}).`,
         )
       }
-      return { ok: true, app: this.wrapApp(app as Application, settings) }
+      return { ok: true, app: this.wrapApp(app as Application, settings), scope }
     } catch (error) {
+      void scope?.retire()
       return { ok: false, message: describeEvaluationError(error, bundler.entry) }
     }
   }

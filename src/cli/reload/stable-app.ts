@@ -4,8 +4,20 @@
  * @module
  */
 import type { Application } from '../../asgi/types.js'
+import type { Lease } from './generations.js'
 
-/** An Application that forwards every new connection to `current()`. */
-export function createStableApplication(current: () => Application): Application {
-  return (scope, receive, send) => current()(scope, receive, send)
+/**
+ * An Application that forwards every new connection to `current()`: an application, or a lease
+ * on a generation, released when the instance ends (so the generation can retire).
+ */
+export function createStableApplication(current: () => Application | Lease): Application {
+  return async (scope, receive, send) => {
+    const target = current()
+    if (typeof target === 'function') return target(scope, receive, send)
+    try {
+      return await target.app(scope, receive, send)
+    } finally {
+      target.release()
+    }
+  }
 }

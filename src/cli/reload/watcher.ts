@@ -3,7 +3,17 @@
  * debounced into one batch of changed paths. This is the only module that configures chokidar.
  * @module
  */
-import { watch } from 'chokidar'
+import type { FSWatcher } from 'chokidar'
+
+/**
+ * chokidar loads while the server starts (its import is a good part of cold start, and nothing
+ * needs it before the first build is served).
+ */
+let chokidar: Promise<typeof import('chokidar')> | undefined
+export function preloadWatcher(): Promise<typeof import('chokidar')> {
+  chokidar ??= import('chokidar')
+  return chokidar
+}
 
 /** Folders never watched (vite's defaults plus our own bundle cache). */
 export const IGNORED_DIRS = ['node_modules', '.git', 'dist', '.channels']
@@ -28,11 +38,6 @@ export function watchProject(
 ): ProjectWatcher {
   const pending = new Set<string>()
   let timer: NodeJS.Timeout | undefined
-  const watcher = watch(dir, {
-    ignoreInitial: true,
-    ignored: (path: string) => isIgnoredPath(path.startsWith(dir) ? path.slice(dir.length) : path),
-  })
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
   const record = (path: string) => {
     pending.add(path)
     clearTimeout(timer)
@@ -43,12 +48,23 @@ export function watchProject(
       onChange(batch)
     }, debounceMs)
   }
-  watcher.on('add', record).on('change', record).on('unlink', record)
+  const created = preloadWatcher().then(({ watch }) => {
+    const watcher = watch(dir, {
+      ignoreInitial: true,
+      ignored: (path: string) =>
+        isIgnoredPath(path.startsWith(dir) ? path.slice(dir.length) : path),
+    })
+    watcher.on('add', record).on('change', record).on('unlink', record)
+    return watcher
+  })
+  const ready = created.then(
+    (watcher: FSWatcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve())),
+  )
   return {
     ready,
     async close() {
       clearTimeout(timer)
-      await watcher.close()
+      await (await created).close()
     },
   }
 }
