@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `channels` command: everything lives in src/cli; this shim only sets the exit code.
+// The `channels` command: everything lives in src/cli; this shim runs it and ends the process.
+import { exitAfterFlush } from '../src/cli/exit.js'
 import { main } from '../src/cli/index.js'
 
-process.exitCode = await main(process.argv.slice(2))
+await exitAfterFlush(await main(process.argv.slice(2)))

@@ -8,6 +8,7 @@ import type { Application } from '../asgi/types.js'
 import type { Endpoint } from '../endpoints/types.js'
 import type { RunserverStyle } from '../server/access-log.js'
 import type { ServerOptions } from '../server/config.js'
+import { watchParent } from './parent-watch.js'
 
 /** What the CLI needs of a running server (a structural slice of src/server's). */
 export interface CliServer {
@@ -116,6 +117,7 @@ export function createContext(deps: CliDeps = {}): CliContext {
   const env = deps.env ?? process.env
   const color = deps.color ?? wantsColor(env, process.stderr.isTTY === true)
   let shutdown = deps.shutdown
+  const stderr = deps.stderr ?? ((text: string) => void process.stderr.write(text))
   return {
     createServer: async () => {
       if (deps.createServer) return deps.createServer
@@ -123,12 +125,12 @@ export function createContext(deps: CliDeps = {}): CliContext {
       return server.createServer as unknown as CreateServer
     },
     stdout: deps.stdout ?? ((text) => void process.stdout.write(text)),
-    stderr: deps.stderr ?? ((text) => void process.stderr.write(text)),
+    stderr,
     env,
     cwd: deps.cwd ?? process.cwd(),
     color,
     paint: createPaint(color),
-    shutdown: () => (shutdown ??= signalShutdown()),
+    shutdown: () => (shutdown ??= signalShutdown(env, stderr)),
     now: deps.now ?? (() => new Date()),
   }
 }
@@ -136,13 +138,23 @@ export function createContext(deps: CliDeps = {}): CliContext {
 /** Handled signals: Ctrl-C and the polite kill both stop the server gracefully. */
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 
-function signalShutdown(): AbortSignal {
+/** Aborts on SIGINT/SIGTERM, or when npm started us and our parent exited (`watchParent`). */
+function signalShutdown(
+  env: Record<string, string | undefined>,
+  stderr: (text: string) => void,
+): AbortSignal {
   const controller = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
+  const stop = (reason: string) => {
     for (const s of STOP_SIGNALS) process.off(s, onSignal)
-    controller.abort(signal)
+    unwatch()
+    controller.abort(reason)
   }
+  const onSignal = (signal: NodeJS.Signals) => stop(signal)
   for (const s of STOP_SIGNALS) process.on(s, onSignal)
+  const unwatch = watchParent(env, () => {
+    stderr('Parent process exited; shutting down.\n')
+    stop('parent exited')
+  })
   return controller.signal
 }
 

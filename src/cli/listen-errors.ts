@@ -14,12 +14,26 @@ const MESSAGES: Record<string, string> = {
 /** `Error: That port is already in use.` (plus the underlying detail) for a failed listen. */
 export function describeListenError(error: unknown): string {
   const detail = error instanceof Error ? error.message : String(error)
+  const known = knownMessage(error, detail)
+  return known ? `Error: ${known}\n${detail}` : `Error: ${detail}`
+}
+
+/**
+ * serve's wording: Django's line for an error it names, above Daphne's `Listen failure: …`
+ * detail (the server already starts its message so; the prefix is added once when missing).
+ */
+export function describeServeListenError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const detail = message.startsWith('Listen failure') ? message : `Listen failure: ${message}`
+  const known = knownMessage(error, message)
+  return known ? `Error: ${known}\n${detail}` : detail
+}
+
+function knownMessage(error: unknown, detail: string): string | undefined {
   const code = errorCode(error)
   const known = code !== undefined ? MESSAGES[code] : undefined
-  if (known) return `Error: ${known}\n${detail}`
-  if (/address already in use|EADDRINUSE/i.test(detail))
-    return `Error: ${MESSAGES.EADDRINUSE}\n${detail}`
-  return `Error: ${detail}`
+  if (known) return known
+  return /address already in use|EADDRINUSE/i.test(detail) ? MESSAGES.EADDRINUSE : undefined
 }
 
 function errorCode(error: unknown): string | undefined {

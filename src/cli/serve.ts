@@ -12,7 +12,7 @@ import { formatAccessLog, type AccessEvent } from '../server/access-log.js'
 import type { ServerOptions } from '../server/config.js'
 import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
-import { describeListenError } from './listen-errors.js'
+import { describeServeListenError } from './listen-errors.js'
 import { systemCheck } from './checks.js'
 import { createLogHandler, DAPHNE_LOG_FORMAT } from './log-handler.js'
 import { createProjectLoader } from './project-loader.js'
@@ -209,7 +209,7 @@ export async function serve(
       started = await server.start()
     } catch (error) {
       server = undefined
-      throw new CommandError(describeListenError(error).replace(/^Error: /, 'Listen failure: '))
+      throw new CommandError(describeServeListenError(error))
     }
     logger.info(`Reactor: ${started.engine}`)
     if (started.warning) logger.warn(started.warning)

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { formatBannerDate, bannerLines } from '../../src/cli/banner.js'
 import { createPaint, wantsColor } from '../../src/cli/io.js'
-import { describeListenError } from '../../src/cli/listen-errors.js'
+import { describeListenError, describeServeListenError } from '../../src/cli/listen-errors.js'
 import { asctime } from '../../src/cli/log-handler.js'
 
 describe('colour', () => {
@@ -70,6 +70,16 @@ describe('listen errors', () => {
     // Also when wrapped by the server ("Listen failure: …", cause = the system error).
     const wrapped = new Error(`Listen failure: listen ${code}`, { cause: withCode(code) })
     expect(describeListenError(wrapped)).toBe(`${first}\nListen failure: listen ${code}`)
+  })
+
+  it("serve's wording: Django's line for a busy port, then one Daphne `Listen failure:`", () => {
+    const busy = new Error('Listen failure: tcp:8000 in use', { cause: withCode('EADDRINUSE') })
+    expect(describeServeListenError(busy)).toBe(
+      'Error: That port is already in use.\nListen failure: tcp:8000 in use',
+    )
+    const unix = new Error('Listen failure: Cannot listen on unix:/x/s.sock: no such directory /x')
+    expect(describeServeListenError(unix)).toBe(unix.message)
+    expect(describeServeListenError(new Error('no TLS'))).toBe('Listen failure: no TLS')
   })
 
   it('recognises the message without a code, and passes anything else through', () => {

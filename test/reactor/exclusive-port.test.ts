@@ -18,7 +18,11 @@ const CHILD = `
 import { NodeReactor } from ${srcPath('src/reactor/node.ts')}
 import { UwsReactor } from ${srcPath('src/reactor/uws.ts')}
 const [name, exclusive, port] = process.argv.slice(2)
-const options = { maxPayloadLength: 1024, maxBackpressure: 1024, exclusive: exclusive === 'exclusive' }
+const options = {
+  maxPayloadLength: 1024,
+  maxBackpressure: 1024,
+  exclusive: exclusive === 'exclusive',
+}
 const reactor = name === 'uws' ? new UwsReactor(options) : new NodeReactor(options)
 const listener = await reactor.listen({ kind: 'tcp', host: '127.0.0.1', port: Number(port) }, {
   onRequest(_request, response) {
@@ -95,7 +99,7 @@ describe('a port held by another process', () => {
     })
   })
 
-  it('uws refuses a port shared by another process unless it shares too (exclusive: false)', async () => {
+  it('uws refuses a port shared by another process unless it shares too', async () => {
     const port = await childListening('uws', 'shared')
     const exclusive = create('uws', OPTIONS)
     cleanups.push(() => exclusive.stop())
