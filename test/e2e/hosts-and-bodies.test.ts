@@ -97,7 +97,8 @@ describe.each(REACTORS)('ALLOWED_HOSTS through the CLI on %s', (reactor) => {
 
   it("runserver: static files are behind the same check; DEBUG's localhost rule", async () => {
     const cwd = project({})
-    server = spawnBin(['runserver', '127.0.0.1:0', '--noreload', '--insecure', '--reactor', reactor], cwd)
+    const args = ['runserver', '127.0.0.1:0', '--noreload', '--insecure', '--reactor', reactor]
+    server = spawnBin(args, cwd)
     const match = await server.waitForOutput(/development server at http:\/\/127\.0\.0\.1:(\d+)\//)
     const port = Number(match[1])
     expect((await request(port, '/static/hello.txt', 'evil.com')).status).toBe(400)
