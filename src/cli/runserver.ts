@@ -21,6 +21,7 @@ import { frameworkVersion } from './package-info.js'
 import { createProjectLoader } from './project-loader.js'
 import { createStableApplication } from './reload/stable-app.js'
 import { snapshot, startReloader, type Reloader } from './reload/reloader.js'
+import { connectToSupervisor } from './reload/supervisor.js'
 import { preloadWatcher } from './reload/watcher.js'
 import { findSettings, type ProjectSettings } from './settings-loader.js'
 
@@ -51,6 +52,12 @@ export async function runserver(
 ): Promise<number> {
   const location = findSettings(options.settings, ctx.env, ctx.cwd)
   const bind = parseAddrport(addrport, options.ipv6 === true)
+  // Started by the watchdog parent (reload/supervisor.ts): beat, and bind its port again.
+  const supervisor = connectToSupervisor(ctx.env)
+  supervisor?.project(location.projectDir)
+  if (supervisor) bind.port = await supervisor.listenPort(bind.addr, bind.port)
+  const shutdown = () =>
+    supervisor ? AbortSignal.any([ctx.shutdown(), supervisor.stopped]) : ctx.shutdown()
   const out = (line: string) => ctx.stdout(`${line}\n`)
   const err = (line: string) => ctx.stderr(`${line}\n`)
   process.setSourceMapsEnabled(true)
@@ -114,7 +121,7 @@ export async function runserver(
       const loaded = new Promise<void>((resolve) => (firstLoaded = resolve))
       await startReloading()
       err('The server starts once the project loads; fix the error and save.')
-      const stopped = untilAborted(ctx.shutdown()).then(() => 'stopped' as const)
+      const stopped = untilAborted(shutdown()).then(() => 'stopped' as const)
       if ((await Promise.race([loaded, stopped])) === 'stopped') return 0
     }
     const generation = loader.current
@@ -159,9 +166,10 @@ export async function runserver(
     })) {
       out(line)
     }
+    supervisor?.serving(port)
 
     if (options.noreload !== true && !reloader) await startReloading()
-    await untilAborted(ctx.shutdown())
+    await untilAborted(shutdown())
     return 0
   } finally {
     await reloader?.close()
@@ -172,6 +180,8 @@ export async function runserver(
     await loader.dispose()
     await channelLayers.closeAll().catch(() => undefined)
     setLogHandler(previousHandler)
+    // Beats go on to the end: a stop that takes long is not a stuck loop.
+    supervisor?.close()
   }
 }
 
