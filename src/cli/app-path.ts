@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'
+import type { Application } from '../asgi/types.js'
 
 /** A resolved application reference. */
 export interface AppReference {
@@ -80,7 +81,7 @@ export function resolveAppReference(
  * must be a function. For ASGI_APPLICATION a failure is the system check channels.E002; for
  * serve's `module:attr` a plain CommandError (Daphne runs no checks). Messages are Django's.
  */
-export function pickExport(exports: Record<string, unknown>, ref: AppReference): unknown {
+export function pickExport(exports: Record<string, unknown>, ref: AppReference): Application {
   let value: unknown = exports
   for (const part of ref.attribute) {
     if (
@@ -97,7 +98,7 @@ export function pickExport(exports: Record<string, unknown>, ref: AppReference):
     const name = `'${ref.attribute.join('.')}' in ${ref.moduleName}`
     throw exportError(ref, `${name} is not an ASGI application (got ${typeof value}).`)
   }
-  return value
+  return value as Application
 }
 
 function exportError(ref: AppReference, message: string): CommandError {

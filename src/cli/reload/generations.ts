@@ -220,12 +220,7 @@ export class GenerationLoader {
     try {
       const exports = evaluateBundle(built.code, built.filename, scope?.bindings)
       const app = pickExport(exports, ref)
-      if (typeof app !== 'function') {
-        throw new CommandError(
-          `'${ref.attribute.join('.')}' in ${ref.moduleName} is not an ASGI application (got ${typeof app}).`,
-        )
-      }
-      return { ok: true, app: this.wrapApp(app as Application, settings), scope }
+      return { ok: true, app: this.wrapApp(app, settings), scope }
     } catch (error) {
       void scope?.retire()
       return { ok: false, message: describeEvaluationError(error, bundler.entry) }
