@@ -68,7 +68,7 @@ export interface RunFigures {
   cpuUsPerDelivery: number
   /**
    * The same with the members' connects and group joins counted in (what `compare.sh`'s Go
-   * client measures, and so what DESIGN.md's reference figures include).
+   * client measures, and so what the Go cross-check includes).
    */
   cpuUsPerDeliveryWithJoins: number
   deliveriesLost: number

@@ -1,7 +1,7 @@
 /**
  * Django runserver's messages for the socket errors a developer meets at startup
  * (django/core/management/commands/runserver.py, `inner_run`). Daphne itself exits 0 after a
- * listen failure under runserver; we exit 1 (daphne-semantics §6).
+ * listen failure under runserver; we exit 1.
  * @module
  */
 

@@ -1,7 +1,7 @@
 /**
  * `channels runserver`: Daphne's development server command. One long-lived process owns the
  * sockets, the connections and the channel layer; user code is rebuilt into generations on change
- * (DESIGN.md §3), static files are served in DEBUG, and each request is logged.
+ * (src/cli/README.md "Hot reload"), static files are served in DEBUG, and each request is logged.
  * @module
  */
 import { setLogHandler } from '../asgi/logging.js'

@@ -93,7 +93,7 @@ export class URLRouter extends AsgiCallable {
   /**
    * Routes one connection; a miss rejects with Resolver404 when nested, RouteNotFound (a
    * ValueError) when outermost. Not an async function: the route's own promise is returned, so
-   * no frame of ours stays alive for the connection's lifetime (hot path, see DESIGN.md §5).
+   * no frame of ours stays alive for the connection's lifetime (hot path).
    */
   override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     try {

@@ -26,7 +26,7 @@ export const log = getLogger('channels.server')
 
 /**
  * The `asgi` key of every connection scope: one frozen object shared by all of them (a scope
- * per idle connection is memory we keep; see DESIGN.md §5).
+ * per idle connection is memory we keep).
  */
 export const ASGI_INFO: AsgiInfo = Object.freeze({ version: '3.0', spec_version: '2.3' })
 

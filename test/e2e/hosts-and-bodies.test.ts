@@ -11,8 +11,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { rawExchange } from '../helpers/ws-client.js'
 import { upload } from '../helpers/upload-client.js'
 import { ensureBuilt, spawnBin, type Spawned } from './helpers.js'
+import { REACTORS } from '../helpers/with-server.js'
 
-const REACTORS = ['uws', 'node'] as const
 const LISTENING = /Listening on TCP address 127\.0\.0\.1:(\d+)/
 const MiB = 1024 * 1024
 

@@ -20,8 +20,9 @@ import {
   type Client,
   type Spawned,
 } from './helpers.js'
+import { REACTORS } from '../helpers/with-server.js'
+import { freePort } from '../helpers/free-port.js'
 
-const REACTORS = ['uws', 'node'] as const
 const LISTENING = /Listening on TCP address 127\.0\.0\.1:(\d+)/
 
 let root: string
@@ -47,15 +48,6 @@ afterEach(async () => {
 })
 
 afterAll(() => rmSync(root, { recursive: true, force: true }))
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Run the built CLI to completion, or kill it after 20 s (a server that should have failed). */
 function runBounded(args: string[]) {

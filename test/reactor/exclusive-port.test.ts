@@ -6,13 +6,14 @@
  * port-0 bind. `exclusive: false` is the single switch that lets processes share a port.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Reactor, ReactorName, ReactorOptions } from '../../src/reactor/types.js'
 import { NodeReactor } from '../../src/reactor/node.js'
 import { UwsReactor } from '../../src/reactor/uws.js'
 import { get } from './contract-listen.js'
 import { bundleChild, srcPath } from './child.js'
+import { REACTORS } from '../helpers/with-server.js'
+import { freePort } from '../helpers/free-port.js'
 
 const CHILD = `
 import { NodeReactor } from ${srcPath('src/reactor/node.ts')}
@@ -35,17 +36,7 @@ process.stdout.write('port ' + listener.address.port + '\\n')
 process.stdin.once('data', () => reactor.stop())
 `
 
-const REACTORS: ReactorName[] = ['uws', 'node']
 const OPTIONS: ReactorOptions = { maxPayloadLength: 1024, maxBackpressure: 1024 }
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 function create(name: ReactorName, options: ReactorOptions): Reactor {
   return name === 'uws' ? new UwsReactor(options) : new NodeReactor(options)

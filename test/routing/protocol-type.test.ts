@@ -108,7 +108,7 @@ describe('ProtocolTypeRouter', () => {
     await expect(call(router, { type: 'http' })).rejects.toBe(boom)
   })
 
-  it('accepts apps typed for their own scope (the DESIGN.md example compiles and routes)', async () => {
+  it('accepts apps typed for their own scope (the design example compiles and routes)', async () => {
     const seen: string[] = []
     const chat: Application<WebSocketScope> = async (scope) => {
       seen.push(String(scope.url_route?.kwargs.room_name))

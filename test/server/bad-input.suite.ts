@@ -1,5 +1,5 @@
 /**
- * Bad input over real sockets (issue 3, DESIGN.md §6): every case ends with a fresh client being
+ * Bad input over real sockets: every case ends with a fresh client being
  * served and `connectionCount` back at 0. Run once per reactor by bad-input-*.test.ts.
  */
 import { expect, it } from 'vitest'

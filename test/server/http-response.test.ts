@@ -1,4 +1,4 @@
-// Daphne tests/test_http_response.py plus the response rules of daphne-semantics.md §2.3.
+// Daphne tests/test_http_response.py plus Daphne's response rules.
 import { describe, expect, it } from 'vitest'
 import { ValueError } from '../../src/asgi/errors.js'
 import type { AccessEvent } from '../../src/server/index.js'

@@ -1,5 +1,5 @@
-// Daphne tests/test_websocket.py (TestWebsocket, TestHeaderValueInjection) and the WebSocket
-// rules of daphne-semantics.md §2.5 with our documented fixes, on every reactor.
+// Daphne tests/test_websocket.py (TestWebsocket, TestHeaderValueInjection) and the
+// WebSocket rules, with our documented fixes, on every reactor.
 import { describe, expect, it } from 'vitest'
 import { AsgiProtocolError } from '../../src/asgi/errors.js'
 import type { Receive, Send, WebSocketScope } from '../../src/asgi/types.js'

@@ -3,7 +3,7 @@
  * connection. `websocket.connect` is queued before the handshake; the app's accept or close
  * decides between 101 and `403 Access denied`. Guards are worded like starlette/uvicorn.
  *
- * Deliberate differences from Daphne (daphne-semantics.md §6): accept `headers` are sent
+ * Deliberate differences from Daphne: accept `headers` are sent
  * (daphne#326); close `reason` is sent and every RFC-valid code is allowed (daphne#374); empty
  * text/bytes messages are sent, not dropped; the scope has `scheme` and `http_version`
  * (daphne#538); duplicate request headers stay separate pairs (as over HTTP) instead of being
