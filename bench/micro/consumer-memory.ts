@@ -9,16 +9,16 @@
  */
 import { parseArgs } from 'node:util'
 import { writeHeapSnapshot } from 'node:v8'
-import type { AsgiSendEvent, Scope } from '../../src/asgi/types.js'
-import { AsyncWebsocketConsumer } from '../../src/consumers/websocket.js'
-import { channelLayers } from '../../src/layers/registry.js'
-import { AuthMiddlewareStack } from '../../src/middleware/auth.js'
-import { closeSessionStores } from '../../src/middleware/sessions/engine.js'
-import { AllowedHostsOriginValidator } from '../../src/middleware/origin.js'
-import { path, rePath } from '../../src/routing/route.js'
-import { URLRouter } from '../../src/routing/url.js'
+import type { AsgiSendEvent, Scope } from '../../src/framework/asgi/types.js'
+import { AsyncWebsocketConsumer } from '../../src/framework/consumers/websocket.js'
+import { channelLayers } from '../../src/framework/layers/registry.js'
+import { AuthMiddlewareStack } from '../../src/framework/middleware/auth.js'
+import { closeSessionStores } from '../../src/framework/middleware/sessions/engine.js'
+import { AllowedHostsOriginValidator } from '../../src/framework/middleware/origin.js'
+import { path, rePath } from '../../src/framework/routing/route.js'
+import { URLRouter } from '../../src/framework/routing/url.js'
 import { ReceiveQueue } from '../../src/server/receive-queue.js'
-import { configureSettings } from '../../src/settings/index.js'
+import { configureSettings } from '../../src/framework/settings/index.js'
 
 const { values } = parseArgs({
   options: {

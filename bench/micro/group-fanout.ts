@@ -7,11 +7,11 @@
  *   node dist/bench/micro/group-fanout.js [-n 1000] [-m 200] [--rounds 5]
  */
 import { parseArgs } from 'node:util'
-import type { AsgiSendEvent, Scope } from '../../src/asgi/types.js'
-import { AsyncWebsocketConsumer } from '../../src/consumers/websocket.js'
-import { channelLayers, getChannelLayer } from '../../src/layers/registry.js'
+import type { AsgiSendEvent, Scope } from '../../src/framework/asgi/types.js'
+import { AsyncWebsocketConsumer } from '../../src/framework/consumers/websocket.js'
+import { channelLayers, getChannelLayer } from '../../src/framework/layers/registry.js'
 import { ReceiveQueue } from '../../src/server/receive-queue.js'
-import { configureSettings } from '../../src/settings/index.js'
+import { configureSettings } from '../../src/framework/settings/index.js'
 
 const { values } = parseArgs({
   options: {

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import type { Application } from '../../src/asgi/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
 import { createServer } from '../../src/server/index.js'
 
 const { values } = parseArgs({

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeHeapSnapshot } from 'node:v8'
-import type { Application } from '../../src/asgi/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
 import { createServer } from '../../src/server/index.js'
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@
  *
  *   taskset -c 0 node dist/bench/micro/server-only.js 18992
  */
-import type { Application, Send } from '../../src/asgi/types.js'
+import type { Application, Send } from '../../src/framework/asgi/types.js'
 import { createServer } from '../../src/server/index.js'
 
 const port = Number(process.argv[2] ?? 18992)

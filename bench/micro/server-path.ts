@@ -7,13 +7,13 @@
  *   node dist/bench/micro/server-path.js [--rounds 5] [--n 20000]
  */
 import { parseArgs } from 'node:util'
-import type { Application } from '../../src/asgi/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
 import type {
   ReactorRequest,
   ReactorWebSocket,
   UpgradeResponder,
   WebSocketHandlers,
-} from '../../src/reactor/types.js'
+} from '../../src/server/reactor/types.js'
 import { resolveServerConfig } from '../../src/server/config.js'
 import type { ServerContext, TrackedConnection } from '../../src/server/connection.js'
 import { WebSocketConnection } from '../../src/server/protocols/websocket.js'

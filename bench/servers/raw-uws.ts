@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 // The benchmark's reference server imports uWS directly on purpose; the framework never does
-// outside src/reactor/uws.ts.
+// outside src/server/reactor/uws.ts.
 const uws = require('uWebSockets.js') as typeof import('uWebSockets.js')
 
 const port = Number(process.argv[2] ?? 8000)

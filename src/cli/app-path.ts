@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'
-import type { Application } from '../asgi/types.js'
+import type { Application } from '../framework/asgi/types.js'
 
 /** A resolved application reference. */
 export interface AppReference {

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { layerBackendNames } from '../layers/index.js'
+import { layerBackendNames } from '../framework/layers/index.js'
 import { resolveAsgiApplicationSetting } from './app-path.js'
 import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'

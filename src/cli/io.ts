@@ -4,8 +4,8 @@
  * @module
  */
 import kleur from 'kleur'
-import type { Application } from '../asgi/types.js'
-import type { Endpoint } from '../endpoints/types.js'
+import type { Application } from '../framework/asgi/types.js'
+import type { Endpoint } from '../server/endpoints/types.js'
 import type { RunserverStyle } from '../server/access-log.js'
 import type { ServerOptions } from '../server/config.js'
 import { watchParent } from './parent-watch.js'

@@ -4,7 +4,7 @@
  * %(message)s`), a Python logging format string. Both go to stderr.
  * @module
  */
-import type { LogHandler, LogLevel, LogRecord } from '../asgi/logging.js'
+import type { LogHandler, LogLevel, LogRecord } from '../framework/asgi/logging.js'
 import { CommandError } from './errors.js'
 import type { CliContext } from './io.js'
 

@@ -5,11 +5,11 @@
  * first passes Django's ALLOWED_HOSTS check (static files included).
  * @module
  */
-import type { Application } from '../asgi/types.js'
-import { channelLayers, sameChannelLayerConfigs } from '../layers/index.js'
-import { AllowedHostsMiddleware } from '../middleware/allowed-hosts.js'
-import type { ChannelLayer } from '../layers/types.js'
-import { configureSettings, type Settings } from '../settings/index.js'
+import type { Application } from '../framework/asgi/types.js'
+import { channelLayers, sameChannelLayerConfigs } from '../framework/layers/index.js'
+import { AllowedHostsMiddleware } from '../framework/middleware/allowed-hosts.js'
+import type { ChannelLayer } from '../framework/layers/types.js'
+import { configureSettings, type Settings } from '../framework/settings/index.js'
 import {
   resolveAppReference,
   resolveAsgiApplicationSetting,

@@ -4,12 +4,12 @@
  * (src/cli/README.md "Hot reload"), static files are served in DEBUG, and each request is logged.
  * @module
  */
-import { setLogHandler } from '../asgi/logging.js'
-import type { Application } from '../asgi/types.js'
-import { buildEndpointDescriptionStrings, parseEndpoint } from '../endpoints/index.js'
-import { channelLayers } from '../layers/index.js'
+import { setLogHandler } from '../framework/asgi/logging.js'
+import type { Application } from '../framework/asgi/types.js'
+import { buildEndpointDescriptionStrings, parseEndpoint } from '../server/endpoints/index.js'
+import { channelLayers } from '../framework/layers/index.js'
 import { formatRunserverLine, type AccessEvent } from '../server/access-log.js'
-import { StaticFilesHandler, staticRoots } from '../staticfiles/index.js'
+import { StaticFilesHandler, staticRoots } from '../framework/staticfiles/index.js'
 import { displayUrl, parseAddrport } from './addrport.js'
 import { bannerLines } from './banner.js'
 import { systemCheck } from './checks.js'

@@ -4,10 +4,10 @@
  * @module
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { getLogger, setLogHandler, type LogLevel } from '../asgi/logging.js'
-import { describeEndpoint, parseEndpoint, resolveEndpointStrings } from '../endpoints/index.js'
-import { channelLayers } from '../layers/index.js'
-import { configureSettings } from '../settings/index.js'
+import { getLogger, setLogHandler, type LogLevel } from '../framework/asgi/logging.js'
+import { describeEndpoint, parseEndpoint, resolveEndpointStrings } from '../server/endpoints/index.js'
+import { channelLayers } from '../framework/layers/index.js'
+import { configureSettings } from '../framework/settings/index.js'
 import { formatAccessLog, type AccessEvent } from '../server/access-log.js'
 import type { ServerOptions } from '../server/config.js'
 import { CommandError } from './errors.js'

@@ -12,10 +12,10 @@
  * would each be boxed in a 16-byte heap number.
  * @module
  */
-import { CancelledError, RouteNotFound } from '../asgi/errors.js'
-import { getLogger } from '../asgi/logging.js'
-import { offerReceiveSource, SETTLED, withdrawReceiveSource } from '../asgi/receive-source.js'
-import type { Application, AsgiInfo, Scope } from '../asgi/types.js'
+import { CancelledError, RouteNotFound } from '../framework/asgi/errors.js'
+import { getLogger } from '../framework/asgi/logging.js'
+import { offerReceiveSource, SETTLED, withdrawReceiveSource } from '../framework/asgi/receive-source.js'
+import type { Application, AsgiInfo, Scope } from '../framework/asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
 import { ReceiveQueue, type CompletionOwner } from './receive-queue.js'

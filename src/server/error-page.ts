@@ -4,7 +4,7 @@
  * @module
  */
 import { STATUS_CODES } from 'node:http'
-import type { ResponseHead } from '../reactor/types.js'
+import type { ResponseHead } from './reactor/types.js'
 
 /** The standard reason phrase for a status code (`Bad Request`), or `Unknown`. */
 export function reasonPhrase(status: number): string {

@@ -39,7 +39,7 @@ export {
   formatEndpoint,
   parseEndpoint,
   resolveEndpointStrings,
-} from '../endpoints/index.js'
-export type { Endpoint, FdEndpoint, SslEndpoint, TcpEndpoint, UnixEndpoint } from '../endpoints/index.js'
-export { createReactor } from '../reactor/index.js'
-export type { Reactor, ReactorName } from '../reactor/types.js'
+} from './endpoints/index.js'
+export type { Endpoint, FdEndpoint, SslEndpoint, TcpEndpoint, UnixEndpoint } from './endpoints/index.js'
+export { createReactor } from './reactor/index.js'
+export type { Reactor, ReactorName } from './reactor/types.js'

@@ -6,8 +6,8 @@
  * support lifespan: that is logged at debug level, not as an error.
  * @module
  */
-import { AsgiProtocolError } from '../asgi/errors.js'
-import type { Application, LifespanReceiveEvent, LifespanScope } from '../asgi/types.js'
+import { AsgiProtocolError } from '../framework/asgi/errors.js'
+import type { Application, LifespanReceiveEvent, LifespanScope } from '../framework/asgi/types.js'
 import { log, messageType } from './connection.js'
 import { ReceiveQueue } from './receive-queue.js'
 

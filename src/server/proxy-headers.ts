@@ -3,7 +3,7 @@
  * come from X-Forwarded-For / -Port / -Proto (names configurable).
  * @module
  */
-import type { Address } from '../asgi/types.js'
+import type { Address } from '../framework/asgi/types.js'
 
 /** What a proxy told us: the client address (possibly the original) and scheme (or the original). */
 export interface ForwardedResult {

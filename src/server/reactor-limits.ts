@@ -3,8 +3,8 @@
  * for what the chosen reactor cannot do with the configuration it was given.
  * @module
  */
-import type { Endpoint } from '../endpoints/types.js'
-import type { ReactorName, ReactorOptions } from '../reactor/types.js'
+import type { Endpoint } from './endpoints/types.js'
+import type { ReactorName, ReactorOptions } from './reactor/types.js'
 import type { ResolvedServerConfig } from './config.js'
 import { log } from './connection.js'
 

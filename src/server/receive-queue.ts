@@ -7,7 +7,7 @@
  * `receive()` reject with CancelledError, which is how JavaScript apps are told to stop.
  *
  * The consumer loop does not call `receive()` at all: it registers itself as a sink through the
- * {@link ReceiveSource} the server offers with `receive` (src/asgi/receive-source.ts), so an idle
+ * {@link ReceiveSource} the server offers with `receive` (src/framework/asgi/receive-source.ts), so an idle
  * consumer waits with no promise, and a message costs no allocation. Sink deliveries are batched:
  * every queue with something due is handed over in one shared microtask.
  *
@@ -18,9 +18,9 @@
  * function is ~48 B; an arrow function also keeps a context object alive).
  * @module
  */
-import { CancelledError } from '../asgi/errors.js'
-import { getLogger } from '../asgi/logging.js'
-import type { ReceiveSink, ReceiveSource } from '../asgi/receive-source.js'
+import { CancelledError } from '../framework/asgi/errors.js'
+import { getLogger } from '../framework/asgi/logging.js'
+import type { ReceiveSink, ReceiveSource } from '../framework/asgi/receive-source.js'
 
 type Resolve<T> = (value: T) => void
 type Reject = (reason: unknown) => void

@@ -8,8 +8,8 @@
  * so is the `client` address when the reactor knows no peer port (uWS), per host.
  * @module
  */
-import type { Address, HeaderPair } from '../asgi/types.js'
-import type { ReactorRequest } from '../reactor/types.js'
+import type { Address, HeaderPair } from '../framework/asgi/types.js'
+import type { ReactorRequest } from './reactor/types.js'
 import type { ResolvedServerConfig } from './config.js'
 import { forwardedFor } from './proxy-headers.js'
 import { headerPair } from './shared-bytes.js'

@@ -5,9 +5,9 @@
  * application close timeout; there are no per-connection timers.
  * @module
  */
-import type { Application } from '../asgi/types.js'
-import { parseEndpoint } from '../endpoints/parse.js'
-import type { Endpoint } from '../endpoints/types.js'
+import type { Application } from '../framework/asgi/types.js'
+import { parseEndpoint } from './endpoints/parse.js'
+import type { Endpoint } from './endpoints/types.js'
 import type {
   BoundAddress,
   HttpResponder,
@@ -17,7 +17,7 @@ import type {
   ReactorName,
   ReactorRequest,
   UpgradeResponder,
-} from '../reactor/types.js'
+} from './reactor/types.js'
 import type { AccessEvent } from './access-log.js'
 import {
   resolveServerConfig,
@@ -146,9 +146,9 @@ class AsgiServer implements Server, ServerContext {
   private async doStart(): Promise<StartResult> {
     const limit = this.config.websocketMaxMessageSize
     // Lazy: importing the server must not load uWebSockets.js.
-    let created: Awaited<ReturnType<typeof import('../reactor/index.js').createReactor>>
+    let created: Awaited<ReturnType<typeof import('./reactor/index.js').createReactor>>
     try {
-      const { createReactor } = await import('../reactor/index.js')
+      const { createReactor } = await import('./reactor/index.js')
       created = await createReactor(this.config.reactor, {
         maxPayloadLength: payloadCeiling(limit),
         maxBackpressure: this.config.websocketMaxBufferedBytes,

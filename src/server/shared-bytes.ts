@@ -15,7 +15,7 @@
  * share one memory pool).
  * @module
  */
-import type { HeaderPair } from '../asgi/types.js'
+import type { HeaderPair } from '../framework/asgi/types.js'
 
 
 /** A bounded string → latin-1 Buffer cache. */

@@ -5,7 +5,7 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { acceptFor, rawHandshake } from '../../bench/raw-handshake.js'
-import type { Application } from '../../src/asgi/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
 import { useServers } from '../helpers/with-server.js'
 
 const cleanups: (() => Promise<void> | void)[] = []

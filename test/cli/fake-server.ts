@@ -2,10 +2,10 @@
  * A fake `createServer` for CLI tests (Daphne's TestedCLI.TestedServer): records what the CLI
  * asked for and, once started, stops the command by aborting its shutdown signal.
  */
-import type { Application } from '../../src/asgi/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
 import type { CliDeps, CliServer, CliServerStarted } from '../../src/cli/index.js'
-import { formatEndpoint } from '../../src/endpoints/index.js'
-import type { Endpoint } from '../../src/endpoints/types.js'
+import { formatEndpoint } from '../../src/server/endpoints/index.js'
+import type { Endpoint } from '../../src/server/endpoints/types.js'
 import type { ServerOptions } from '../../src/server/config.js'
 
 export interface FakeRun {

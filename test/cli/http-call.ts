@@ -1,5 +1,5 @@
 /** Drive an ASGI app through one HTTP request in-process (no sockets). */
-import type { Application, AsgiSendEvent, HeaderPair } from '../../src/asgi/types.js'
+import type { Application, AsgiSendEvent, HeaderPair } from '../../src/framework/asgi/types.js'
 
 export interface HttpCallResult {
   status: number

@@ -4,7 +4,7 @@
  */
 import { utimesSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { Application } from '../../src/asgi/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
 import { applySettings, createProjectLoader } from '../../src/cli/project-loader.js'
 import type { GenerationLoader } from '../../src/cli/reload/generations.js'
 import {
@@ -15,8 +15,8 @@ import {
 } from '../../src/cli/reload/reloader.js'
 import { createStableApplication } from '../../src/cli/reload/stable-app.js'
 import { isIgnoredPath } from '../../src/cli/reload/watcher.js'
-import { channelLayers, sameChannelLayerConfigs } from '../../src/layers/index.js'
-import { configureSettings, getSettings } from '../../src/settings/index.js'
+import { channelLayers, sameChannelLayerConfigs } from '../../src/framework/layers/index.js'
+import { configureSettings, getSettings } from '../../src/framework/settings/index.js'
 import { callHttp } from './http-call.js'
 import { createFixture, type Fixture } from './project-fixture.js'
 

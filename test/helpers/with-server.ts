@@ -4,10 +4,10 @@
  * @module
  */
 import { afterEach, beforeEach } from 'vitest'
-import type { Application } from '../../src/asgi/types.js'
-import { setLogHandler, type LogRecord } from '../../src/asgi/logging.js'
-import type { Endpoint } from '../../src/endpoints/types.js'
-import type { ReactorName } from '../../src/reactor/types.js'
+import type { Application } from '../../src/framework/asgi/types.js'
+import { setLogHandler, type LogRecord } from '../../src/framework/asgi/logging.js'
+import type { Endpoint } from '../../src/server/endpoints/types.js'
+import type { ReactorName } from '../../src/server/reactor/types.js'
 import {
   createServer,
   type Server,

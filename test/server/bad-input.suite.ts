@@ -3,8 +3,8 @@
  * served and `connectionCount` back at 0. Run once per reactor by bad-input-*.test.ts.
  */
 import { expect, it } from 'vitest'
-import type { Receive, Send } from '../../src/asgi/types.js'
-import type { ReactorName } from '../../src/reactor/types.js'
+import type { Receive, Send } from '../../src/framework/asgi/types.js'
+import type { ReactorName } from '../../src/server/reactor/types.js'
 import type { AccessEvent } from '../../src/server/index.js'
 import { echoWebSocketApp } from '../helpers/asgi-apps.js'
 import { useLogRecords, useServers, type RunningServer } from '../helpers/with-server.js'

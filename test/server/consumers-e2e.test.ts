@@ -1,11 +1,11 @@
 // End to end: ProtocolTypeRouter + URLRouter + AsyncWebsocketConsumer (groups over the in-memory
 // channel layer) and AsyncHttpConsumer, served over real sockets on every reactor.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AsyncHttpConsumer, AsyncWebsocketConsumer } from '../../src/consumers/index.js'
-import { InMemoryChannelLayer } from '../../src/layers/index.js'
-import { channelLayers } from '../../src/layers/registry.js'
-import type { ChannelLayer } from '../../src/layers/types.js'
-import { ProtocolTypeRouter, URLRouter, rePath } from '../../src/routing/index.js'
+import { AsyncHttpConsumer, AsyncWebsocketConsumer } from '../../src/framework/consumers/index.js'
+import { InMemoryChannelLayer } from '../../src/framework/layers/index.js'
+import { channelLayers } from '../../src/framework/layers/registry.js'
+import type { ChannelLayer } from '../../src/framework/layers/types.js'
+import { ProtocolTypeRouter, URLRouter, rePath } from '../../src/framework/routing/index.js'
 import { REACTORS, useLogRecords, useServers } from '../helpers/with-server.js'
 import { openClient } from '../helpers/ws-client.js'
 

@@ -1,6 +1,6 @@
 // Daphne tests/test_http_request.py, over real sockets, on every reactor.
 import { describe, expect, it } from 'vitest'
-import type { HttpScope } from '../../src/asgi/types.js'
+import type { HttpScope } from '../../src/framework/asgi/types.js'
 import { headerStrings, receivedBody, recordingHttpApp } from '../helpers/asgi-apps.js'
 import { REACTORS, useServers } from '../helpers/with-server.js'
 import { rawHttp } from '../helpers/ws-client.js'

@@ -1,8 +1,8 @@
 // Daphne tests/test_http_response.py plus Daphne's response rules.
 import { describe, expect, it } from 'vitest'
-import { ValueError } from '../../src/asgi/errors.js'
+import { ValueError } from '../../src/framework/asgi/errors.js'
 import type { AccessEvent } from '../../src/server/index.js'
-import type { Send } from '../../src/asgi/types.js'
+import type { Send } from '../../src/framework/asgi/types.js'
 import { recordingHttpApp } from '../helpers/asgi-apps.js'
 import { REACTORS, useLogRecords, useServers } from '../helpers/with-server.js'
 import { connectRaw, rawHttp } from '../helpers/ws-client.js'

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import type { Application, WebSocketScope } from '../../src/asgi/types.js'
+import type { Application, WebSocketScope } from '../../src/framework/asgi/types.js'
 import { echoWebSocketApp } from '../helpers/asgi-apps.js'
 import { REACTORS, useServers } from '../helpers/with-server.js'
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { CancelledError } from '../../src/asgi/errors.js'
+import { CancelledError } from '../../src/framework/asgi/errors.js'
 import {
   offerReceiveSource,
   RECEIVE_SOURCE,
   receiveSourceOf,
   withdrawReceiveSource,
-} from '../../src/asgi/receive-source.js'
+} from '../../src/framework/asgi/receive-source.js'
 import { ReceiveQueue } from '../../src/server/receive-queue.js'
 import { recordLogs } from '../helpers/with-server.js'
 

@@ -3,7 +3,7 @@
 // was read closes the connection instead of reading the rest.
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { Application, Receive, Send } from '../../src/asgi/types.js'
+import type { Application, Receive, Send } from '../../src/framework/asgi/types.js'
 import { REACTORS, useServers } from '../helpers/with-server.js'
 import { connectRaw } from '../helpers/ws-client.js'
 import { drainsWithin, parseResponse, upload, uploadDigest } from '../helpers/upload-client.js'

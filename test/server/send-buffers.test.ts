@@ -4,8 +4,8 @@
 // it; one that never reads is cut off; the members that read lose nothing.
 import { describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import type { Receive, Scope, Send } from '../../src/asgi/types.js'
-import type { ReactorName } from '../../src/reactor/types.js'
+import type { Receive, Scope, Send } from '../../src/framework/asgi/types.js'
+import type { ReactorName } from '../../src/server/reactor/types.js'
 import { REACTORS, useLogRecords, useServers, type RunningServer } from '../helpers/with-server.js'
 import {
   connectRaw,

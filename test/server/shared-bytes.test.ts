@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ReactorRequest } from '../../src/reactor/types.js'
+import type { ReactorRequest } from '../../src/server/reactor/types.js'
 import { resolveServerConfig } from '../../src/server/config.js'
 import { buildScopeParts } from '../../src/server/request.js'
 import { headerPair, pathBytes } from '../../src/server/shared-bytes.js'

@@ -7,9 +7,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { setLogHandler, type LogRecord } from '../../src/asgi/logging.js'
-import type { Receive, Scope, Send } from '../../src/asgi/types.js'
-import type { ReactorName } from '../../src/reactor/types.js'
+import { setLogHandler, type LogRecord } from '../../src/framework/asgi/logging.js'
+import type { Receive, Scope, Send } from '../../src/framework/asgi/types.js'
+import type { ReactorName } from '../../src/server/reactor/types.js'
 import { resolveServerConfig } from '../../src/server/config.js'
 import { createServer, type Server, type ServerOptions } from '../../src/server/index.js'
 import { REACTORS } from '../helpers/with-server.js'

@@ -9,8 +9,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { HttpScope, Receive, Scope, Send } from '../../src/asgi/types.js'
-import type { ReactorName } from '../../src/reactor/types.js'
+import type { HttpScope, Receive, Scope, Send } from '../../src/framework/asgi/types.js'
+import type { ReactorName } from '../../src/server/reactor/types.js'
 import { createServer, type Server } from '../../src/server/index.js'
 import { REACTORS, useLogRecords, useServers } from '../helpers/with-server.js'
 import { connectRaw, handshakeRequest } from '../helpers/ws-client.js'

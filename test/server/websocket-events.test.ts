@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AsgiProtocolError } from '../../src/asgi/errors.js'
+import { AsgiProtocolError } from '../../src/framework/asgi/errors.js'
 import {
   isValidCloseCode,
   readAccept,

@@ -3,7 +3,7 @@
 // uWebSockets.js 20.30 decides itself and nothing above it can change that, the test states what
 // it does (README, "Known limits of the uWebSockets.js reactor").
 import { describe, expect, it } from 'vitest'
-import type { ReactorName } from '../../src/reactor/types.js'
+import type { ReactorName } from '../../src/server/reactor/types.js'
 import { echoWebSocketApp } from '../helpers/asgi-apps.js'
 import { REACTORS, useServers } from '../helpers/with-server.js'
 import {

@@ -1,8 +1,8 @@
 // Daphne tests/test_websocket.py (TestWebsocket, TestHeaderValueInjection) and the
 // WebSocket rules, with our documented fixes, on every reactor.
 import { describe, expect, it } from 'vitest'
-import { AsgiProtocolError } from '../../src/asgi/errors.js'
-import type { Receive, Send, WebSocketScope } from '../../src/asgi/types.js'
+import { AsgiProtocolError } from '../../src/framework/asgi/errors.js'
+import type { Receive, Send, WebSocketScope } from '../../src/framework/asgi/types.js'
 import type { AccessEvent } from '../../src/server/index.js'
 import { echoWebSocketApp, headerStrings } from '../helpers/asgi-apps.js'
 import { REACTORS, useLogRecords, useServers } from '../helpers/with-server.js'
@@ -229,7 +229,7 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
   })
 
   it('test_application_checker_handles_asyncio_cancellederror: an app raising CancelledError is reaped', async () => {
-    const { CancelledError } = await import('../../src/asgi/errors.js')
+    const { CancelledError } = await import('../../src/framework/asgi/errors.js')
     const app = async (_scope: unknown, receive: Receive, send: Send) => {
       await receive()
       await send({ type: 'websocket.accept' })

@@ -10,7 +10,7 @@
  * evaluation retires with the last generation built on it.
  * @module
  */
-import type { Application } from '../../asgi/types.js'
+import type { Application } from '../../framework/asgi/types.js'
 import { CommandError } from '../errors.js'
 import { pickExport, type AppReference } from '../app-path.js'
 import { settingsFromExports, type ProjectSettings } from '../settings-loader.js'

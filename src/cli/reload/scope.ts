@@ -7,7 +7,7 @@
  * @module
  */
 import { promisify } from 'node:util'
-import { getLogger } from '../../asgi/logging.js'
+import { getLogger } from '../../framework/asgi/logging.js'
 
 /** A `dispose` callback: close what the module opened (may return a promise). */
 export type DisposeCallback = () => void | Promise<void>

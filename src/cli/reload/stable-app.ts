@@ -3,7 +3,7 @@
  * the newest generation; a connection already open keeps the instance it started with.
  * @module
  */
-import type { Application } from '../../asgi/types.js'
+import type { Application } from '../../framework/asgi/types.js'
 import type { Lease } from './generations.js'
 
 /**

@@ -4,7 +4,7 @@
  * header block, is refused with Daphne's message shape.
  * @module
  */
-import { decodeLatin1 } from '../../asgi/headers.js'
+import { decodeLatin1 } from '../../framework/asgi/headers.js'
 import { typeName } from '../connection.js'
 
 const TOKEN = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/

@@ -12,10 +12,10 @@
  * to read the answer).
  * @module
  */
-import { AsgiProtocolError, ValueError } from '../../asgi/errors.js'
-import type { HttpReceiveEvent, HttpScope } from '../../asgi/types.js'
-import type { Application } from '../../asgi/types.js'
-import type { HttpResponder, ReactorRequest, ResponseHead } from '../../reactor/types.js'
+import { AsgiProtocolError, ValueError } from '../../framework/asgi/errors.js'
+import type { HttpReceiveEvent, HttpScope } from '../../framework/asgi/types.js'
+import type { Application } from '../../framework/asgi/types.js'
+import type { HttpResponder, ReactorRequest, ResponseHead } from '../reactor/types.js'
 import {
   AppConnection,
   ASGI_INFO,

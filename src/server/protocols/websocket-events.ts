@@ -7,9 +7,9 @@
  * options object per server name instead of building arrays per handshake; reactors only read it.
  * @module
  */
-import { AsgiProtocolError } from '../../asgi/errors.js'
-import { WS_1000_NORMAL_CLOSURE } from '../../asgi/status.js'
-import type { AcceptOptions } from '../../reactor/types.js'
+import { AsgiProtocolError } from '../../framework/asgi/errors.js'
+import { WS_1000_NORMAL_CLOSURE } from '../../framework/asgi/status.js'
+import type { AcceptOptions } from '../reactor/types.js'
 import { typeName } from '../connection.js'
 import { headerToString, validateHeader } from './headers.js'
 

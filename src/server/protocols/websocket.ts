@@ -30,7 +30,7 @@
  * the shared resolved promise.
  * @module
  */
-import { AsgiProtocolError } from '../../asgi/errors.js'
+import { AsgiProtocolError } from '../../framework/asgi/errors.js'
 import {
   WS_1000_NORMAL_CLOSURE,
   WS_1001_GOING_AWAY,
@@ -38,20 +38,20 @@ import {
   WS_1008_POLICY_VIOLATION,
   WS_1009_MESSAGE_TOO_BIG,
   WS_1011_INTERNAL_ERROR,
-} from '../../asgi/status.js'
+} from '../../framework/asgi/status.js'
 import type {
   Address,
   Application,
   WebSocketReceiveEvents,
   WebSocketScope,
-} from '../../asgi/types.js'
+} from '../../framework/asgi/types.js'
 import {
   SendResult,
   type ReactorRequest,
   type ReactorWebSocket,
   type UpgradeResponder,
   type WebSocketHandlers,
-} from '../../reactor/types.js'
+} from '../reactor/types.js'
 import {
   AppConnection,
   ASGI_INFO,
