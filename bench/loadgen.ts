@@ -1,6 +1,6 @@
 /**
  * The project's WebSocket load generator (Node + `ws`), the same three modes as the Go
- * `wsbench` in shared/tools so either can drive a run:
+ * `wsbench` the targets are judged with (docs/performance.md), so either can drive a run:
  *   node dist/bench/loadgen.js echo   --url ws://127.0.0.1:8000/ws/echo/ -c 50 -d 5000 --size 64
  *   node dist/bench/loadgen.js fanout --url ws://127.0.0.1:8000/ws/chat/bench/ -c 1000 -m 100 --every 5
  *   node dist/bench/loadgen.js conn   --url ws://127.0.0.1:8000/ws/echo/ -n 10000 -k 64 --hold 4000

@@ -4,11 +4,10 @@
  * `Sec-WebSocket-Accept` checked, and the socket kept open (anything the server sends after is
  * read and dropped).
  *
- * Why not the `ws` client there: it opens through node's HTTP client, and on one core it managed
- * ~3,900 handshakes/s against raw uWS, where the Go client of `compare.sh` manages ~9,000 and this
- * ~5,500–6,000. A slow client leaves the server idle between handshakes, and every server then
- * pays a wake-up per handshake that a busy server does not (raw uWS's steady handshake read 45 µs
- * of its CPU with `ws` clients, 30–41 µs with these): a constant added to every server's figure.
+ * Why not the `ws` client there: it opens through node's HTTP client, which is slower. A slow
+ * client leaves the server idle between handshakes, and every server then pays a wake-up per
+ * handshake that a busy server does not: a constant added to every server's figure, which pulls
+ * the ratios toward 1 (docs/performance.md has the rates).
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'

@@ -67,8 +67,8 @@ export interface RunFigures {
   cpuUsPerEcho: number
   cpuUsPerDelivery: number
   /**
-   * The same with the members' connects and group joins counted in (what `compare.sh`'s Go
-   * client measures, and so what the Go cross-check includes).
+   * The same with the members' connects and group joins counted in (what a load generator
+   * that times the whole fan-out phase measures).
    */
   cpuUsPerDeliveryWithJoins: number
   deliveriesLost: number
