@@ -123,7 +123,8 @@ async function openHeld(i: number): Promise<Held> {
 }
 
 async function conn(): Promise<string> {
-  if (values.client !== 'raw' && values.client !== 'ws') throw new TypeError(`--client must be raw or ws, not ${values.client}`)
+  if (values.client !== 'raw' && values.client !== 'ws')
+    throw new TypeError(`--client must be raw or ws, not ${values.client}`)
   const total = Number(values.n)
   const parallel = Number(values.k)
   const held: Held[] = []

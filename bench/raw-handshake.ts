@@ -27,7 +27,9 @@ export interface RawHandshakeOptions {
 
 /** The `Sec-WebSocket-Accept` a server must answer `key` with (RFC 6455 §4.2.2). */
 export function acceptFor(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64')
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64')
 }
 
 /** What every handshake to one URL shares: where to connect and the request around the key. */
@@ -53,7 +55,13 @@ function targetFor(url: string, origin: string | undefined): Target {
     'Connection: Upgrade',
     'Sec-WebSocket-Key: ',
   ].join('\r\n')
-  const after = ['', 'Sec-WebSocket-Version: 13', ...(origin === undefined ? [] : [`Origin: ${origin}`]), '', ''].join('\r\n')
+  const after = [
+    '',
+    'Sec-WebSocket-Version: 13',
+    ...(origin === undefined ? [] : [`Origin: ${origin}`]),
+    '',
+    '',
+  ].join('\r\n')
   last = { url, origin, host: parsed.hostname, port: Number(parsed.port || 80), before, after }
   return last
 }
@@ -64,7 +72,11 @@ export function rawHandshake(options: RawHandshakeOptions): Promise<net.Socket> 
   const key = randomBytes(16).toString('base64')
   const request = target.before + key + target.after
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port, localAddress: options.localAddress })
+    const socket = net.connect({
+      host: target.host,
+      port: target.port,
+      localAddress: options.localAddress,
+    })
     socket.setNoDelay(true)
     let head = ''
     const fail = (error: Error) => {

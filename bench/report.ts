@@ -56,7 +56,8 @@ export function targetMet(row: ReportRow): boolean | null {
   const value = row.values[SUBJECT]
   if (value === undefined || !Number.isFinite(value)) return null
   // A row shown for information only.
-  if (row.target.maxRatio === undefined && row.target.maxValue === undefined && !row.extra) return null
+  if (row.target.maxRatio === undefined && row.target.maxValue === undefined && !row.extra)
+    return null
   let ok = true
   if (row.target.maxRatio !== undefined) {
     const r = ratio(row, 'uws')
@@ -159,5 +160,8 @@ export function renderSvg(rows: ReportRow[], servers: string[], title: string): 
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!)
+  return text.replace(
+    /[<>&"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!,
+  )
 }

@@ -18,14 +18,16 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measureRunserver, type RunserverFigures } from './runserver.js'
 import { canPin, median } from './proc.js'
-import { perRunRatios, renderSvg, renderTable, SUBJECT, targetMet, type ReportRow } from './report.js'
-import { parseNodeFlags, serverSpecs } from './server-specs.js'
 import {
-  FULL_WORKLOAD,
-  QUICK_WORKLOAD,
-  runServer,
-  type RunFigures,
-} from './ws-phases.js'
+  perRunRatios,
+  renderSvg,
+  renderTable,
+  SUBJECT,
+  targetMet,
+  type ReportRow,
+} from './report.js'
+import { parseNodeFlags, serverSpecs } from './server-specs.js'
+import { FULL_WORKLOAD, QUICK_WORKLOAD, runServer, type RunFigures } from './ws-phases.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -86,11 +88,23 @@ async function main(): Promise<void> {
     Object.fromEntries(servers.map((s) => [s, med(s, key)])) as Record<string, number>
   const perRun = (key: keyof RunFigures): number[] | undefined =>
     servers.includes(SUBJECT) && servers.includes('uws')
-      ? perRunRatios(figures[SUBJECT]!.map((f) => f[key]), figures.uws!.map((f) => f[key]))
+      ? perRunRatios(
+          figures[SUBJECT]!.map((f) => f[key]),
+          figures.uws!.map((f) => f[key]),
+        )
       : undefined
-  const lost = servers.includes(SUBJECT) ? Math.max(...figures[SUBJECT]!.map((f) => f.deliveriesLost)) : 0
+  const lost = servers.includes(SUBJECT)
+    ? Math.max(...figures[SUBJECT]!.map((f) => f.deliveriesLost))
+    : 0
   const rows: ReportRow[] = [
-    { key: 'echo', label: 'echo round trip', unit: 'µs server CPU', values: pick('cpuUsPerEcho'), perRunRatios: perRun('cpuUsPerEcho'), target: { maxRatio: 1.3, text: '≤ 1.3× uws' } },
+    {
+      key: 'echo',
+      label: 'echo round trip',
+      unit: 'µs server CPU',
+      values: pick('cpuUsPerEcho'),
+      perRunRatios: perRun('cpuUsPerEcho'),
+      target: { maxRatio: 1.3, text: '≤ 1.3× uws' },
+    },
     {
       key: 'fanout',
       label: `group delivery, ${workload.fanoutMembers} members`,
@@ -108,19 +122,54 @@ async function main(): Promise<void> {
       perRunRatios: perRun('cpuUsPerDeliveryWithJoins'),
       target: { text: 'for information' },
     },
-    { key: 'handshake', label: `handshake, steady (connections ${workload.idleConns / 2}–${workload.idleConns})`, unit: 'µs server CPU', values: pick('cpuUsPerHandshakeSteady'), perRunRatios: perRun('cpuUsPerHandshakeSteady'), target: { maxRatio: 1.5, text: '≤ 1.5× uws' } },
-    { key: 'handshakeWave', label: `handshake, whole wave of ${workload.idleConns} (JIT warm-up included)`, unit: 'µs server CPU', values: pick('cpuUsPerHandshake'), perRunRatios: perRun('cpuUsPerHandshake'), target: { text: 'for information' } },
-    { key: 'memory', label: `idle connection (${workload.idleConns})`, unit: 'KiB RSS', values: pick('kbPerIdleConnection'), target: { maxValue: 3, text: '≤ 3 KiB' } },
+    {
+      key: 'handshake',
+      label: `handshake, steady (connections ${workload.idleConns / 2}–${workload.idleConns})`,
+      unit: 'µs server CPU',
+      values: pick('cpuUsPerHandshakeSteady'),
+      perRunRatios: perRun('cpuUsPerHandshakeSteady'),
+      target: { maxRatio: 1.5, text: '≤ 1.5× uws' },
+    },
+    {
+      key: 'handshakeWave',
+      label: `handshake, whole wave of ${workload.idleConns} (JIT warm-up included)`,
+      unit: 'µs server CPU',
+      values: pick('cpuUsPerHandshake'),
+      perRunRatios: perRun('cpuUsPerHandshake'),
+      target: { text: 'for information' },
+    },
+    {
+      key: 'memory',
+      label: `idle connection (${workload.idleConns})`,
+      unit: 'KiB RSS',
+      values: pick('kbPerIdleConnection'),
+      target: { maxValue: 3, text: '≤ 3 KiB' },
+    },
   ]
   if (runserver) {
     rows.push(
-      { key: 'reload', label: 'hot reload, saved → serving', unit: 'ms', values: { [SUBJECT]: runserver.reloadMs }, target: { maxValue: 100, text: '≤ 100 ms' }, extra: { ok: runserver.dropped === 0, text: `${runserver.dropped} dropped` } },
-      { key: 'coldStart', label: 'runserver cold start', unit: 'ms', values: { [SUBJECT]: runserver.coldStartMs }, target: { maxValue: 500, text: '≤ 500 ms' } },
+      {
+        key: 'reload',
+        label: 'hot reload, saved → serving',
+        unit: 'ms',
+        values: { [SUBJECT]: runserver.reloadMs },
+        target: { maxValue: 100, text: '≤ 100 ms' },
+        extra: { ok: runserver.dropped === 0, text: `${runserver.dropped} dropped` },
+      },
+      {
+        key: 'coldStart',
+        label: 'runserver cold start',
+        unit: 'ms',
+        values: { [SUBJECT]: runserver.coldStartMs },
+        target: { maxValue: 500, text: '≤ 500 ms' },
+      },
     )
   }
 
   const table = renderTable(rows, servers)
-  console.log(`\n${table}\n\nEvery server ran with node flags: ${NODE_FLAGS.join(' ') || '(Node defaults)'}\n`)
+  console.log(
+    `\n${table}\n\nEvery server ran with node flags: ${NODE_FLAGS.join(' ') || '(Node defaults)'}\n`,
+  )
   const out = resolve(values.out)
   mkdirSync(out, { recursive: true })
   const json = {
@@ -137,7 +186,11 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 2)}\n`)
   writeFileSync(
     join(out, 'benchmark.svg'),
-    renderSvg(rows, servers, `channels-ts benchmark, ${new Date().toISOString().slice(0, 10)} (median of ${runs}; node ${NODE_FLAGS.join(' ') || 'defaults'})`),
+    renderSvg(
+      rows,
+      servers,
+      `channels-ts benchmark, ${new Date().toISOString().slice(0, 10)} (median of ${runs}; node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+    ),
   )
   progress(`wrote ${join(out, 'results.json')} and ${join(out, 'benchmark.svg')}`)
 }

@@ -60,9 +60,13 @@ function stop(child: ChildProcess): Promise<void> {
 function scaffold(root: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'channels-bench-'))
   const project = join(dir, 'site')
-  const result = spawnSync(process.execPath, [join(root, 'dist/bin/channels.js'), 'startproject', 'site', project], {
-    encoding: 'utf8',
-  })
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'dist/bin/channels.js'), 'startproject', 'site', project],
+    {
+      encoding: 'utf8',
+    },
+  )
   if (result.status !== 0) throw new Error(`startproject failed: ${result.stderr}${result.stdout}`)
   mkdirSync(join(project, 'node_modules'), { recursive: true })
   symlinkSync(root, join(project, 'node_modules', 'channels-ts'), 'dir')

@@ -19,14 +19,28 @@ export function parseNodeFlags(text: string): string[] {
 
 /** Server name → how to start it, every one with `nodeFlags` before its script. */
 export function serverSpecs(nodeFlags: readonly string[]): Record<string, ServerSpec> {
-  const node = (script: string, ...args: string[]): string[] => [process.execPath, ...nodeFlags, script, ...args]
+  const node = (script: string, ...args: string[]): string[] => [
+    process.execPath,
+    ...nodeFlags,
+    script,
+    ...args,
+  ]
   return {
     [SUBJECT]: {
       name: SUBJECT,
       cwd: join(ROOT, 'example'),
       // The real server and consumers: the example project's ASGI_APPLICATION under `channels serve`.
       command: (port) =>
-        node(join(DIST, 'bin/channels.js'), 'serve', '-b', '127.0.0.1', '-p', String(port), '-v', '0'),
+        node(
+          join(DIST, 'bin/channels.js'),
+          'serve',
+          '-b',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-v',
+          '0',
+        ),
     },
     uws: {
       name: 'uws',

@@ -116,7 +116,14 @@ async function phase(
     }
   })
   const end = cpuMicros(pid)
-  return { fields, cpu: end - start, cpuWithSetup: end - spawned, atOpened: atOpened - start, atHalf: atHalf - start, half }
+  return {
+    fields,
+    cpu: end - start,
+    cpuWithSetup: end - spawned,
+    atOpened: atOpened - start,
+    atHalf: atHalf - start,
+    half,
+  }
 }
 
 /** Start `spec` pinned to core 0, run the three phases from core 1, stop it, return the figures. */
@@ -141,14 +148,27 @@ export async function runServer(
 
     const echo = await phase(pid, pinned, [
       ...origin,
-      'echo', '--url', `${ws}/ws/echo/`, '-c', String(workload.echoConns), '-d', String(workload.echoMs),
+      'echo',
+      '--url',
+      `${ws}/ws/echo/`,
+      '-c',
+      String(workload.echoConns),
+      '-d',
+      String(workload.echoMs),
     ])
     const echoes = Number(echo.fields.msgs)
 
     const fan = await phase(pid, pinned, [
       ...origin,
-      'fanout', '--url', `${ws}/ws/chat/bench/`, '-c', String(workload.fanoutMembers),
-      '-m', String(workload.fanoutMessages), '--every', String(workload.fanoutEveryMs),
+      'fanout',
+      '--url',
+      `${ws}/ws/chat/bench/`,
+      '-c',
+      String(workload.fanoutMembers),
+      '-m',
+      String(workload.fanoutMessages),
+      '--every',
+      String(workload.fanoutEveryMs),
     ])
     const received = Number(fan.fields.received)
     const deliveries = received + Number(fan.fields.sender_received)
@@ -160,8 +180,18 @@ export async function runServer(
     const idle = await phase(
       pid,
       pinned,
-      [...origin, 'conn', '--url', `${ws}/ws/echo/`, '-n', String(workload.idleConns), '-k', '64',
-        '--hold', String(workload.holdMs)],
+      [
+        ...origin,
+        'conn',
+        '--url',
+        `${ws}/ws/echo/`,
+        '-n',
+        String(workload.idleConns),
+        '-k',
+        '64',
+        '--hold',
+        String(workload.holdMs),
+      ],
       () => setTimeout(() => (heldRss = rssKb(pid)), Math.min(1000, workload.holdMs / 2)),
     )
     const opened = Number(idle.fields.opened)

@@ -42,7 +42,10 @@ function parseNvp(line: string): GcRecord | null {
   if (!line.includes(' gc=')) return null
   const fields = new Map<string, number>()
   let kind = ''
-  for (const part of line.slice(line.indexOf('ms:') + 3).trim().split(/\s+/)) {
+  for (const part of line
+    .slice(line.indexOf('ms:') + 3)
+    .trim()
+    .split(/\s+/)) {
     const eq = part.indexOf('=')
     if (eq <= 0) continue
     const key = part.slice(0, eq)
@@ -54,8 +57,11 @@ function parseNvp(line: string): GcRecord | null {
 }
 
 async function main(): Promise<void> {
-  const spec = serverSpecs([...parseNodeFlags(values['node-options']), '--trace-gc-nvp'])[values.server]
-  if (spec === undefined) throw new Error(`unknown server ${values.server} (channels-ts, uws or ws)`)
+  const spec = serverSpecs([...parseNodeFlags(values['node-options']), '--trace-gc-nvp'])[
+    values.server
+  ]
+  if (spec === undefined)
+    throw new Error(`unknown server ${values.server} (channels-ts, uws or ws)`)
   const server = spawnPinned(canPin() ? 0 : null, spec.command(PORT), { cwd: spec.cwd })
   const lines: string[] = []
   createInterface({ input: server.stdout! }).on('line', (line) => lines.push(line))
@@ -64,11 +70,30 @@ async function main(): Promise<void> {
     const base = `127.0.0.1:${PORT}`
     await waitForHttp(`http://${base}/`, 20_000)
     const origin = ['--origin', `http://${base}`]
-    await runLoadgen(canPin(), [...origin, 'echo', '--url', `ws://${base}/ws/echo/`, '-c', '50', '-d', '2000'])
+    await runLoadgen(canPin(), [
+      ...origin,
+      'echo',
+      '--url',
+      `ws://${base}/ws/echo/`,
+      '-c',
+      '50',
+      '-d',
+      '2000',
+    ])
     await new Promise((r) => setTimeout(r, 300))
     const from = lines.length
-    const wave = await runLoadgen(canPin(), [...origin, 'conn', '--url', `ws://${base}/ws/echo/`, '-n', String(N),
-      '-k', '64', '--hold', '0'])
+    const wave = await runLoadgen(canPin(), [
+      ...origin,
+      'conn',
+      '--url',
+      `ws://${base}/ws/echo/`,
+      '-n',
+      String(N),
+      '-k',
+      '64',
+      '--hold',
+      '0',
+    ])
     await new Promise((r) => setTimeout(r, 100))
     const opened = Number(wave.opened)
     const sums = new Map<string, number>()
@@ -85,11 +110,21 @@ async function main(): Promise<void> {
     }
     const per = (name: string) => (sums.get(name) ?? 0) / opened
     console.log(`${spec.name}: ${opened} connections opened`)
-    console.log(`  scavenges      ${counts.get('scavenge') ?? 0}, pause ${(per('scavenge pause') * 1000).toFixed(2)} µs per handshake`)
-    console.log(`  mark-compacts  ${counts.get('mark-compact') ?? 0}, pause ${(per('mark-compact pause') * 1000).toFixed(2)} µs per handshake`)
-    console.log(`  allocated      ${(per('scavenge allocated') / 1024).toFixed(2)} KiB per handshake (young generation)`)
-    console.log(`  survived       ${(per('scavenge new_space_survived') / 1024).toFixed(2)} KiB per handshake (copied within the young generation)`)
-    console.log(`  promoted       ${(per('scavenge promoted') / 1024).toFixed(2)} KiB per handshake (copied into old space)`)
+    console.log(
+      `  scavenges      ${counts.get('scavenge') ?? 0}, pause ${(per('scavenge pause') * 1000).toFixed(2)} µs per handshake`,
+    )
+    console.log(
+      `  mark-compacts  ${counts.get('mark-compact') ?? 0}, pause ${(per('mark-compact pause') * 1000).toFixed(2)} µs per handshake`,
+    )
+    console.log(
+      `  allocated      ${(per('scavenge allocated') / 1024).toFixed(2)} KiB per handshake (young generation)`,
+    )
+    console.log(
+      `  survived       ${(per('scavenge new_space_survived') / 1024).toFixed(2)} KiB per handshake (copied within the young generation)`,
+    )
+    console.log(
+      `  promoted       ${(per('scavenge promoted') / 1024).toFixed(2)} KiB per handshake (copied into old space)`,
+    )
   } finally {
     server.kill('SIGTERM')
   }

@@ -73,7 +73,11 @@ async function main(): Promise<void> {
     const done = new Promise<void>((r) => (wake = r))
     const t0 = process.cpuUsage()
     for (let i = 0; i < M; i++) {
-      await layer.groupSend('chat_bench', { type: 'chat.message', message: `hello ${i}`, user: null })
+      await layer.groupSend('chat_bench', {
+        type: 'chat.message',
+        message: `hello ${i}`,
+        user: null,
+      })
       // Let the deliveries run, as separate client messages would.
       await new Promise((r) => setImmediate(r))
     }

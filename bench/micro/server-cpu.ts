@@ -40,7 +40,9 @@ function run(args: string[]): Promise<{ result: string; cpuUs: number }> {
     const argv = [loadgen, ...args]
     const child =
       process.env.LOADGEN_CPU === '1'
-        ? spawn('taskset', ['-c', '1', process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] })
+        ? spawn('taskset', ['-c', '1', process.execPath, ...argv], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          })
         : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     let start: NodeJS.CpuUsage | null = null

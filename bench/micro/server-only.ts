@@ -39,7 +39,10 @@ const app: Application = async (scope, receive, send) => {
         await send(
           text != null
             ? { type: 'websocket.send', text }
-            : { type: 'websocket.send', bytes: (event.bytes as Uint8Array | null) ?? new Uint8Array() },
+            : {
+                type: 'websocket.send',
+                bytes: (event.bytes as Uint8Array | null) ?? new Uint8Array(),
+              },
         )
         continue
       }

@@ -113,13 +113,13 @@ class FakeRequest {
     }
     // `${x}` copies: uWS makes a new string per call.
     return [
-      [`${'sec-websocket-version'}`, `${'13'}`],
-      [`${'sec-websocket-key'}`, `${key}==`],
-      [`${'connection'}`, `${'Upgrade'}`],
-      [`${'upgrade'}`, `${'websocket'}`],
-      [`${'sec-websocket-extensions'}`, `${'permessage-deflate; client_max_window_bits'}`],
-      [`${'host'}`, `127.0.0.1:${PORT}`],
-      [`${'origin'}`, `http://127.0.0.1:${PORT}`],
+      ['sec-websocket-version', '13'],
+      ['sec-websocket-key', `${key}==`],
+      ['connection', 'Upgrade'],
+      ['upgrade', 'websocket'],
+      ['sec-websocket-extensions', 'permessage-deflate; client_max_window_bits'],
+      ['host', `127.0.0.1:${PORT}`],
+      ['origin', `http://127.0.0.1:${PORT}`],
     ]
   }
   forEach(cb: (key: string, value: string) => void): void {
@@ -129,7 +129,7 @@ class FakeRequest {
     return this.#headers().find(([key]) => key === name)?.[1] ?? ''
   }
   getUrl(): string {
-    return `${values.path}`
+    return values.path
   }
   getQuery(): string | undefined {
     return undefined

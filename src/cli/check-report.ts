@@ -41,8 +41,7 @@ export function formatCheckReport(visible: readonly CheckMessage[], silenced = 0
   }
   const count = visible.length
   const counted = count === 0 ? 'no issues' : count === 1 ? '1 issue' : `${count} issues`
-  const footer =
-    `${count > 0 ? '\n' : ''}System check identified ${counted} (${silenced} silenced).`
+  const footer = `${count > 0 ? '\n' : ''}System check identified ${counted} (${silenced} silenced).`
   if (count === 0) return footer
   const header = 'System check identified some issues:\n'
   const serious = visible.some((m) => m.level === 'error')

@@ -89,7 +89,7 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     )
     .action(async (addrport: string | undefined, options: Record<string, unknown>) => {
       const { runserver } = await import('./runserver.js')
-      setExitCode(await runserver(addrport, options as never, ctx))
+      setExitCode(await runserver(addrport, options, ctx))
     })
 
   program
@@ -234,7 +234,7 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     )
     .action(async (application: string | undefined, options: Record<string, unknown>) => {
       const { serve } = await import('./serve.js')
-      setExitCode(await serve(application, options as never, ctx))
+      setExitCode(await serve(application, options, ctx))
     })
 
   program
@@ -251,7 +251,7 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .action(
       async (name: string, directory: string | undefined, options: Record<string, unknown>) => {
         const { startproject } = await import('./startproject.js')
-        setExitCode(await startproject(name, directory, options as never, ctx))
+        setExitCode(await startproject(name, directory, options, ctx))
       },
     )
 

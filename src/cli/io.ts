@@ -115,14 +115,14 @@ export function wantsColor(env: Record<string, string | undefined>, isTTY: boole
 /** Fill in the defaults for `deps`. */
 export function createContext(deps: CliDeps = {}): CliContext {
   const env = deps.env ?? process.env
-  const color = deps.color ?? wantsColor(env, process.stderr.isTTY === true)
+  const color = deps.color ?? wantsColor(env, process.stderr.isTTY)
   let shutdown = deps.shutdown
   const stderr = deps.stderr ?? ((text: string) => void process.stderr.write(text))
   return {
     createServer: async () => {
       if (deps.createServer) return deps.createServer
       const server = await import('../server/index.js')
-      return server.createServer as unknown as CreateServer
+      return server.createServer
     },
     stdout: deps.stdout ?? ((text) => void process.stdout.write(text)),
     stderr,

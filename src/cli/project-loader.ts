@@ -105,7 +105,7 @@ export function applySettings(
     next.CHANNEL_LAYERS = previous.CHANNEL_LAYERS
   }
   const oldLayers = new Map<string, ChannelLayer>(channelLayers.backends)
-  const before = configureSettings(next as Settings)
+  const before = configureSettings(next)
   const undo = () => {
     configureSettings(before)
     for (const [alias, layer] of oldLayers) channelLayers.set(alias, layer)
@@ -120,4 +120,3 @@ export function applySettings(
   }
   return undo
 }
-

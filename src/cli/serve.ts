@@ -5,7 +5,11 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { getLogger, setLogHandler, type LogLevel } from '../framework/asgi/logging.js'
-import { describeEndpoint, parseEndpoint, resolveEndpointStrings } from '../server/endpoints/index.js'
+import {
+  describeEndpoint,
+  parseEndpoint,
+  resolveEndpointStrings,
+} from '../server/endpoints/index.js'
 import { channelLayers } from '../framework/layers/index.js'
 import { configureSettings } from '../framework/settings/index.js'
 import { formatAccessLog, type AccessEvent } from '../server/access-log.js'

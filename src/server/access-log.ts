@@ -77,13 +77,7 @@ export function formatAccessLog(event: AccessEvent): string {
 
 /** How the CLI should colour a runserver line (Django's termcolors roles). */
 export type RunserverStyle =
-  | 'success'
-  | 'info'
-  | 'notModified'
-  | 'redirect'
-  | 'notFound'
-  | 'badRequest'
-  | 'serverError'
+  'success' | 'info' | 'notModified' | 'redirect' | 'notFound' | 'badRequest' | 'serverError'
 
 /** A runserver line: the text, the log level Django would use, and a colour role (null = plain). */
 export interface RunserverLine {

@@ -40,6 +40,12 @@ export {
   parseEndpoint,
   resolveEndpointStrings,
 } from './endpoints/index.js'
-export type { Endpoint, FdEndpoint, SslEndpoint, TcpEndpoint, UnixEndpoint } from './endpoints/index.js'
+export type {
+  Endpoint,
+  FdEndpoint,
+  SslEndpoint,
+  TcpEndpoint,
+  UnixEndpoint,
+} from './endpoints/index.js'
 export { createReactor } from './reactor/index.js'
 export type { Reactor, ReactorName } from './reactor/types.js'

@@ -17,7 +17,6 @@
  */
 import type { HeaderPair } from '../framework/asgi/types.js'
 
-
 /** A bounded string → latin-1 Buffer cache. */
 class ByteCache {
   readonly #map = new Map<string, Buffer>()
@@ -83,7 +82,13 @@ const SHARED_NAMES = [
   'dnt',
 ]
 /** Common names whose values differ per client: only the name bytes are shared. */
-const OTHER_KNOWN_NAMES = ['sec-websocket-key', 'cookie', 'authorization', 'content-length', 'referer']
+const OTHER_KNOWN_NAMES = [
+  'sec-websocket-key',
+  'cookie',
+  'authorization',
+  'content-length',
+  'referer',
+]
 
 /** A known header name: its shared bytes and, for a shared name, its value → pair cache. */
 interface KnownName {
@@ -132,7 +137,8 @@ export function headerPair(name: string, value: string): HeaderPair {
   const known = knownName(name)
   if (known === undefined) return [NAMES.get(name), Buffer.from(value, 'latin1')]
   const pairs = known.pairs
-  if (pairs === null || value.length > MAX_SHARED_VALUE) return [known.bytes, Buffer.from(value, 'latin1')]
+  if (pairs === null || value.length > MAX_SHARED_VALUE)
+    return [known.bytes, Buffer.from(value, 'latin1')]
   if (known.lastPair !== null && value === known.lastValue) return known.lastPair
   let pair = pairs.get(value)
   if (pair === undefined) {

@@ -24,11 +24,15 @@ interface Row {
 describe('npm run bench -- --quick', () => {
   it('runs every server and phase and writes the table, JSON and SVG', { timeout: 180_000 }, () => {
     ensureBuilt()
-    const run = spawnSync(process.execPath, [join(ROOT, 'dist/bench/run.js'), '--quick', '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 170_000,
-    })
+    const run = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist/bench/run.js'), '--quick', '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 170_000,
+      },
+    )
     expect(run.status, run.stderr).toBe(0)
     expect(run.stdout).toContain('| figure | channels-ts | uws | ws |')
     expect(run.stderr).toContain('run 1/1: channels-ts')

@@ -45,7 +45,9 @@ describe('rawHandshake', () => {
     const opened = new Promise<void>((resolve) => (connected = resolve))
     const app: Application = async (scope, receive, send) => {
       if (scope.type !== 'websocket') return
-      origin = scope.headers.find(([name]) => Buffer.from(name).toString() === 'origin')?.[1].toString()
+      origin = scope.headers
+        .find(([name]) => Buffer.from(name).toString() === 'origin')?.[1]
+        .toString()
       await receive()
       await send({ type: 'websocket.accept' })
       connected()
@@ -72,7 +74,8 @@ describe('rawHandshake', () => {
 
   it('fails on a 101 with the wrong accept value', async () => {
     const port = await fakeServer(
-      () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bogus\r\n\r\n',
+      () =>
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bogus\r\n\r\n',
     )
     await expect(rawHandshake({ url: `ws://127.0.0.1:${port}/`, timeoutMs: 5000 })).rejects.toThrow(
       'wrong or missing Sec-WebSocket-Accept',
@@ -81,7 +84,8 @@ describe('rawHandshake', () => {
 
   it('accepts the right accept value whatever the header case', async () => {
     const port = await fakeServer(
-      (key) => `HTTP/1.1 101 Switching Protocols\r\nsec-websocket-accept: ${acceptFor(key)}\r\n\r\n`,
+      (key) =>
+        `HTTP/1.1 101 Switching Protocols\r\nsec-websocket-accept: ${acceptFor(key)}\r\n\r\n`,
     )
     const socket = await rawHandshake({ url: `ws://127.0.0.1:${port}/`, timeoutMs: 5000 })
     cleanups.push(() => void socket.destroy())
@@ -93,7 +97,9 @@ describe('rawHandshake', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const port = (server.address() as net.AddressInfo).port
-    await expect(rawHandshake({ url: `ws://127.0.0.1:${port}/`, timeoutMs: 5000 })).rejects.toThrow()
+    await expect(
+      rawHandshake({ url: `ws://127.0.0.1:${port}/`, timeoutMs: 5000 }),
+    ).rejects.toThrow()
     expect(() => rawHandshake({ url: 'wss://127.0.0.1:1/', timeoutMs: 5000 })).toThrow(
       'raw handshakes need a ws:// URL',
     )

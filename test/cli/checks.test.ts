@@ -197,9 +197,7 @@ describe('compileLogFormat', () => {
     expect(format(record, now)).toBe(
       '2026-11-26 12:31:04,105 WARNING |030|     chann|105|hello 100%',
     )
-    expect(compileLogFormat('%(created).3f')(record, now)).toBe(
-      (now.getTime() / 1000).toFixed(3),
-    )
+    expect(compileLogFormat('%(created).3f')(record, now)).toBe((now.getTime() / 1000).toFixed(3))
     expect(compileLogFormat('%(process)d %(message)s')(record, now)).toBe(`${process.pid} hello`)
   })
 })

@@ -9,7 +9,8 @@ import { frameworkRoot } from '../../src/cli/package-info.js'
 import { listTemplateFiles, render, targetPath, templateDir } from '../../src/cli/template.js'
 
 const EXAMPLE = join(frameworkRoot(), 'example')
-const NOT_COMMITTED = /^(node_modules|\.channels)\/|^package-lock\.json$|\.sqlite3(-wal|-shm|-journal)?$/
+const NOT_COMMITTED =
+  /^(node_modules|\.channels)\/|^package-lock\.json$|\.sqlite3(-wal|-shm|-journal)?$/
 
 describe('example/', () => {
   it('has exactly the files of the project template', () => {

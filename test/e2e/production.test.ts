@@ -148,8 +148,8 @@ function npm(args: string[]): Spawned & { child: ChildProcess } {
     detached: true,
   })
   let output = ''
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   cleanups.push(() => {
     try {

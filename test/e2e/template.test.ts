@@ -89,7 +89,9 @@ describe('pages and static files', () => {
 
   it('logs each request in runserver format', async () => {
     await httpGet(server.port, '/static/style.css')
-    await server.waitForOutput(/HTTP GET \/static\/style\.css 200 \[\d+\.\d\d, 127\.0\.0\.1(?::\d+)?\]/)
+    await server.waitForOutput(
+      /HTTP GET \/static\/style\.css 200 \[\d+\.\d\d, 127\.0\.0\.1(?::\d+)?\]/,
+    )
   })
 })
 
@@ -107,7 +109,9 @@ describe('chat', () => {
     // Bob's next message is the next lobby message, not the kitchen one.
     alice.ws.send(JSON.stringify({ message: 'second' }))
     expect(await bob.nextJson()).toEqual({ message: 'second', user: null })
-    await server.waitForOutput(/WebSocket HANDSHAKING \/ws\/chat\/lobby\/ \[127\.0\.0\.1(?::\d+)?\]/)
+    await server.waitForOutput(
+      /WebSocket HANDSHAKING \/ws\/chat\/lobby\/ \[127\.0\.0\.1(?::\d+)?\]/,
+    )
     await server.waitForOutput(/WebSocket CONNECT \/ws\/chat\/lobby\/ \[127\.0\.0\.1(?::\d+)?\]/)
   })
 

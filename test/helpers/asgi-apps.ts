@@ -2,7 +2,13 @@
  * Small raw ASGI apps for server tests: they record what the server handed them.
  * @module
  */
-import type { Application, HttpScope, Receive, Scope, Send } from '../../src/framework/asgi/types.js'
+import type {
+  Application,
+  HttpScope,
+  Receive,
+  Scope,
+  Send,
+} from '../../src/framework/asgi/types.js'
 
 /** What one app instance saw. */
 export interface Recorded {

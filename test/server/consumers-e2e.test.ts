@@ -60,7 +60,7 @@ describe.each(REACTORS)('consumers over the %s reactor', (reactor) => {
   })
 
   it('a chat message reaches every member of the room, and nobody else', async () => {
-    const { wsUrl, url, server } = await start(application as never, { reactor, lifespan: 'auto' })
+    const { wsUrl, url, server } = await start(application, { reactor, lifespan: 'auto' })
     const alice = await openClient(`${wsUrl}/ws/chat/lobby/`)
     const bob = await openClient(`${wsUrl}/ws/chat/lobby/`)
     const eve = await openClient(`${wsUrl}/ws/chat/other/`)
@@ -77,7 +77,7 @@ describe.each(REACTORS)('consumers over the %s reactor', (reactor) => {
   })
 
   it('an unknown route: HTTP gets a 404 page, WebSocket a 403 reject (both logged as warnings)', async () => {
-    const { wsUrl, url, server } = await start(application as never, { reactor })
+    const { wsUrl, url, server } = await start(application, { reactor })
     const response = await fetch(`${url}/nope/`)
     expect(response.status).toBe(404)
     expect(await response.text()).toContain('No route matches this path.')

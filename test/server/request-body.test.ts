@@ -116,9 +116,7 @@ describe.each(REACTORS)('request bodies on the %s reactor', (reactor) => {
     expect(first?.headers.connection ?? '').not.toMatch(/close/i)
     const before = connection.received().length
     connection.write('GET /b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
-    const second = await connection.until(
-      (data) => parseResponse(data.subarray(before)) !== null,
-    )
+    const second = await connection.until((data) => parseResponse(data.subarray(before)) !== null)
     expect(parseResponse(second.subarray(before))?.body.toString()).toBe('null')
     connection.destroy()
   })

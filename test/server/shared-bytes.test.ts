@@ -73,7 +73,10 @@ describe('shared scope bytes', () => {
     const second = buildScopeParts({ ...request([]), local }, config)
     expect(first.server).toEqual(['127.0.0.1', 8000])
     expect(second.server).toBe(first.server)
-    const elsewhere = buildScopeParts({ ...request([]), local: { host: '::1', port: 9000 } }, config)
+    const elsewhere = buildScopeParts(
+      { ...request([]), local: { host: '::1', port: 9000 } },
+      config,
+    )
     expect(elsewhere.server).toEqual(['::1', 9000])
   })
 
@@ -98,7 +101,7 @@ describe('headerPair lookups', () => {
   it('gives the same frozen pair for a repeated value, alternating values included', () => {
     const a1 = headerPair('host', 'a.example:8000')
     const b1 = headerPair('host', 'b.example:8000')
-    const a2 = headerPair('host', `a.example:${8000}`)
+    const a2 = headerPair('host', `a.example:8000`)
     expect(a2).toBe(a1)
     expect(headerPair('host', 'b.example:8000')).toBe(b1)
     expect(Object.isFrozen(a1)).toBe(true)

@@ -40,7 +40,10 @@ describe('WebSocket event readers', () => {
     expect(first).toEqual({ subprotocol: null, headers: [['Server', 'srv']] })
     expect(readAccept({ subprotocol: null, headers: null }, [], 'srv')).toBe(first)
     expect(Object.isFrozen(first) && Object.isFrozen(first.headers)).toBe(true)
-    expect(readAccept({}, [], 'other')).toEqual({ subprotocol: null, headers: [['Server', 'other']] })
+    expect(readAccept({}, [], 'other')).toEqual({
+      subprotocol: null,
+      headers: [['Server', 'other']],
+    })
     expect(readAccept({}, [], 'srv')).toEqual(first)
     expect(readAccept({ subprotocol: 'a' }, ['a'], 'srv')).toEqual({
       subprotocol: 'a',

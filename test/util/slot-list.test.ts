@@ -13,7 +13,12 @@ describe('SlotList', () => {
     expect(list.delete(items[3]!)).toBe(false)
     expect(items[3]!.slot).toBe(-1)
     expect(list.delete(items[9]!)).toBe(true)
-    expect(list.toArray().map((x) => x.id).sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 7, 8])
+    expect(
+      list
+        .toArray()
+        .map((x) => x.id)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 1, 2, 4, 5, 6, 7, 8])
     for (const x of list.toArray()) expect(list.toArray()[x.slot]).toBe(x)
   })
 

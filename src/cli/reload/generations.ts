@@ -197,9 +197,7 @@ export class GenerationLoader {
   private async loadApp(
     settings: ProjectSettings,
     id: number,
-  ): Promise<
-    { ok: true; app: Application; scope?: ModuleScope } | { ok: false; message: string }
-  > {
+  ): Promise<{ ok: true; app: Application; scope?: ModuleScope } | { ok: false; message: string }> {
     let ref: AppReference
     try {
       const found = this.options.appReference(settings)

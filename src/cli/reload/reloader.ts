@@ -11,7 +11,16 @@ import type { GenerationLoader, LoadOutcome } from './generations.js'
 import { watchProject, type ProjectWatcher } from './watcher.js'
 
 /** Source files whose change may matter when the last build failed (its inputs are unknown). */
-export const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'])
+export const CODE_EXTENSIONS = new Set([
+  '.ts',
+  '.tsx',
+  '.mts',
+  '.cts',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.json',
+])
 
 /**
  * chokidar drops a second 'change' for the same file within 50 ms (its `_throttle`), and a save

@@ -159,13 +159,13 @@ export class ModuleScope {
 
     function scopedSetImmediate(callback: Callback, ...args: unknown[]) {
       if (typeof callback !== 'function') return globalThis.setImmediate(callback, ...args)
-      const handle: NodeJS.Immediate = globalThis.setImmediate(function (
-        this: unknown,
-        ...fired: unknown[]
-      ) {
-        immediates.delete(handle)
-        return callback.apply(this, fired)
-      }, ...args)
+      const handle: NodeJS.Immediate = globalThis.setImmediate(
+        function (this: unknown, ...fired: unknown[]) {
+          immediates.delete(handle)
+          return callback.apply(this, fired)
+        },
+        ...args,
+      )
       if (retired()) clearImmediate(handle)
       else immediates.add(handle)
       return handle
@@ -201,9 +201,9 @@ export class ModuleScope {
       setTimeout: scopedSetTimeout as unknown as typeof setTimeout,
       setInterval: scopedSetInterval as unknown as typeof setInterval,
       setImmediate: scopedSetImmediate as unknown as typeof setImmediate,
-      clearTimeout: scopedClearTimer as typeof clearTimeout,
-      clearInterval: scopedClearTimer as typeof clearInterval,
-      clearImmediate: scopedClearImmediate as typeof clearImmediate,
+      clearTimeout: scopedClearTimer,
+      clearInterval: scopedClearTimer,
+      clearImmediate: scopedClearImmediate,
       hot: {
         dispose(callback: DisposeCallback) {
           if (typeof callback !== 'function')

@@ -32,9 +32,7 @@ const STOP_GRACE_MS = 10_000
 const STOPPING_STUCK_MS = 2_000
 
 type ChildMessage =
-  | { type: 'beat' }
-  | { type: 'project'; dir: string }
-  | { type: 'serving'; port: number }
+  { type: 'beat' } | { type: 'project'; dir: string } | { type: 'serving'; port: number }
 
 type ParentMessage = { type: 'stop' }
 
@@ -82,8 +80,7 @@ export interface SupervisorOptions {
 
 /** What ended one child. */
 type Outcome =
-  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
-  | { kind: 'stuck' }
+  { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null } | { kind: 'stuck' }
 
 /** One child process and what the parent learned about it. */
 interface ChildRun {

@@ -53,6 +53,7 @@ export function getHeaderAll(headers: Iterable<HeaderPair>, name: string): strin
 /** Build ASGI headers from string pairs (names are lower-cased). */
 export function toHeaderPairs(headers: Iterable<[string, string]>): HeaderPair[] {
   const pairs: HeaderPair[] = []
-  for (const [name, value] of headers) pairs.push([encodeLatin1(name.toLowerCase()), encodeLatin1(value)])
+  for (const [name, value] of headers)
+    pairs.push([encodeLatin1(name.toLowerCase()), encodeLatin1(value)])
   return pairs
 }

@@ -28,7 +28,8 @@ export interface Logger {
 
 function defaultHandler(record: LogRecord): void {
   if (record.level !== 'warn' && record.level !== 'error') return
-  const stack = record.error instanceof Error ? `\n${record.error.stack ?? record.error.message}` : ''
+  const stack =
+    record.error instanceof Error ? `\n${record.error.stack ?? record.error.message}` : ''
   process.stderr.write(`${record.message}${stack}\n`)
 }
 
@@ -45,7 +46,11 @@ export function setLogHandler(next: LogHandler | null): LogHandler {
 export function getLogger(name: string): Logger {
   const emit = (level: LogLevel, message: string, error?: unknown) => {
     try {
-      handler(error === undefined ? { level, logger: name, message } : { level, logger: name, message, error })
+      handler(
+        error === undefined
+          ? { level, logger: name, message }
+          : { level, logger: name, message, error },
+      )
     } catch {
       // A broken handler must never take a connection down with it.
     }

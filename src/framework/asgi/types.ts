@@ -157,9 +157,7 @@ export interface WebSocketCloseEvent {
 }
 
 export type WebSocketReceiveEvents =
-  | WebSocketConnectEvent
-  | WebSocketReceiveEvent
-  | WebSocketDisconnectEvent
+  WebSocketConnectEvent | WebSocketReceiveEvent | WebSocketDisconnectEvent
 export type WebSocketSendEvents = WebSocketAcceptEvent | WebSocketSendEvent | WebSocketCloseEvent
 
 // ---------------------------------------------------------------------------------------------

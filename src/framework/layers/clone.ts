@@ -63,7 +63,13 @@ function copy(value: unknown, depth: number): unknown {
       const item = copy((value as Record<string, unknown>)[key], depth + 1)
       // Plain assignment of an own "__proto__" key (JSON.parse makes those) would set the
       // copy's prototype instead of a property.
-      if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true })
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: item,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
       else out[key] = item
     }
     return out

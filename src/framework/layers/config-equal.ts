@@ -20,7 +20,8 @@ function equal(a: unknown, b: unknown, depth: number): boolean {
   // Config is shallow in practice; a cycle or absurd nesting is just "different".
   if (depth > 32) return false
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false
-  if (a instanceof RegExp) return a.source === (b as RegExp).source && a.flags === (b as RegExp).flags
+  if (a instanceof RegExp)
+    return a.source === (b as RegExp).source && a.flags === (b as RegExp).flags
   if (a instanceof Map) {
     const other = b as Map<unknown, unknown>
     if (a.size !== other.size) return false

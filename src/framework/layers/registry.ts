@@ -20,7 +20,10 @@ const BACKENDS = new Map<string, LayerFactory>()
  * Make a BACKEND name resolvable from settings (e.g. `'channels_redis.core.RedisChannelLayer'`
  * for a Redis layer package). Returns the factory it replaced, if any.
  */
-export function registerLayerBackend(name: string, factory: LayerFactory): LayerFactory | undefined {
+export function registerLayerBackend(
+  name: string,
+  factory: LayerFactory,
+): LayerFactory | undefined {
   const old = BACKENDS.get(name)
   BACKENDS.set(name, factory)
   return old
@@ -191,7 +194,7 @@ function isLayer(value: unknown): value is ChannelLayer {
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
+  if (typeof value === 'object') return value.constructor?.name ?? 'object'
   return typeof value
 }
 

@@ -80,7 +80,7 @@ export class AllowedHostsMiddleware extends BaseMiddleware {
     if (!Array.isArray(hosts) || !hosts.every((host) => typeof host === 'string')) {
       throw new TypeError(`ALLOWED_HOSTS must be a list of host names, got ${String(hosts)}`)
     }
-    const debug = options.debug ?? settings.DEBUG === true
+    const debug = options.debug ?? settings.DEBUG
     const allowed = debug && hosts.length === 0 ? DEBUG_HTTP_ALLOWED_HOSTS : hosts
     Object.defineProperty(this, 'allowedHosts', { value: Object.freeze([...allowed]) })
   }

@@ -102,7 +102,7 @@ export function backendName(entry: AuthBackendEntry, index = 0): string {
 
 /** The configured backends, in order (Django's `_get_backends`). */
 export function loadBackends(): LoadedBackend[] {
-  const entries = (getSettings().AUTHENTICATION_BACKENDS ?? []) as readonly unknown[]
+  const entries = getSettings().AUTHENTICATION_BACKENDS ?? []
   return entries.map((entry, index) => {
     const name = backendName(entry as AuthBackendEntry, index)
     return { name, backend: instantiate(entry, name, index) }
@@ -128,7 +128,11 @@ function instantiate(entry: unknown, name: string, index: number): AuthBackend {
     }
     return backend
   }
-  if (entry !== null && typeof entry === 'object' && typeof (entry as AuthBackend).getUser === 'function') {
+  if (
+    entry !== null &&
+    typeof entry === 'object' &&
+    typeof (entry as AuthBackend).getUser === 'function'
+  ) {
     return entry as AuthBackend
   }
   throw new ImproperlyConfigured(

@@ -38,7 +38,7 @@ export class BaseMiddleware extends AsgiCallable {
   asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     // Not async: the inner app's promise is returned as is (no frame kept per connection).
     try {
-      return this.inner(SCOPE.copy(scope) as Scope, receive, send)
+      return this.inner(SCOPE.copy(scope), receive, send)
     } catch (error) {
       return Promise.reject(error)
     }

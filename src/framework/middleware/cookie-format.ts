@@ -60,7 +60,8 @@ export function formatSetCookie(key: string, value: string, attrs: CookieAttribu
   if (attrs.expires) parts.push(`expires=${checked('expires', attrs.expires)}`)
   if (attrs.httponly) parts.push('HttpOnly')
   if (attrs.maxAge !== undefined && attrs.maxAge !== null) {
-    if (!Number.isInteger(attrs.maxAge)) throw new ValueError(`Invalid cookie max age ${attrs.maxAge}`)
+    if (!Number.isInteger(attrs.maxAge))
+      throw new ValueError(`Invalid cookie max age ${attrs.maxAge}`)
     parts.push(`Max-Age=${attrs.maxAge}`)
   }
   if (attrs.path) parts.push(`Path=${checked('path', attrs.path)}`)
@@ -71,7 +72,9 @@ export function formatSetCookie(key: string, value: string, attrs: CookieAttribu
 
 function checked(name: string, value: string): string {
   if (UNSAFE_ATTRIBUTE.test(value)) {
-    throw new ValueError(`Cookie ${name} must not contain ';', CR, LF or NUL: ${JSON.stringify(value)}`)
+    throw new ValueError(
+      `Cookie ${name} must not contain ';', CR, LF or NUL: ${JSON.stringify(value)}`,
+    )
   }
   return value
 }

@@ -137,6 +137,6 @@ export class CookieMiddleware extends BaseMiddleware {
     receive: Receive,
     send: Send,
   ): Promise<void> {
-    return this.inner(COOKIES_SCOPE.copy(scope, cookies) as Scope, receive, send)
+    return this.inner(COOKIES_SCOPE.copy(scope, cookies), receive, send)
   }
 }

@@ -77,7 +77,9 @@ export function defaultPort(scheme: string): number | null {
  * `'*.example.com'` is not a wildcard and matches nothing.
  */
 export function originAllowed(origin: ParsedOrigin | null, patterns: readonly string[]): boolean {
-  return patterns.some((pattern) => pattern === '*' || (origin !== null && matches(origin, pattern)))
+  return patterns.some(
+    (pattern) => pattern === '*' || (origin !== null && matches(origin, pattern)),
+  )
 }
 
 function matches(origin: ParsedOrigin, pattern: string): boolean {

@@ -30,7 +30,11 @@ export class OriginValidator extends BaseMiddleware {
   /** Named in the rejection log line: `'allowed origins'` or `'ALLOWED_HOSTS'`. */
   declare readonly source: string
 
-  constructor(application: Application<any>, allowedOrigins: readonly string[], source = 'allowed origins') {
+  constructor(
+    application: Application<any>,
+    allowedOrigins: readonly string[],
+    source = 'allowed origins',
+  ) {
     super(application)
     if (!Array.isArray(allowedOrigins)) {
       throw new TypeError('OriginValidator needs an array of allowed origins')
@@ -60,7 +64,9 @@ export class OriginValidator extends BaseMiddleware {
     } catch (error) {
       return Promise.reject(error)
     }
-    logger.warn(this.describeRejection(origin, origin !== null && parseOrigin(origin) === null, scope.path))
+    logger.warn(
+      this.describeRejection(origin, origin !== null && parseOrigin(origin) === null, scope.path),
+    )
     return deny(receive, send)
   }
 

@@ -76,7 +76,9 @@ export function b62Decode(text: string): number {
 
 /** Django's `salted_hmac(...).digest()` with SHA-256: key = sha256(salt + secret). */
 export function saltedHmac(salt: string, value: string, secret: string): Buffer {
-  const key = createHash('sha256').update(salt + secret, 'utf8').digest()
+  const key = createHash('sha256')
+    .update(salt + secret, 'utf8')
+    .digest()
   return createHmac('sha256', key).update(value, 'utf8').digest()
 }
 
@@ -167,7 +169,10 @@ export class Signer {
   }
 
   /** Verify and decode what {@link Signer.signObject} produced. */
-  unsignObject(signed: string, options: { serializer?: Serializer; maxAge?: number } = {}): unknown {
+  unsignObject(
+    signed: string,
+    options: { serializer?: Serializer; maxAge?: number } = {},
+  ): unknown {
     const payload = this.unsignWith(signed, options.maxAge)
     const compressed = payload.startsWith('.')
     let data = b64Decode(compressed ? payload.slice(1) : payload)
@@ -239,7 +244,13 @@ export function dumps(value: unknown, options: DumpsOptions = {}): string {
  */
 export function loads(
   signed: string,
-  options: { key?: string; salt?: string; maxAge?: number; serializer?: Serializer; fallbackKeys?: readonly string[] } = {},
+  options: {
+    key?: string
+    salt?: string
+    maxAge?: number
+    serializer?: Serializer
+    fallbackKeys?: readonly string[]
+  } = {},
 ): unknown {
   const signer = new TimestampSigner({
     ...(options.key !== undefined && { key: options.key }),

@@ -47,12 +47,18 @@ export class TokenAuthMiddleware<U extends AuthUser = AuthUser> extends BaseMidd
     if (typeof options?.authenticate !== 'function') {
       throw new TypeError('TokenAuthMiddleware needs an authenticate(token) function')
     }
-    const resolved = { queryParam: 'token', subprotocolPrefix: 'token.', required: true, ...options }
+    const resolved = {
+      queryParam: 'token',
+      subprotocolPrefix: 'token.',
+      required: true,
+      ...options,
+    }
     Object.defineProperty(this, 'options', { value: Object.freeze(resolved) })
   }
 
   override async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    if (scope.type !== 'websocket' && scope.type !== 'http') return this.inner({ ...scope }, receive, send)
+    if (scope.type !== 'websocket' && scope.type !== 'http')
+      return this.inner({ ...scope }, receive, send)
     const copy = { ...scope }
     const token = this.extractToken(copy)
     if (token === null) {
@@ -75,8 +81,12 @@ export class TokenAuthMiddleware<U extends AuthUser = AuthUser> extends BaseMidd
   }
 
   /** The token from the query string, else from the subprotocols (which it then removes). */
-  extractToken(scope: Scope & { subprotocols?: string[]; query_string?: Uint8Array }): string | null {
-    const query = new URLSearchParams(Buffer.from(scope.query_string ?? new Uint8Array()).toString('latin1'))
+  extractToken(
+    scope: Scope & { subprotocols?: string[]; query_string?: Uint8Array },
+  ): string | null {
+    const query = new URLSearchParams(
+      Buffer.from(scope.query_string ?? new Uint8Array()).toString('latin1'),
+    )
     const fromQuery = query.get(this.options.queryParam)
     if (fromQuery) return fromQuery
     const prefix = this.options.subprotocolPrefix
@@ -93,7 +103,9 @@ async function reject(type: 'websocket' | 'http', receive: Receive, send: Send):
     if (event.type === 'websocket.connect') await send({ type: 'websocket.close' })
     return
   }
-  const headers: HeaderPair[] = [[Buffer.from('content-type'), Buffer.from('text/plain; charset=utf-8')]]
+  const headers: HeaderPair[] = [
+    [Buffer.from('content-type'), Buffer.from('text/plain; charset=utf-8')],
+  ]
   await send({ type: 'http.response.start', status: 401, headers })
   await send({ type: 'http.response.body', body: Buffer.from('Unauthorized') })
 }

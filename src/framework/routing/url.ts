@@ -29,7 +29,7 @@ function isConsumerApplication(app: unknown): boolean {
 const CHILD_SCOPE = new ScopeCopier(['path_remaining', 'url_route'])
 
 /** `url_route` of a match that captured nothing and has no default kwargs. */
-const NO_URL_ROUTE: UrlRoute = Object.freeze({ args: NO_ARGS, kwargs: NO_KWARGS }) as UrlRoute
+const NO_URL_ROUTE: UrlRoute = Object.freeze({ args: NO_ARGS, kwargs: NO_KWARGS })
 
 function stripLeadingSlashes(path: string): string {
   let i = 0
@@ -122,7 +122,8 @@ export class URLRouter extends AsgiCallable {
         throw new TypeError(`URLRouter: scope 'root_path' must be a string, got ${got}.`)
       }
       if (rootPath !== '') {
-        if (!path.startsWith(rootPath)) throw new RouteNotFound(`No route found for path '${path}'.`)
+        if (!path.startsWith(rootPath))
+          throw new RouteNotFound(`No route found for path '${path}'.`)
         path = path.slice(rootPath.length)
       }
     }

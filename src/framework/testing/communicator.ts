@@ -249,7 +249,7 @@ export class ApplicationCommunicator {
     this.#start()
     if (!(await this.#settled(timeout))) {
       await this.#cancel()
-      if ((this.#status as Status) === 'failed') throw this.#error
+      if (this.#status === 'failed') throw this.#error
       throw new TimeoutError(`The application did not finish within ${timeout} ms`)
     }
     if (this.#status === 'failed') throw this.#error

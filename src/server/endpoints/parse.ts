@@ -90,12 +90,14 @@ interface EndpointSpec {
   build(reader: ArgReader): Endpoint
 }
 
-const tcp = (defaultHost: string) => (r: ArgReader): Endpoint => ({
-  kind: 'tcp',
-  port: r.port(),
-  host: r.host(defaultHost),
-  ...withBacklog(r),
-})
+const tcp =
+  (defaultHost: string) =>
+  (r: ArgReader): Endpoint => ({
+    kind: 'tcp',
+    port: r.port(),
+    host: r.host(defaultHost),
+    ...withBacklog(r),
+  })
 
 function withBacklog(r: ArgReader): { backlog?: number } {
   const backlog = r.optionalInteger('backlog')

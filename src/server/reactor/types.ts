@@ -211,7 +211,10 @@ export interface Reactor {
   /** Listen on one endpoint. Rejects with a clear error when it cannot (busy port, unsupported kind). */
   listen(endpoint: Endpoint, handlers: ReactorHandlers): Promise<Listener>
   /** Subscribe to process signals (SIGINT, SIGTERM); returns an unsubscribe function. */
-  onSignal(signals: readonly NodeJS.Signals[], callback: (signal: NodeJS.Signals) => void): () => void
+  onSignal(
+    signals: readonly NodeJS.Signals[],
+    callback: (signal: NodeJS.Signals) => void,
+  ): () => void
   /** Close every listener and terminate every connection still open. */
   stop(): Promise<void>
 }

@@ -118,7 +118,8 @@ describe('ScopeCopier', () => {
 
   it('works without code generation from strings (node --disallow-code-generation-from-strings)', () => {
     const module = join(ROOT, 'dist/src/framework/asgi/scope-copy.js')
-    if (!existsSync(module)) throw new Error('npm run build did not produce dist/src/framework/asgi/scope-copy.js')
+    if (!existsSync(module))
+      throw new Error('npm run build did not produce dist/src/framework/asgi/scope-copy.js')
     const script = `
       const { ScopeCopier } = await import(${JSON.stringify(module)})
       const copier = new ScopeCopier(['user'])
@@ -129,6 +130,8 @@ describe('ScopeCopier', () => {
       ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script],
       { encoding: 'utf8' },
     )
-    expect(JSON.parse(output)).toEqual([1, 2, 3].map((i) => ({ type: 'websocket', path: `/${i}`, user: i })))
+    expect(JSON.parse(output)).toEqual(
+      [1, 2, 3].map((i) => ({ type: 'websocket', path: `/${i}`, user: i })),
+    )
   })
 })

@@ -239,7 +239,10 @@ describe('the dispatch loop and layers', () => {
       try {
         const run = new ApplicationCommunicator(Who.asAsgi(), CHANNEL_SCOPE)
         await run.sendInput({ type: 'who' })
-        expect(await run.receiveOutput()).toEqual({ type: 'websocket.send', text: 'custom.named!abc' })
+        expect(await run.receiveOutput()).toEqual({
+          type: 'websocket.send',
+          text: 'custom.named!abc',
+        })
         await run.stop()
       } finally {
         channelLayers.set('default', old)

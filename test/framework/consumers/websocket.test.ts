@@ -7,7 +7,10 @@ import {
   ValueError,
 } from '../../../src/framework/asgi/errors.js'
 import type { WebSocketSendEvents } from '../../../src/framework/asgi/types.js'
-import { AsyncWebsocketConsumer, WebsocketConsumer } from '../../../src/framework/consumers/websocket.js'
+import {
+  AsyncWebsocketConsumer,
+  WebsocketConsumer,
+} from '../../../src/framework/consumers/websocket.js'
 import type { InMemoryChannelLayer } from '../../../src/framework/layers/in-memory.js'
 import { getChannelLayer } from '../../../src/framework/layers/registry.js'
 import { overrideSettings } from '../../../src/framework/settings/index.js'

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { ValueError } from '../../../src/framework/asgi/errors.js'
-import { capacityFor, checkCapacity, compileCapacities, globToRegExp } from '../../../src/framework/layers/capacity.js'
+import {
+  capacityFor,
+  checkCapacity,
+  compileCapacities,
+  globToRegExp,
+} from '../../../src/framework/layers/capacity.js'
 
 describe('globToRegExp (fnmatch.translate)', () => {
   it.each([

@@ -18,7 +18,9 @@ describe('sameChannelLayerConfigs', () => {
 
   it('compares BACKEND classes and factories by identity', () => {
     class Custom extends InMemoryChannelLayer {}
-    expect(sameChannelLayerConfigs({ a: { BACKEND: Custom } }, { a: { BACKEND: Custom } })).toBe(true)
+    expect(sameChannelLayerConfigs({ a: { BACKEND: Custom } }, { a: { BACKEND: Custom } })).toBe(
+      true,
+    )
     class Reloaded extends InMemoryChannelLayer {}
     expect(sameChannelLayerConfigs({ a: { BACKEND: Custom } }, { a: { BACKEND: Reloaded } })).toBe(
       false,
@@ -28,7 +30,12 @@ describe('sameChannelLayerConfigs', () => {
   it.each([
     ['a changed value', { default: { BACKEND: 'x', CONFIG: { capacity: 11 } } }],
     ['an extra alias', { ...base(), other: { BACKEND: 'x' } }],
-    ['a changed RegExp', { default: { ...base().default, CONFIG: { capacity: 10, channel_capacity: [[/^ws\./i, 5]] } } }],
+    [
+      'a changed RegExp',
+      {
+        default: { ...base().default, CONFIG: { capacity: 10, channel_capacity: [[/^ws\./i, 5]] } },
+      },
+    ],
     ['an array for an object', []],
     ['null', null],
   ])('is false for %s', (_label, other) => {

@@ -50,7 +50,7 @@ describe('InMemoryChannelLayer (tests/test_inmemorychannel.py)', () => {
     expect(layer.channels.size).toBe(0)
   })
 
-  it('newChannel keeps Channels\' double dot and 12 random letters', async () => {
+  it("newChannel keeps Channels' double dot and 12 random letters", async () => {
     const layer = new InMemoryChannelLayer()
     expect(await layer.newChannel()).toMatch(/^specific\.\.inmemory![a-zA-Z]{12}$/)
     expect(await layer.newChannel('chat.')).toMatch(/^chat\.\.inmemory![a-zA-Z]{12}$/)
@@ -130,7 +130,7 @@ describe('InMemoryChannelLayer expiry (fake clock)', () => {
     expect(layer.channels.size).toBe(0)
   })
 
-  it('test_expiry_unread: an unread channel is cleaned by another channel\'s receive', async () => {
+  it("test_expiry_unread: an unread channel is cleaned by another channel's receive", async () => {
     fakeClock()
     const layer = new InMemoryChannelLayer({ expiry: 0.1 })
     await layer.send('test-channel-1', { type: 'message.1' })
@@ -243,14 +243,22 @@ describe('InMemoryChannelLayer channel_capacity', () => {
 
   it('RegExp patterns in pairs or a Map; global RegExps match every time', async () => {
     const global = /^ws\./g
-    const layer = new InMemoryChannelLayer({ channelCapacity: [[global, 1], ['*', 2]] })
+    const layer = new InMemoryChannelLayer({
+      channelCapacity: [
+        [global, 1],
+        ['*', 2],
+      ],
+    })
     for (let i = 0; i < 3; i++) expect(layer.getCapacity('ws.chat')).toBe(1)
     expect(layer.getCapacity('other')).toBe(2)
     await layer.send('ws.chat', { type: 'x' })
     await expect(layer.send('ws.chat', { type: 'x' })).rejects.toBeInstanceOf(ChannelFull)
 
     const mapped = new InMemoryChannelLayer({
-      channel_capacity: new Map<string | RegExp, number>([[/!/, 10], ['specific.*', 20]]),
+      channel_capacity: new Map<string | RegExp, number>([
+        [/!/, 10],
+        ['specific.*', 20],
+      ]),
     })
     expect(mapped.getCapacity('specific..inmemory!abc')).toBe(10)
     expect(mapped.getCapacity('specific.x')).toBe(20)
@@ -266,7 +274,7 @@ describe('InMemoryChannelLayer channel_capacity', () => {
 })
 
 describe('InMemoryChannelLayer options', () => {
-  it('accepts Channels\' CONFIG spelling and camelCase', () => {
+  it("accepts Channels' CONFIG spelling and camelCase", () => {
     const snake = new InMemoryChannelLayer({ expiry: 5, group_expiry: 10, capacity: 7 })
     expect([snake.expiry, snake.groupExpiry, snake.capacity]).toEqual([5, 10, 7])
     const camel = new InMemoryChannelLayer({ groupExpiry: 11 })
@@ -283,11 +291,21 @@ describe('InMemoryChannelLayer options', () => {
     ['a zero capacity', { capacity: 0 }, ValueError, /positive integer/],
     ['a fractional capacity', { capacity: 1.5 }, ValueError, /positive integer/],
     ['a NaN capacity', { capacity: NaN }, TypeError, /must be a number/],
-    ['a non-object channel_capacity', { channel_capacity: 5 }, TypeError, /channel_capacity must be/],
+    [
+      'a non-object channel_capacity',
+      { channel_capacity: 5 },
+      TypeError,
+      /channel_capacity must be/,
+    ],
     ['a bad pair', { channel_capacity: [['a']] }, TypeError, /pairs/],
     ['a bad pattern', { channel_capacity: [[5, 1]] }, TypeError, /strings or RegExps/],
     ['a bad pattern capacity', { channel_capacity: { a: 'x' } }, TypeError, /must be a number/],
-    ['an invalid glob range', { channel_capacity: { '[z-a]': 1 } }, ValueError, /Invalid channel_capacity pattern/],
+    [
+      'an invalid glob range',
+      { channel_capacity: { '[z-a]': 1 } },
+      ValueError,
+      /Invalid channel_capacity pattern/,
+    ],
   ]
   for (const [label, options, kind, message] of bad) {
     it(`rejects ${label}`, () => {

@@ -264,7 +264,13 @@ describe('isFlatMessage / cloneMessage', () => {
     expect(isFlatMessage({ type: 'x', list: [] })).toBe(false)
     expect(isFlatMessage({ type: 'x', fn: () => 1 })).toBe(false)
     expect(isFlatMessage({ type: 'x', [Symbol('s')]: 1 })).toBe(false)
-    expect(isFlatMessage(new (class Message { type = 'x' })())).toBe(false)
+    expect(
+      isFlatMessage(
+        new (class Message {
+          type = 'x'
+        })(),
+      ),
+    ).toBe(false)
     expect(isFlatMessage(null)).toBe(false)
     expect(isFlatMessage('x')).toBe(false)
   })

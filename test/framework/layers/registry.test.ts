@@ -183,7 +183,11 @@ describe('configuration errors', () => {
       { BACKEND: 'channels.layers.NoSuchLayer' },
       "Cannot import BACKEND 'channels.layers.NoSuchLayer' specified for default",
     ],
-    ['a BACKEND of the wrong type', { BACKEND: 42 }, 'Cannot import BACKEND 42 specified for default'],
+    [
+      'a BACKEND of the wrong type',
+      { BACKEND: 42 },
+      'Cannot import BACKEND 42 specified for default',
+    ],
     [
       'a ROUTING key',
       { BACKEND: 'InMemoryChannelLayer', ROUTING: 'x.routing' },
@@ -204,7 +208,11 @@ describe('configuration errors', () => {
       { BACKEND: () => ({ send() {} }) },
       'BACKEND for default did not produce a channel layer (got Object)',
     ],
-    ['a non-object entry', 'InMemoryChannelLayer' as never, 'CHANNEL_LAYERS[default] must be an object'],
+    [
+      'a non-object entry',
+      'InMemoryChannelLayer' as never,
+      'CHANNEL_LAYERS[default] must be an object',
+    ],
   ]
   for (const [label, config, message] of cases) {
     it(`${label} → InvalidChannelLayerError`, () => {
@@ -214,11 +222,13 @@ describe('configuration errors', () => {
     })
   }
 
-  it('a bad CONFIG propagates the layer\'s own error', () => {
+  it("a bad CONFIG propagates the layer's own error", () => {
     configureSettings({
       CHANNEL_LAYERS: { default: { BACKEND: 'InMemoryChannelLayer', CONFIG: { hosts: [] } } },
     })
-    expect(() => getChannelLayer()).toThrow(new TypeError("InMemoryChannelLayer got an unexpected option 'hosts'"))
+    expect(() => getChannelLayer()).toThrow(
+      new TypeError("InMemoryChannelLayer got an unexpected option 'hosts'"),
+    )
   })
 
   it('makeBackend of an unconfigured alias', () => {

@@ -98,14 +98,16 @@ describe('message validation', () => {
     [[{ type: 'x' }], 'got an array'],
   ])('refuses %s with a clear TypeError', (message, detail) => {
     expect(() => requireValidMessage(message)).toThrow(TypeError)
-    expect(() => requireValidMessage(message)).toThrow(`Message must be an object (a dict in Channels), ${detail}`)
+    expect(() => requireValidMessage(message)).toThrow(
+      `Message must be an object (a dict in Channels), ${detail}`,
+    )
   })
 
   it('requires a string type', () => {
     expect(() => requireValidMessage({ text: 'hi' })).toThrow(
       new TypeError("Message must have a string 'type' key, got undefined"),
     )
-    expect(() => requireValidMessage({ type: 3 })).toThrow("got number")
+    expect(() => requireValidMessage({ type: 3 })).toThrow('got number')
   })
 
   it('refuses the reserved __asgi_channel__ key', () => {

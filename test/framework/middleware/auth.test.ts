@@ -54,7 +54,10 @@ class ModelBackend implements AuthBackend<User> {
 }
 
 /** Channels' CatchSignal: a mock connected for the duration of `fn`. */
-async function catchSignal(signal: Signal<UserSignalPayload>, fn: (handler: ReturnType<typeof vi.fn>) => Promise<void>) {
+async function catchSignal(
+  signal: Signal<UserSignalPayload>,
+  fn: (handler: ReturnType<typeof vi.fn>) => Promise<void>,
+) {
   const handler = vi.fn()
   const disconnect = signal.connect(handler)
   try {
@@ -272,13 +275,18 @@ describe('AUTHENTICATION_BACKENDS', () => {
   })
 
   it('accepts registered names', async () => {
-    registerAuthBackend('accounts.backends.TokenBackend', { getUser: (id) => users.get(id) ?? null })
-    await overrideSettings({ AUTHENTICATION_BACKENDS: ['accounts.backends.TokenBackend'] }, async () => {
-      const scope: Record<string, unknown> = { session }
-      await login(scope, bob)
-      expect(session.get(BACKEND_SESSION_KEY)).toBe('accounts.backends.TokenBackend')
-      expect(await getUser(scope)).toBe(bob)
+    registerAuthBackend('accounts.backends.TokenBackend', {
+      getUser: (id) => users.get(id) ?? null,
     })
+    await overrideSettings(
+      { AUTHENTICATION_BACKENDS: ['accounts.backends.TokenBackend'] },
+      async () => {
+        const scope: Record<string, unknown> = { session }
+        await login(scope, bob)
+        expect(session.get(BACKEND_SESSION_KEY)).toBe('accounts.backends.TokenBackend')
+        expect(await getUser(scope)).toBe(bob)
+      },
+    )
   })
 
   it.each([
@@ -308,15 +316,26 @@ describe('AuthMiddleware', () => {
   it('test_scope_user_error_message: touching the user before it is ready throws', async () => {
     class EarlyAuth extends AuthMiddleware {
       override async resolveScope(scope: Record<string, unknown>): Promise<void> {
-        void (scope.user as { username: string }).username
+        ;(scope.user as { username: string }).username
       }
     }
     const app = new EarlyAuth(async () => {})
     const receive: Receive = async () => ({ type: 'websocket.connect' })
     const send: Send = async () => {}
-    await expect(app({ type: 'websocket', path: '/', query_string: Buffer.alloc(0), headers: [], subprotocols: [], session } as Scope, receive, send)).rejects.toThrow(
-      'Accessing scope user before it is ready.',
-    )
+    await expect(
+      app(
+        {
+          type: 'websocket',
+          path: '/',
+          query_string: Buffer.alloc(0),
+          headers: [],
+          subprotocols: [],
+          session,
+        },
+        receive,
+        send,
+      ),
+    ).rejects.toThrow('Accessing scope user before it is ready.')
   })
 
   it('the placeholder survives inspection and await', async () => {
@@ -326,7 +345,10 @@ describe('AuthMiddleware', () => {
   })
 
   it('needs a session', async () => {
-    const communicator = new WebsocketCommunicator(new AuthMiddleware(AsyncWebsocketConsumer.asAsgi()), '/')
+    const communicator = new WebsocketCommunicator(
+      new AuthMiddleware(AsyncWebsocketConsumer.asAsgi()),
+      '/',
+    )
     await expect(communicator.connect()).rejects.toThrow(
       'AuthMiddleware cannot find session in scope. SessionMiddleware must be above it.',
     )
@@ -337,7 +359,19 @@ describe('AuthMiddleware', () => {
     const app = new AuthMiddleware(async (scope: Scope) => {
       seen = scope.user
     })
-    await app({ type: 'websocket', path: '/', query_string: Buffer.alloc(0), headers: [], subprotocols: [], session, user: bill } as Scope, async () => ({ type: 'websocket.connect' }), async () => {})
+    await app(
+      {
+        type: 'websocket',
+        path: '/',
+        query_string: Buffer.alloc(0),
+        headers: [],
+        subprotocols: [],
+        session,
+        user: bill,
+      },
+      async () => ({ type: 'websocket.connect' }),
+      async () => {},
+    )
     expect(seen).toBe(bill)
   })
 
@@ -356,7 +390,9 @@ describe('AuthMiddleware', () => {
       override async connect(): Promise<void> {
         await this.accept()
         const user = this.scope.user as AuthUser
-        await this.send({ textData: `${user.username}@${(this.scope.session as Session).get('room')}` })
+        await this.send({
+          textData: `${user.username}@${(this.scope.session as Session).get('room')}`,
+        })
       }
     }
     const ws = new WebsocketCommunicator(AuthMiddlewareStack(WhoAmI.asAsgi()), '/ws/', {
@@ -398,7 +434,12 @@ describe('signals', () => {
 describe('AnonymousUser', () => {
   it('looks like Django', () => {
     const user = new AnonymousUser()
-    expect(user).toMatchObject({ id: null, username: '', isAuthenticated: false, isAnonymous: true })
+    expect(user).toMatchObject({
+      id: null,
+      username: '',
+      isAuthenticated: false,
+      isAnonymous: true,
+    })
     expect([user.isStaff, user.isSuperuser, user.isActive]).toEqual([false, false, false])
     expect(String(user)).toBe('AnonymousUser')
   })

@@ -46,10 +46,15 @@ describe('BaseMiddleware', () => {
     const app = new CookieMiddleware(async (scope: Scope, _r: Receive, s: Send) => {
       await new Promise((resolve) => setImmediate(resolve))
       await s({ type: 'http.response.start', status: 200, headers: [] })
-      await s({ type: 'http.response.body', body: Buffer.from(String((scope.cookies as Record<string, string>).id)) })
+      await s({
+        type: 'http.response.body',
+        body: Buffer.from(String((scope.cookies as Record<string, string>).id)),
+      })
     })
     const responses = await Promise.all(
-      ['1', '2', '3'].map((id) => new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `id=${id}`]] }).getResponse()),
+      ['1', '2', '3'].map((id) =>
+        new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `id=${id}`]] }).getResponse(),
+      ),
     )
     expect(responses.map((r) => r.body.toString())).toEqual(['1', '2', '3'])
   })
@@ -72,6 +77,8 @@ describe('BaseMiddleware', () => {
     await outer(httpScope('/number/42/test/3/'), receive, send)
     expect(captured[0]!.url_route).toEqual({ args: [], kwargs: { number: 42, page: 3 } })
     expect(captured[0]!.cookies).toEqual({})
-    await expect(outer(httpScope('/number/42/test/3/bla/'), receive, send)).rejects.toThrow(ValueError)
+    await expect(outer(httpScope('/number/42/test/3/bla/'), receive, send)).rejects.toThrow(
+      ValueError,
+    )
   })
 })

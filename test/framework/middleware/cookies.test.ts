@@ -2,7 +2,10 @@ import { parseSetCookie } from 'cookie'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ValueError } from '../../../src/framework/asgi/errors.js'
 import type { HeaderPair, Receive, Scope, Send } from '../../../src/framework/asgi/types.js'
-import { quoteCookieValue, unquoteCookieValue } from '../../../src/framework/middleware/cookie-format.js'
+import {
+  quoteCookieValue,
+  unquoteCookieValue,
+} from '../../../src/framework/middleware/cookie-format.js'
 import {
   CookieMiddleware,
   deleteCookie,
@@ -21,7 +24,9 @@ describe('setCookie', () => {
   it('test_set_cookie', () => {
     const message: { headers?: HeaderPair[] } = {}
     CookieMiddleware.setCookie(message, 'Testing-Key', 'testing-value')
-    expect(text(message.headers)).toEqual([['Set-Cookie', 'Testing-Key=testing-value; Path=/; SameSite=lax']])
+    expect(text(message.headers)).toEqual([
+      ['Set-Cookie', 'Testing-Key=testing-value; Path=/; SameSite=lax'],
+    ])
   })
 
   it('writes every attribute in Django order, Max-Age in seconds with a matching expires', () => {
@@ -52,7 +57,10 @@ describe('setCookie', () => {
   it('keeps headers already on the message and accepts any iterable', () => {
     const message = { headers: new Set<HeaderPair>([[Buffer.from('x-a'), Buffer.from('1')]]) }
     setCookie(message, 'k', 'v')
-    expect(text(message.headers as unknown as HeaderPair[]).map(([n]) => n)).toEqual(['x-a', 'Set-Cookie'])
+    expect(text(message.headers as unknown as HeaderPair[]).map(([n]) => n)).toEqual([
+      'x-a',
+      'Set-Cookie',
+    ])
   })
 
   it('rejects an invalid samesite', () => {
@@ -69,13 +77,19 @@ describe('setCookie', () => {
   })
 
   it('rejects a max age that is not a number', () => {
-    expect(() => setCookie({}, 'k', 'v', { maxAge: Number.NaN })).toThrow('Invalid cookie max age NaN')
+    expect(() => setCookie({}, 'k', 'v', { maxAge: Number.NaN })).toThrow(
+      'Invalid cookie max age NaN',
+    )
   })
 
   it('rejects illegal keys and attribute values that could inject headers', () => {
     expect(() => setCookie({}, 'bad key', 'v')).toThrow(/Illegal cookie key/)
-    expect(() => setCookie({}, 'k', 'v', { path: '/; Domain=evil.com' })).toThrow(/must not contain/)
-    expect(() => setCookie({}, 'k', 'v', { domain: 'a.com\r\nX-Evil: 1' })).toThrow(/must not contain/)
+    expect(() => setCookie({}, 'k', 'v', { path: '/; Domain=evil.com' })).toThrow(
+      /must not contain/,
+    )
+    expect(() => setCookie({}, 'k', 'v', { domain: 'a.com\r\nX-Evil: 1' })).toThrow(
+      /must not contain/,
+    )
   })
 
   it('quotes values the way Python does, so injection is impossible', () => {
@@ -124,7 +138,12 @@ describe('CookieMiddleware', () => {
       ['cookie', 'ignored=1'],
     ])
     await app(scope, receive, send)
-    expect({ ...(seen[0]!.cookies as object) }).toEqual({ a: '1', b: 'x;y', c: '%20', 'caf\u00e9': '\u00e9' })
+    expect({ ...(seen[0]!.cookies as object) }).toEqual({
+      a: '1',
+      b: 'x;y',
+      c: '%20',
+      'caf\u00e9': '\u00e9',
+    })
     // The caller's scope is not modified.
     expect('cookies' in scope).toBe(false)
   })

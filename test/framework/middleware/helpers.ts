@@ -34,7 +34,10 @@ export function engineSettings(engine: string, dir: string): Settings {
 
 /** Headers as strings, for assertions. */
 export function textHeaders(headers: Iterable<HeaderPair>): [string, string][] {
-  return [...headers].map(([n, v]) => [Buffer.from(n).toString('latin1'), Buffer.from(v).toString('latin1')])
+  return [...headers].map(([n, v]) => [
+    Buffer.from(n).toString('latin1'),
+    Buffer.from(v).toString('latin1'),
+  ])
 }
 
 /** The value of the cookie `name` in a response's Set-Cookie headers. */

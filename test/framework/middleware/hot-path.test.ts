@@ -3,15 +3,23 @@
  * storage work without a session cookie, anonymous users resolved without the backends, origin
  * verdicts cached, and errors still reported as rejected promises (never thrown synchronously).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ValueError } from '../../../src/framework/asgi/errors.js'
 import type { Receive, Scope, Send } from '../../../src/framework/asgi/types.js'
 import { AnonymousUser } from '../../../src/framework/middleware/auth-user.js'
-import { AuthMiddleware, AuthMiddlewareStack, SESSION_KEY, BACKEND_SESSION_KEY } from '../../../src/framework/middleware/auth.js'
+import {
+  AuthMiddleware,
+  AuthMiddlewareStack,
+  SESSION_KEY,
+  BACKEND_SESSION_KEY,
+} from '../../../src/framework/middleware/auth.js'
 import { CookieMiddleware } from '../../../src/framework/middleware/cookies.js'
 import { OriginValidator } from '../../../src/framework/middleware/origin.js'
 import { SessionMiddleware } from '../../../src/framework/middleware/sessions/middleware.js'
-import { sessionFactory, closeSessionStores } from '../../../src/framework/middleware/sessions/engine.js'
+import {
+  sessionFactory,
+  closeSessionStores,
+} from '../../../src/framework/middleware/sessions/engine.js'
 import type { SessionData, SessionStore } from '../../../src/framework/middleware/sessions/store.js'
 import { overrideSettings } from '../../../src/framework/settings/index.js'
 import { useSettings } from './helpers.js'
@@ -98,7 +106,9 @@ describe('SessionMiddleware per connection', () => {
     let answer: unknown
     const app = AuthMiddlewareStack(
       async (scope: Scope) => {
-        answer = (scope as unknown as { session: { get(k: string): unknown } }).session.get('answer')
+        answer = (scope as unknown as { session: { get(k: string): unknown } }).session.get(
+          'answer',
+        )
       },
       { engine: store },
     )
@@ -231,73 +241,116 @@ describe('AuthMiddleware per connection', () => {
         }),
       ),
     )
-    await app({ ...wsScope(), user: given } as unknown as Scope, receive, send)
+    await app({ ...wsScope(), user: given }, receive, send)
     expect(user).toBe(given)
   })
 })
 
-describe('AuthMiddlewareStack shortcut (one scope copy for an anonymous WebSocket)', () => {
-  /** What the inner app sees, through the stack and through the three middlewares by hand. */
-  async function seen(scope: () => Scope): Promise<[Record<string, unknown>, Record<string, unknown>]> {
-    const out: Record<string, unknown>[] = []
-    const inner = async (s: Scope) => {
-      out.push(s as unknown as Record<string, unknown>)
+describe('AuthMiddlewareStack is the three middlewares, composed', () => {
+  /** The inner app's scope, recorded. */
+  function recorder(out: Record<string, unknown>[]) {
+    return async (scope: Scope) => {
+      out.push(scope as unknown as Record<string, unknown>)
     }
-    await AuthMiddlewareStack(inner)(scope(), receive, send)
-    await new CookieMiddleware(new SessionMiddleware(new AuthMiddleware(inner)))(scope(), receive, send)
-    return [out[0]!, out[1]!]
   }
 
-  it('gives the inner app the same scope as the three middlewares do', async () => {
+  it('is CookieMiddleware(SessionMiddleware(AuthMiddleware(inner)))', () => {
+    const inner = async () => {}
+    const stack = AuthMiddlewareStack(inner, { engine: 'memory' })
+    expect(stack).toBeInstanceOf(CookieMiddleware)
+    const sessions = stack.inner as unknown as SessionMiddleware
+    expect(sessions).toBeInstanceOf(SessionMiddleware)
+    expect(sessions.options).toEqual({ engine: 'memory' })
+    expect(sessions.inner).toBeInstanceOf(AuthMiddleware)
+    expect((sessions.inner as unknown as AuthMiddleware).inner).toBe(inner)
+  })
+
+  // A stack that builds its scope itself would keep the old behaviour after SessionMiddleware
+  // or AuthMiddleware change: every connection, anonymous WebSockets included, goes through them.
+  it.each([
+    ['an anonymous WebSocket', () => wsScope()],
+    ['a WebSocket with cookies but no session', () => wsScope([['cookie', 'theme=dark']])],
+    ['an HTTP request', () => ({ ...wsScope(), type: 'http' }) as unknown as Scope],
+  ])('runs SessionMiddleware and AuthMiddleware for %s', async (_name, scope) => {
     restore = useSettings({ SESSION_ENGINE: 'memory' })
-    const [fast, chain] = await seen(() => wsScope([['cookie', 'theme=dark; lang=fr']]))
-    expect(Object.keys(fast)).toEqual(Object.keys(chain))
-    expect(fast.cookies).toEqual({ theme: 'dark', lang: 'fr' })
-    expect(fast.cookies).toEqual(chain.cookies)
-    expect(fast.user).toBeInstanceOf(AnonymousUser)
-    expect(chain.user).toBeInstanceOf(AnonymousUser)
-    const [a, b] = [fast.session, chain.session] as { sessionKey: unknown; accessed: boolean; modified: boolean; constructor: unknown }[]
-    expect(a!.constructor).toBe(b!.constructor)
-    expect([a!.sessionKey, a!.accessed, a!.modified]).toEqual([b!.sessionKey, b!.accessed, b!.modified])
+    const sessionAsgi = vi.spyOn(SessionMiddleware.prototype, 'asgi')
+    const resolve = vi.spyOn(AuthMiddleware.prototype, 'resolveScope')
+    try {
+      const out: Record<string, unknown>[] = []
+      await AuthMiddlewareStack(recorder(out))(scope(), receive, send)
+      expect(sessionAsgi).toHaveBeenCalledTimes(1)
+      expect(resolve).toHaveBeenCalledTimes(1)
+      expect(out[0]!.user).toBeInstanceOf(AnonymousUser)
+    } finally {
+      sessionAsgi.mockRestore()
+      resolve.mockRestore()
+    }
+  })
+
+  it('shows a change in SessionMiddleware to the inner app', async () => {
+    restore = useSettings({ SESSION_ENGINE: 'memory' })
+    const original = SessionMiddleware.prototype.asgi
+    const patched = vi.spyOn(SessionMiddleware.prototype, 'asgi').mockImplementation(function (
+      this: SessionMiddleware,
+      scope,
+      receive,
+      send,
+    ) {
+      return original.call(this, { ...scope, patched: true } as Scope, receive, send)
+    })
+    try {
+      const out: Record<string, unknown>[] = []
+      await AuthMiddlewareStack(recorder(out))(wsScope(), receive, send)
+      expect(out[0]!.patched).toBe(true)
+    } finally {
+      patched.mockRestore()
+    }
   })
 
   it('gives a connection without a Cookie header one shared, frozen, empty cookies object', async () => {
     restore = useSettings({ SESSION_ENGINE: 'memory' })
-    const [fast, chain] = await seen(() => wsScope())
-    expect(fast.cookies).toEqual({})
-    expect(Object.isFrozen(fast.cookies)).toBe(true)
-    expect(chain.cookies).toBe(fast.cookies)
-    expect(() => {
-      ;(fast.cookies as Record<string, string>).x = 'y'
-    }).toThrow(TypeError)
+    const out: Record<string, unknown>[] = []
+    const app = AuthMiddlewareStack(recorder(out))
+    await app(wsScope(), receive, send)
+    await app(wsScope(), receive, send)
+    expect(out[0]!.cookies).toEqual({})
+    expect(Object.isFrozen(out[0]!.cookies)).toBe(true)
+    expect(out[1]!.cookies).toBe(out[0]!.cookies)
   })
 
-  it('takes the usual way with a session cookie, so the stored user is found', async () => {
+  it('marks the new session of an anonymous connection accessed (the user lookup reads it)', async () => {
+    const store = new CountingStore()
+    restore = useSettings({ SESSION_ENGINE: store })
+    const out: Record<string, unknown>[] = []
+    await AuthMiddlewareStack(recorder(out))(wsScope(), receive, send)
+    const session = out[0]!.session as { sessionKey: unknown; accessed: boolean; modified: boolean }
+    expect([session.sessionKey, session.accessed, session.modified]).toEqual([null, true, false])
+    expect(store.calls).toEqual([])
+  })
+
+  it('loads the session named by the cookie, so the stored user is looked up', async () => {
     const store = new CountingStore()
     restore = useSettings({ SESSION_ENGINE: store })
     store.data.set('s'.repeat(32), { [SESSION_KEY]: '7', [BACKEND_SESSION_KEY]: 'nowhere.Backend' })
-    const [fast, chain] = await seen(() => wsScope([['cookie', `sessionid=${'s'.repeat(32)}`]]))
-    expect(store.calls.filter((c) => c === 'load')).toHaveLength(2)
-    expect((fast.session as { sessionKey: unknown }).sessionKey).toBe('s'.repeat(32))
-    expect(Object.keys(fast)).toEqual(Object.keys(chain))
-  })
-
-  it('takes the usual way for HTTP and when the scope already has a user', async () => {
-    restore = useSettings({ SESSION_ENGINE: 'memory' })
-    const given = { id: 3 }
-    const [fast] = await seen(() => ({ ...wsScope(), user: given }) as unknown as Scope)
-    expect(fast.user).toBe(given)
-    const [http, httpChain] = await seen(() => ({ ...wsScope(), type: 'http' }) as unknown as Scope)
-    expect(Object.keys(http)).toEqual(Object.keys(httpChain))
+    const out: Record<string, unknown>[] = []
+    const app = AuthMiddlewareStack(recorder(out))
+    await app(wsScope([['cookie', `sessionid=${'s'.repeat(32)}`]]), receive, send)
+    expect(store.calls).toEqual(['load'])
+    expect((out[0]!.session as { sessionKey: unknown }).sessionKey).toBe('s'.repeat(32))
+    // No such backend: the user is anonymous.
+    expect(out[0]!.user).toBeInstanceOf(AnonymousUser)
   })
 })
 
 describe('OriginValidator per connection', () => {
   it('passes the scope on as it is (Channels does not copy it either)', async () => {
     let inner: Scope | undefined
-    const app = new OriginValidator(async (scope: Scope) => {
-      inner = scope
-    }, ['*'])
+    const app = new OriginValidator(
+      async (scope: Scope) => {
+        inner = scope
+      },
+      ['*'],
+    )
     const scope = wsScope([['origin', 'http://a.example']])
     await app(scope, receive, send)
     expect(inner).toBe(scope)
@@ -339,14 +392,14 @@ describe('CookieMiddleware per connection', () => {
   it('reports a scope without headers as a rejection, not a synchronous throw', async () => {
     const app = new CookieMiddleware(async () => {})
     let result: Promise<void> | undefined
-    expect(() => (result = app({ type: 'lifespan' } as Scope, receive, send))).not.toThrow()
+    expect(() => (result = app({ type: 'lifespan' }, receive, send))).not.toThrow()
     await expect(result).rejects.toThrow(ValueError)
   })
 
   it('turns a synchronous throw of the inner app into a rejection', async () => {
-    const app = new CookieMiddleware((() => {
+    const app = new CookieMiddleware(() => {
       throw new RangeError('inner')
-    }) as unknown as (scope: Scope, receive: Receive, send: Send) => Promise<void>)
+    })
     let result: Promise<void> | undefined
     expect(() => (result = app(wsScope(), receive, send))).not.toThrow()
     await expect(result).rejects.toThrow(RangeError)

@@ -1,10 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ValueError } from '../../../src/framework/asgi/errors.js'
-import { setLogHandler, type LogHandler, type LogRecord } from '../../../src/framework/asgi/logging.js'
+import {
+  setLogHandler,
+  type LogHandler,
+  type LogRecord,
+} from '../../../src/framework/asgi/logging.js'
 import type { Application } from '../../../src/framework/asgi/types.js'
 import { AsyncWebsocketConsumer } from '../../../src/framework/consumers/index.js'
-import { isSameDomain, originAllowed, parseOrigin } from '../../../src/framework/middleware/origin-match.js'
-import { AllowedHostsOriginValidator, OriginValidator } from '../../../src/framework/middleware/origin.js'
+import {
+  isSameDomain,
+  originAllowed,
+  parseOrigin,
+} from '../../../src/framework/middleware/origin-match.js'
+import {
+  AllowedHostsOriginValidator,
+  OriginValidator,
+} from '../../../src/framework/middleware/origin.js'
 import { overrideSettings } from '../../../src/framework/settings/index.js'
 import { HttpCommunicator, WebsocketCommunicator } from '../../../src/framework/testing/index.js'
 
@@ -172,7 +183,9 @@ describe('AllowedHostsOriginValidator', () => {
   })
 
   it('allows localhost, 127.0.0.1 and [::1] in DEBUG with empty ALLOWED_HOSTS', async () => {
-    const app = overrideSettings({ DEBUG: true, ALLOWED_HOSTS: [] }, () => AllowedHostsOriginValidator(consumer()))
+    const app = overrideSettings({ DEBUG: true, ALLOWED_HOSTS: [] }, () =>
+      AllowedHostsOriginValidator(consumer()),
+    )
     expect(app.allowedOrigins).toEqual(['localhost', '127.0.0.1', '[::1]'])
     expect(await connects(app, 'http://localhost:8000')).toBe(true)
     expect(await connects(app, 'http://[::1]:8000')).toBe(true)
@@ -180,7 +193,9 @@ describe('AllowedHostsOriginValidator', () => {
   })
 
   it('allows nothing without DEBUG and with empty ALLOWED_HOSTS', async () => {
-    const app = overrideSettings({ DEBUG: false, ALLOWED_HOSTS: [] }, () => AllowedHostsOriginValidator(consumer()))
+    const app = overrideSettings({ DEBUG: false, ALLOWED_HOSTS: [] }, () =>
+      AllowedHostsOriginValidator(consumer()),
+    )
     expect(await connects(app, 'http://localhost')).toBe(false)
   })
 })

@@ -6,7 +6,11 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { setLogHandler, type LogHandler, type LogRecord } from '../../../src/framework/asgi/logging.js'
+import {
+  setLogHandler,
+  type LogHandler,
+  type LogRecord,
+} from '../../../src/framework/asgi/logging.js'
 import type { Receive, Scope, Send } from '../../../src/framework/asgi/types.js'
 import { AsyncWebsocketConsumer } from '../../../src/framework/consumers/index.js'
 import type { AuthBackend, AuthUser } from '../../../src/framework/middleware/auth-user.js'
@@ -30,8 +34,15 @@ async function httpApp(scope: Scope, receive: Receive, send: Send): Promise<void
     await login(scope, alice)
     session.set('room', 'lobby')
   }
-  await send({ type: 'http.response.start', status: 200, headers: [[Buffer.from('content-type'), Buffer.from('text/plain')]] })
-  await send({ type: 'http.response.body', body: Buffer.from(`${(scope.user as AuthUser).username || 'anonymous'}`) })
+  await send({
+    type: 'http.response.start',
+    status: 200,
+    headers: [[Buffer.from('content-type'), Buffer.from('text/plain')]],
+  })
+  await send({
+    type: 'http.response.body',
+    body: Buffer.from((scope.user as AuthUser).username || 'anonymous'),
+  })
 }
 
 class WhoAmI extends AsyncWebsocketConsumer {
@@ -62,16 +73,27 @@ interface Reply {
  * One HTTP request on a fresh connection (`agent: false`): a pooled keep-alive socket would
  * outlive the test and hold the server's graceful stop open.
  */
-function httpRequest(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+function httpRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => {
-        const cookies = res.headers['set-cookie']
-        resolve({ status: res.statusCode!, setCookie: cookies?.[0] ?? null, body: Buffer.concat(chunks).toString() })
-      })
-    })
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => {
+          const cookies = res.headers['set-cookie']
+          resolve({
+            status: res.statusCode!,
+            setCookie: cookies?.[0] ?? null,
+            body: Buffer.concat(chunks).toString(),
+          })
+        })
+      },
+    )
     req.on('error', reject)
     req.end()
   })
@@ -103,7 +125,10 @@ describe.each(['node', 'auto'] as const)('over a real socket (reactor %s)', (rea
   const servers: Server[] = []
 
   async function serve(engine?: SessionEngine): Promise<number> {
-    const server = createServer(application(engine), ['tcp:port=0:interface=127.0.0.1'], { reactor, signalHandlers: false })
+    const server = createServer(application(engine), ['tcp:port=0:interface=127.0.0.1'], {
+      reactor,
+      signalHandlers: false,
+    })
     servers.push(server)
     const { listeners } = await server.start()
     return (listeners[0]!.address as { port: number }).port
@@ -137,25 +162,35 @@ describe.each(['node', 'auto'] as const)('over a real socket (reactor %s)', (rea
     const response = await httpRequest(`http://127.0.0.1:${port}/login`, { method: 'POST' })
     expect(response.body).toBe('alice')
     const setCookie = response.setCookie!
-    expect(setCookie).toMatch(/^sessionid=[a-z0-9]{32}; expires=.*; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/)
+    expect(setCookie).toMatch(
+      /^sessionid=[a-z0-9]{32}; expires=.*; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/,
+    )
     const cookie = cookieFrom([[Buffer.from('set-cookie'), Buffer.from(setCookie)]], 'sessionid')!
 
     const origin = `http://127.0.0.1:${port}`
-    expect(await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${cookie}`, origin })).toBe('alice lobby')
+    expect(
+      await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${cookie}`, origin }),
+    ).toBe('alice lobby')
     // The session is also there for plain HTTP.
-    const again = await httpRequest(`${origin}/whoami`, { headers: { cookie: `sessionid=${cookie}` } })
+    const again = await httpRequest(`${origin}/whoami`, {
+      headers: { cookie: `sessionid=${cookie}` },
+    })
     expect(again.body).toBe('alice')
     expect(again.setCookie).toBeNull()
 
     // A tampered cookie: AnonymousUser, empty session.
     const tampered = cookie.slice(0, -1) + (cookie.endsWith('a') ? 'b' : 'a')
-    expect(await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${tampered}`, origin })).toBe('anonymous -')
+    expect(
+      await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${tampered}`, origin }),
+    ).toBe('anonymous -')
     expect(records).toEqual([])
   })
 
   it('a foreign Origin is rejected with 403 and the reason is logged', async () => {
     const port = await serve()
-    const result = await firstMessage(`ws://127.0.0.1:${port}/ws/chat/lobby/`, { origin: 'http://evil.com' })
+    const result = await firstMessage(`ws://127.0.0.1:${port}/ws/chat/lobby/`, {
+      origin: 'http://evil.com',
+    })
     expect(result).toBe('status 403')
     expect(records.map((r) => [r.level, r.message])).toEqual([
       [
@@ -169,7 +204,10 @@ describe.each(['node', 'auto'] as const)('over a real socket (reactor %s)', (rea
     const firstStore = new SqliteSessionStore({ path: dbPath })
     let port = await serve(firstStore)
     const response = await httpRequest(`http://127.0.0.1:${port}/login`, { method: 'POST' })
-    const cookie = cookieFrom([[Buffer.from('set-cookie'), Buffer.from(response.setCookie!)]], 'sessionid')!
+    const cookie = cookieFrom(
+      [[Buffer.from('set-cookie'), Buffer.from(response.setCookie!)]],
+      'sessionid',
+    )!
     await servers.pop()!.stop()
     firstStore.close()
 
@@ -177,7 +215,9 @@ describe.each(['node', 'auto'] as const)('over a real socket (reactor %s)', (rea
     try {
       port = await serve(secondStore)
       const origin = `http://localhost:${port}`
-      expect(await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${cookie}`, origin })).toBe('alice lobby')
+      expect(
+        await firstMessage(`ws://127.0.0.1:${port}/ws/`, { cookie: `sessionid=${cookie}`, origin }),
+      ).toBe('alice lobby')
     } finally {
       await servers.pop()?.stop()
       secondStore.close()

@@ -7,8 +7,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FileSessionStore } from '../../../src/framework/middleware/sessions/file-store.js'
 import { MemorySessionStore } from '../../../src/framework/middleware/sessions/memory-store.js'
 import { SqliteSessionStore } from '../../../src/framework/middleware/sessions/sqlite-store.js'
-import { randomSessionKey, type SessionStore } from '../../../src/framework/middleware/sessions/store.js'
-import { getSessionStore, createSession } from '../../../src/framework/middleware/sessions/engine.js'
+import {
+  randomSessionKey,
+  type SessionStore,
+} from '../../../src/framework/middleware/sessions/store.js'
+import {
+  getSessionStore,
+  createSession,
+} from '../../../src/framework/middleware/sessions/engine.js'
 import { StoreSession } from '../../../src/framework/middleware/sessions/store-session.js'
 import { tempDir, useSettings } from './helpers.js'
 
@@ -114,7 +120,9 @@ describe('SQLite store', () => {
       const Database = (await import('better-sqlite3')).default
       const db = new Database(path, { readonly: true })
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-      expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toContain('channels_session')
+      expect(
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(),
+      ).toContain('channels_session')
       // A corrupt row reads as no session.
       const writable = new Database(path)
       writable.prepare('UPDATE channels_session SET session_data = ?').run('{broken')
@@ -137,7 +145,10 @@ describe('engine resolution', () => {
     const tmp = tempDir()
     dir = tmp.dir
     cleanup = tmp.cleanup
-    restore = useSettings({ SESSION_DB_PATH: join(dir, 'engine.sqlite3'), SESSION_FILE_PATH: join(dir, 'files') })
+    restore = useSettings({
+      SESSION_DB_PATH: join(dir, 'engine.sqlite3'),
+      SESSION_FILE_PATH: join(dir, 'files'),
+    })
   })
   afterEach(() => {
     restore()

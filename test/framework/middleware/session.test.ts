@@ -67,7 +67,9 @@ describe('Session (Django SessionBase)', () => {
 
   it('an unloaded keyed session refuses synchronous reads', () => {
     const session = new StoreSession(new MemorySessionStore(), 'abcdefgh12345678')
-    expect(() => session.get('a')).toThrow('Session data is not loaded yet: await session.load() first.')
+    expect(() => session.get('a')).toThrow(
+      'Session data is not loaded yet: await session.load() first.',
+    )
   })
 
   it('expiry: default SESSION_COOKIE_AGE, ms, Date, 0 and null', async () => {
@@ -86,10 +88,13 @@ describe('Session (Django SessionBase)', () => {
     session.setExpiry(null)
     expect(session.has(EXPIRY_KEY)).toBe(false)
     expect(session.getExpireAtBrowserClose()).toBe(false)
-    await overrideSettings({ SESSION_EXPIRE_AT_BROWSER_CLOSE: true, SESSION_COOKIE_AGE: 60 }, async () => {
-      expect(session.getExpireAtBrowserClose()).toBe(true)
-      expect(session.getExpiryAge()).toBe(60_000)
-    })
+    await overrideSettings(
+      { SESSION_EXPIRE_AT_BROWSER_CLOSE: true, SESSION_COOKIE_AGE: 60 },
+      async () => {
+        expect(session.getExpireAtBrowserClose()).toBe(true)
+        expect(session.getExpiryAge()).toBe(60_000)
+      },
+    )
   })
 
   it('flush empties the session, drops its key and deletes it from the store', async () => {

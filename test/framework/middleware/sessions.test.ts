@@ -37,7 +37,11 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
   })
 
   it('test_sessions', async () => {
-    const communicator = new HttpCommunicator(SessionMiddlewareStack(SimpleHttpApp.asAsgi()), 'GET', '/test/')
+    const communicator = new HttpCommunicator(
+      SessionMiddlewareStack(SimpleHttpApp.asAsgi()),
+      'GET',
+      '/test/',
+    )
     const response = await communicator.getResponse()
     const headers = textHeaders(response.headers)
     expect(headers).toHaveLength(1)
@@ -53,7 +57,11 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
 
   it.each(['Strict', 'None'] as const)('test_session_samesite[%s]', async (samesite) => {
     await overrideSettings({ SESSION_COOKIE_SAMESITE: samesite }, async () => {
-      const communicator = new HttpCommunicator(SessionMiddlewareStack(SimpleHttpApp.asAsgi()), 'GET', '/test/')
+      const communicator = new HttpCommunicator(
+        SessionMiddlewareStack(SimpleHttpApp.asAsgi()),
+        'GET',
+        '/test/',
+      )
       const response = await communicator.getResponse()
       const headers = textHeaders(response.headers)
       expect(headers).toHaveLength(1)
@@ -63,7 +71,11 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
 
   it('test_session_samesite_invalid', async () => {
     await overrideSettings({ SESSION_COOKIE_SAMESITE: 'Invalid' as never }, async () => {
-      const communicator = new HttpCommunicator(SessionMiddlewareStack(SimpleHttpApp.asAsgi()), 'GET', '/test/')
+      const communicator = new HttpCommunicator(
+        SessionMiddlewareStack(SimpleHttpApp.asAsgi()),
+        'GET',
+        '/test/',
+      )
       await expect(communicator.getResponse()).rejects.toThrow(
         "samesite must be either 'strict', 'lax' or 'none'",
       )
@@ -88,7 +100,11 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
         await this.send({ type: 'http.response.body', body: Buffer.from('ok') })
       }
     }
-    const response = await new HttpCommunicator(SessionMiddlewareStack(FavColorApp.asAsgi()), 'GET', '/first/').getResponse()
+    const response = await new HttpCommunicator(
+      SessionMiddlewareStack(FavColorApp.asAsgi()),
+      'GET',
+      '/first/',
+    ).getResponse()
     const sessionKey = cookieFrom(response.headers, 'sessionid')!
     expect(sessionKey).toBeTruthy()
     const session = await createSession(sessionKey)
@@ -118,10 +134,14 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
     const first = await new HttpCommunicator(app, 'GET', '/').getResponse()
     expect(first.body.toString()).toBe('1')
     let cookie = cookieFrom(first.headers, 'sessionid')!
-    const second = await new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `sessionid=${cookie}`]] }).getResponse()
+    const second = await new HttpCommunicator(app, 'GET', '/', {
+      headers: [['cookie', `sessionid=${cookie}`]],
+    }).getResponse()
     expect(second.body.toString()).toBe('2')
     cookie = cookieFrom(second.headers, 'sessionid') ?? cookie
-    const readOnly = await new HttpCommunicator(app, 'GET', '/peek', { headers: [['cookie', `sessionid=${cookie}`]] }).getResponse()
+    const readOnly = await new HttpCommunicator(app, 'GET', '/peek', {
+      headers: [['cookie', `sessionid=${cookie}`]],
+    }).getResponse()
     expect(readOnly.body.toString()).toBe('2')
     expect(readOnly.headers).toEqual([])
   })
@@ -153,23 +173,40 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
     const app = SessionMiddlewareStack(countingApp())
     const first = await new HttpCommunicator(app, 'GET', '/').getResponse()
     const cookie = cookieFrom(first.headers, 'sessionid')!
-    const flushed = await new HttpCommunicator(app, 'GET', '/flush', { headers: [['cookie', `sessionid=${cookie}`]] }).getResponse()
+    const flushed = await new HttpCommunicator(app, 'GET', '/flush', {
+      headers: [['cookie', `sessionid=${cookie}`]],
+    }).getResponse()
     const headers = textHeaders(flushed.headers)
     expect(headers).toHaveLength(1)
-    expect(headers[0]![1]).toMatch(/^sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=\//)
-    const after = await new HttpCommunicator(app, 'GET', '/peek', { headers: [['cookie', `sessionid=${cookie}`]] }).getResponse()
+    expect(headers[0]![1]).toMatch(
+      /^sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=\//,
+    )
+    const after = await new HttpCommunicator(app, 'GET', '/peek', {
+      headers: [['cookie', `sessionid=${cookie}`]],
+    }).getResponse()
     // A signed cookie can't be revoked server-side: replaying the old one still works (the
     // caveat Django documents for this backend).
     expect(after.body.toString()).toBe(engine === 'signed_cookies' ? '1' : '0')
   })
 
   it('SESSION_EXPIRE_AT_BROWSER_CLOSE sets a cookie without Max-Age and expires', async () => {
-    await overrideSettings({ SESSION_EXPIRE_AT_BROWSER_CLOSE: true, SESSION_COOKIE_SECURE: true, SESSION_COOKIE_DOMAIN: 'example.com' }, async () => {
-      const response = await new HttpCommunicator(SessionMiddlewareStack(countingApp()), 'GET', '/').getResponse()
-      const value = textHeaders(response.headers)[0]![1]
-      expect(value).not.toMatch(/Max-Age|expires/)
-      expect(value).toMatch(/; Domain=example\.com; HttpOnly; Path=\/; SameSite=Lax; Secure$/)
-    })
+    await overrideSettings(
+      {
+        SESSION_EXPIRE_AT_BROWSER_CLOSE: true,
+        SESSION_COOKIE_SECURE: true,
+        SESSION_COOKIE_DOMAIN: 'example.com',
+      },
+      async () => {
+        const response = await new HttpCommunicator(
+          SessionMiddlewareStack(countingApp()),
+          'GET',
+          '/',
+        ).getResponse()
+        const value = textHeaders(response.headers)[0]![1]
+        expect(value).not.toMatch(/Max-Age|expires/)
+        expect(value).toMatch(/; Domain=example\.com; HttpOnly; Path=\/; SameSite=Lax; Secure$/)
+      },
+    )
   })
 
   it('setExpiry(ms) sets the cookie Max-Age in seconds; setExpiry(0) means browser close', async () => {
@@ -213,7 +250,11 @@ describe.each(['db', 'memory', 'file'] as const)('store-backed SESSION_ENGINE=%s
         await this.send({ type: 'http.response.body', body: Buffer.from(session.sessionKey!) })
       }
     }
-    const communicator = new HttpCommunicator(SessionMiddlewareStack(DeletingApp.asAsgi()), 'GET', '/first/')
+    const communicator = new HttpCommunicator(
+      SessionMiddlewareStack(DeletingApp.asAsgi()),
+      'GET',
+      '/first/',
+    )
     await expect(communicator.getResponse()).rejects.toThrow(SuspiciousOperation)
     await expect(communicator.wait()).rejects.toThrow(
       "The request's session was deleted before the request completed. The user may have logged out in a concurrent request, for example.",
@@ -271,7 +312,9 @@ describe('signed_cookies engine', () => {
     const first = await new HttpCommunicator(app, 'GET', '/').getResponse()
     const cookie = cookieFrom(first.headers, 'sessionid')!
     expect(cookie.split(':')).toHaveLength(3)
-    const second = await new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `sessionid=${cookie}`]] }).getResponse()
+    const second = await new HttpCommunicator(app, 'GET', '/', {
+      headers: [['cookie', `sessionid=${cookie}`]],
+    }).getResponse()
     expect(second.body.toString()).toBe('2')
   })
 
@@ -281,8 +324,14 @@ describe('signed_cookies engine', () => {
     const cookie = cookieFrom(first.headers, 'sessionid')!
     const [payload, ts, sig] = cookie.split(':')
     const forged = Buffer.from('{"count":41}').toString('base64url')
-    for (const bad of [`${forged}:${ts}:${sig}`, `${payload}:${ts}:x${sig}`, 'garbage-cookie-value']) {
-      const response = await new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `sessionid=${bad}`]] }).getResponse()
+    for (const bad of [
+      `${forged}:${ts}:${sig}`,
+      `${payload}:${ts}:x${sig}`,
+      'garbage-cookie-value',
+    ]) {
+      const response = await new HttpCommunicator(app, 'GET', '/', {
+        headers: [['cookie', `sessionid=${bad}`]],
+      }).getResponse()
       expect(response.body.toString()).toBe('1')
     }
   })
@@ -292,7 +341,9 @@ describe('signed_cookies engine', () => {
     const first = await new HttpCommunicator(app, 'GET', '/').getResponse()
     const cookie = cookieFrom(first.headers, 'sessionid')!
     await overrideSettings({ SECRET_KEY: 'another-key' }, async () => {
-      const response = await new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `sessionid=${cookie}`]] }).getResponse()
+      const response = await new HttpCommunicator(app, 'GET', '/', {
+        headers: [['cookie', `sessionid=${cookie}`]],
+      }).getResponse()
       expect(response.body.toString()).toBe('1')
     })
   })
@@ -349,7 +400,10 @@ describe('SessionMiddleware wiring', () => {
         this.send({ textData: 'ok' })
       }
     }
-    const communicator = new WebsocketCommunicator(SessionMiddlewareStack(SavingConsumer.asAsgi()), '/')
+    const communicator = new WebsocketCommunicator(
+      SessionMiddlewareStack(SavingConsumer.asAsgi()),
+      '/',
+    )
     await communicator.connect()
     await communicator.sendTo({ textData: 'hello' })
     await communicator.receiveFrom()
@@ -361,7 +415,9 @@ describe('SessionMiddleware wiring', () => {
   })
 
   it('an explicit engine option overrides SESSION_ENGINE', async () => {
-    const app = new CookieMiddleware(new SessionMiddleware(countingApp(), { engine: 'signed_cookies' }))
+    const app = new CookieMiddleware(
+      new SessionMiddleware(countingApp(), { engine: 'signed_cookies' }),
+    )
     const response = await new HttpCommunicator(app, 'GET', '/').getResponse()
     expect(cookieFrom(response.headers, 'sessionid')!.split(':')).toHaveLength(3)
   })
@@ -369,19 +425,26 @@ describe('SessionMiddleware wiring', () => {
   it('an unknown engine is ImproperlyConfigured', async () => {
     await overrideSettings({ SESSION_ENGINE: 'redis-please' }, async () => {
       const communicator = new HttpCommunicator(SessionMiddlewareStack(countingApp()), 'GET', '/')
-      await expect(communicator.getResponse()).rejects.toThrow(/Unknown SESSION_ENGINE "redis-please"/)
+      await expect(communicator.getResponse()).rejects.toThrow(
+        /Unknown SESSION_ENGINE "redis-please"/,
+      )
     })
   })
 
   it('honours SESSION_COOKIE_NAME and SESSION_COOKIE_PATH', async () => {
-    await overrideSettings({ SESSION_COOKIE_NAME: 'sid', SESSION_COOKIE_PATH: '/app/' }, async () => {
-      const app = SessionMiddlewareStack(countingApp())
-      const first = await new HttpCommunicator(app, 'GET', '/').getResponse()
-      expect(textHeaders(first.headers)[0]![1]).toMatch(/^sid=[a-z0-9]{32}; .*Path=\/app\//)
-      const cookie = cookieFrom(first.headers, 'sid')!
-      const second = await new HttpCommunicator(app, 'GET', '/', { headers: [['cookie', `sid=${cookie}`]] }).getResponse()
-      expect(second.body.toString()).toBe('2')
-    })
+    await overrideSettings(
+      { SESSION_COOKIE_NAME: 'sid', SESSION_COOKIE_PATH: '/app/' },
+      async () => {
+        const app = SessionMiddlewareStack(countingApp())
+        const first = await new HttpCommunicator(app, 'GET', '/').getResponse()
+        expect(textHeaders(first.headers)[0]![1]).toMatch(/^sid=[a-z0-9]{32}; .*Path=\/app\//)
+        const cookie = cookieFrom(first.headers, 'sid')!
+        const second = await new HttpCommunicator(app, 'GET', '/', {
+          headers: [['cookie', `sid=${cookie}`]],
+        }).getResponse()
+        expect(second.body.toString()).toBe('2')
+      },
+    )
   })
 })
 

@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { setLogHandler, type LogHandler, type LogRecord } from '../../../src/framework/asgi/logging.js'
+import {
+  setLogHandler,
+  type LogHandler,
+  type LogRecord,
+} from '../../../src/framework/asgi/logging.js'
 import { AsyncWebsocketConsumer } from '../../../src/framework/consumers/index.js'
 import type { AuthUser } from '../../../src/framework/middleware/auth-user.js'
 import { TokenAuthMiddleware } from '../../../src/framework/middleware/token-auth.js'
@@ -13,9 +17,11 @@ const authenticate = async (token: string) => {
 
 class Echo extends AsyncWebsocketConsumer {
   override async connect(): Promise<void> {
-    const offered = this.scope.subprotocols as string[]
+    const offered = this.scope.subprotocols
     await this.accept(offered[0] ?? null)
-    await this.send({ textData: `${(this.scope.user as AuthUser).username} ${JSON.stringify(offered)}` })
+    await this.send({
+      textData: `${(this.scope.user as AuthUser).username} ${JSON.stringify(offered)}`,
+    })
   }
 }
 
@@ -40,7 +46,9 @@ describe('TokenAuthMiddleware', () => {
   })
 
   it('reads a token.<value> subprotocol and hides it from the consumer', async () => {
-    const communicator = new WebsocketCommunicator(app, '/ws/', { subprotocols: ['chat', 'token.secret-token'] })
+    const communicator = new WebsocketCommunicator(app, '/ws/', {
+      subprotocols: ['chat', 'token.secret-token'],
+    })
     expect(await communicator.connect()).toEqual([true, 'chat'])
     expect(await communicator.receiveFrom()).toBe('carol ["chat"]')
     await communicator.disconnect()
@@ -56,14 +64,19 @@ describe('TokenAuthMiddleware', () => {
     const communicator = new WebsocketCommunicator(app, path, { subprotocols })
     expect(await communicator.connect()).toEqual([false, 1000])
     await communicator.wait()
-    expect(records.some((r) => r.logger === 'channels.security' && r.message.includes(why))).toBe(true)
+    expect(records.some((r) => r.logger === 'channels.security' && r.message.includes(why))).toBe(
+      true,
+    )
   })
 
   it('answers HTTP with 401 on a bad token and passes a good one through', async () => {
     const httpApp = new TokenAuthMiddleware(
       async (scope, _receive, send) => {
         await send({ type: 'http.response.start', status: 200, headers: [] })
-        await send({ type: 'http.response.body', body: Buffer.from((scope.user as AuthUser).username!) })
+        await send({
+          type: 'http.response.body',
+          body: Buffer.from((scope.user as AuthUser).username!),
+        })
       },
       { authenticate },
     )
@@ -89,11 +102,17 @@ describe('TokenAuthMiddleware', () => {
   })
 
   it('honours a custom query parameter and subprotocol prefix', async () => {
-    const custom = new TokenAuthMiddleware(Echo.asAsgi(), { authenticate, queryParam: 'jwt', subprotocolPrefix: 'bearer-' })
+    const custom = new TokenAuthMiddleware(Echo.asAsgi(), {
+      authenticate,
+      queryParam: 'jwt',
+      subprotocolPrefix: 'bearer-',
+    })
     const byQuery = new WebsocketCommunicator(custom, '/ws/?jwt=secret-token')
     expect((await byQuery.connect())[0]).toBe(true)
     await byQuery.disconnect()
-    const byProtocol = new WebsocketCommunicator(custom, '/ws/', { subprotocols: ['bearer-secret-token'] })
+    const byProtocol = new WebsocketCommunicator(custom, '/ws/', {
+      subprotocols: ['bearer-secret-token'],
+    })
     expect((await byProtocol.connect())[0]).toBe(true)
     await byProtocol.disconnect()
   })

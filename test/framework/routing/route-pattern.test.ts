@@ -89,7 +89,7 @@ describe('RoutePattern (path())', () => {
     )
   })
 
-  it('rejects bad routes at construction with Django\'s messages', () => {
+  it("rejects bad routes at construction with Django's messages", () => {
     expect(() => new RoutePattern('<int: n>/')).toThrow(
       new ImproperlyConfigured(
         "URL route '<int: n>/' cannot contain whitespace in angle brackets <…>.",

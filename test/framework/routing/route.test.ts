@@ -5,7 +5,7 @@ import { path, rePath, URLRoute, URLRouter } from '../../../src/framework/routin
 import { call, mockApplication, urlRoute } from './helpers.js'
 
 describe('path() and rePath()', () => {
-  it('build URLRoute objects with Django\'s attributes', () => {
+  it("build URLRoute objects with Django's attributes", () => {
     const app = mockApplication(1)
     const route = path('chat/<room>/', app, { kwargs: { a: 1 }, name: 'chat' })
     expect(route).toBeInstanceOf(URLRoute)

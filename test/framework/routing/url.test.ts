@@ -219,7 +219,9 @@ describe('URLRouter scope handling', () => {
     await call(router, { type: 'websocket', path: '/ws/echo/' })
     const first = urlRoute(app) as { args: unknown[]; kwargs: Record<string, unknown> }
     expect(first).toEqual({ args: [], kwargs: {} })
-    expect(Object.isFrozen(first) && Object.isFrozen(first.args) && Object.isFrozen(first.kwargs)).toBe(true)
+    expect(
+      Object.isFrozen(first) && Object.isFrozen(first.args) && Object.isFrozen(first.kwargs),
+    ).toBe(true)
     // Assigning into it is an error, not a change every other connection would see.
     expect(() => {
       first.kwargs.x = 1
@@ -273,7 +275,9 @@ describe('URLRouter scope handling', () => {
     const late = new Resolver404('raised by a consumer handler')
     const consumerApp = Object.assign(() => Promise.reject(late), { consumerClass: class {} })
     const router = new URLRouter([path('x/', consumerApp), path('x/', mockApplication(2))])
-    await expect(call(router, { type: 'http', path: '/x/', path_remaining: 'x/' })).rejects.toBe(late)
+    await expect(call(router, { type: 'http', path: '/x/', path_remaining: 'x/' })).rejects.toBe(
+      late,
+    )
   })
 
   it('retries a nested router with the scope it was given after a late Resolver404', async () => {

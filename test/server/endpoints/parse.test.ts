@@ -224,10 +224,7 @@ describe('parseEndpoint: bad input', () => {
       "Unexpected positional argument 'extra' for 'tcp' endpoint (at most 3: port, interface," +
         ' backlog) (at offset 12)\n  tcp:80:lo:5:extra\n              ^^^^^',
     ],
-    [
-      'fd',
-      "Missing required key 'fileno' for 'fd' endpoint (at offset 2)\n  fd\n    ^",
-    ],
+    ['fd', "Missing required key 'fileno' for 'fd' endpoint (at offset 2)\n  fd\n    ^"],
     [
       'fd:fileno=three',
       "Invalid fileno 'three' for 'fd' endpoint: expected a non-negative integer (at offset 10)\n" +

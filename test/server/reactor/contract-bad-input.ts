@@ -19,7 +19,9 @@ interface HandshakeEdits {
 }
 
 function handshake(edits: HandshakeEdits = {}): string {
-  const lines = handshakeRequest('/ws', {}, edits.version ?? '13').split('\r\n').filter(Boolean)
+  const lines = handshakeRequest('/ws', {}, edits.version ?? '13')
+    .split('\r\n')
+    .filter(Boolean)
   const dropped = (line: string) =>
     (edits.drop ?? []).some((name) => line.toLowerCase().startsWith(name))
   const kept = lines.filter((line) => !dropped(line))
@@ -51,7 +53,11 @@ export function badInputContract(_name: ReactorName, harness: () => Harness): vo
         /^HTTP\/1\.1 400 /,
       ],
       ['Sec-WebSocket-Version 8', handshake({ version: '8' }), /^HTTP\/1\.1 426 /],
-      ['no Sec-WebSocket-Version', handshake({ drop: ['sec-websocket-version'] }), /^HTTP\/1\.1 426 /],
+      [
+        'no Sec-WebSocket-Version',
+        handshake({ drop: ['sec-websocket-version'] }),
+        /^HTTP\/1\.1 426 /,
+      ],
       ['a POST upgrade', handshake({ method: 'POST' }), /^HTTP\/1\.1 405 /],
       ['no Connection: upgrade', handshake({ drop: ['connection'] }), /^HTTP\/1\.1 400 /],
       ['a key without Upgrade: websocket', handshake({ drop: ['upgrade'] }), /^HTTP\/1\.1 400 /],
@@ -78,7 +84,9 @@ export function badInputContract(_name: ReactorName, harness: () => Harness): vo
       await new Promise((resolve) => setTimeout(resolve, 20))
       raw.destroy()
       const upgrade = await connectRaw(port)
-      upgrade.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ${WS_KEY}`)
+      upgrade.write(
+        `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ${WS_KEY}`,
+      )
       upgrade.destroy()
       expect((await get({ host: '127.0.0.1', port, path: '/next' })).body).toBe('served')
       expect(requests.map((r) => r.request.url)).toEqual(['/next'])
@@ -101,30 +109,26 @@ export function badInputContract(_name: ReactorName, harness: () => Harness): vo
       seen.upgrades[0]!.upgrade.reject({ status: 403, headers: [] })
     })
 
-    it(
-      'does not pass CR/LF-injected header values through, and keeps serving',
-      async () => {
-        const { port, requests } = await serving(harness)
-        const injections = [
-          'GET /cr HTTP/1.1\r\nHost: x\r\nX-Bad: a\rInjected: yes\r\n\r\n',
-          'GET /lf HTTP/1.1\r\nHost: x\r\nX-Bad: a\nInjected: yes\r\n\r\n',
-          'GET /nul HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n',
-        ]
-        // uWS answers nothing and closes on its ~10 s HTTP idle timeout: run them together.
-        const answers = injections.map(async (text) => {
-          const raw = await connectRaw(port)
-          raw.write(Buffer.from(text, 'latin1'))
-          return raw.closed
-        })
-        expect((await get({ host: '127.0.0.1', port, path: '/meanwhile' })).body).toBe('served')
-        for (const data of await Promise.all(answers)) {
-          const text = data.toString('latin1')
-          expect(text === '' || text.startsWith('HTTP/1.1 400 ')).toBe(true)
-        }
-        expect(requests.map((r) => r.request.url)).toEqual(['/meanwhile'])
-        expect((await get({ host: '127.0.0.1', port, path: '/after' })).body).toBe('served')
-      },
-      40_000,
-    )
+    it('does not pass CR/LF-injected header values through, and keeps serving', async () => {
+      const { port, requests } = await serving(harness)
+      const injections = [
+        'GET /cr HTTP/1.1\r\nHost: x\r\nX-Bad: a\rInjected: yes\r\n\r\n',
+        'GET /lf HTTP/1.1\r\nHost: x\r\nX-Bad: a\nInjected: yes\r\n\r\n',
+        'GET /nul HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n',
+      ]
+      // uWS answers nothing and closes on its ~10 s HTTP idle timeout: run them together.
+      const answers = injections.map(async (text) => {
+        const raw = await connectRaw(port)
+        raw.write(Buffer.from(text, 'latin1'))
+        return raw.closed
+      })
+      expect((await get({ host: '127.0.0.1', port, path: '/meanwhile' })).body).toBe('served')
+      for (const data of await Promise.all(answers)) {
+        const text = data.toString('latin1')
+        expect(text === '' || text.startsWith('HTTP/1.1 400 ')).toBe(true)
+      }
+      expect(requests.map((r) => r.request.url)).toEqual(['/meanwhile'])
+      expect((await get({ host: '127.0.0.1', port, path: '/after' })).body).toBe('served')
+    }, 40_000)
   })
 }

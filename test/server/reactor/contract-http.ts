@@ -21,7 +21,9 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       const { requests, handlers } = collector()
       const listener = await harness().listen(handlers)
       const raw = await connectRaw(listener.port)
-      raw.write('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n')
+      raw.write(
+        'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+      )
       raw.write('5\r\nhello\r\n')
       await vi.waitFor(() => expect(requests).toHaveLength(1))
       const { request, response } = requests[0]!
@@ -40,7 +42,13 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       await done
       expect(seen.map(([text]) => text).join('')).toBe('hello world')
       expect(seen.at(-1)![1]).toBe(true)
-      response.writeHead({ status: 201, headers: [['Content-Type', 'text/plain'], ['Content-Length', '2']] })
+      response.writeHead({
+        status: 201,
+        headers: [
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', '2'],
+        ],
+      })
       response.end(Buffer.from('ok'))
       const data = await raw.closed
       expect(headOf(data)).toMatch(/^HTTP\/1\.1 201 Created\r\n/)
@@ -53,7 +61,9 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       const { requests, handlers } = collector()
       const listener = await harness().listen(handlers)
       const raw = await connectRaw(listener.port)
-      raw.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789')
+      raw.write(
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789',
+      )
       await vi.waitFor(() => expect(requests).toHaveLength(1))
       await new Promise((resolve) => setTimeout(resolve, 50)) // let the body land unobserved
       const { body } = await readBody(requests[0]!.response)
@@ -94,7 +104,13 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
     it('sends a chunked response when no content-length is given', async () => {
       const listener = await harness().listen({
         onRequest(_request, response) {
-          response.writeHead({ status: 200, headers: [['Content-Type', 'text/plain'], ['X-Custom', 'yes']] })
+          response.writeHead({
+            status: 200,
+            headers: [
+              ['Content-Type', 'text/plain'],
+              ['X-Custom', 'yes'],
+            ],
+          })
           setTimeout(() => {
             response.write(Buffer.from('first,'))
             response.cork(() => {
@@ -117,7 +133,11 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
     it('writes a custom reason phrase and byte header values', async () => {
       const listener = await harness().listen({
         onRequest(_request, response) {
-          response.writeHead({ status: 418, reason: 'Short And Stout', headers: [['X-Bytes', Buffer.from('v1')]] })
+          response.writeHead({
+            status: 418,
+            reason: 'Short And Stout',
+            headers: [['X-Bytes', Buffer.from('v1')]],
+          })
           response.end()
         },
       })
@@ -184,8 +204,12 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       raw.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
       await vi.waitFor(() => expect(requests).toHaveLength(1))
       const { response } = requests[0]!
-      expect(() => response.writeHead({ status: 200, headers: [['Bad Name', 'x']] })).toThrow(TypeError)
-      expect(() => response.writeHead({ status: 200, headers: [['X\r\nY', 'x']] })).toThrow(TypeError)
+      expect(() => response.writeHead({ status: 200, headers: [['Bad Name', 'x']] })).toThrow(
+        TypeError,
+      )
+      expect(() => response.writeHead({ status: 200, headers: [['X\r\nY', 'x']] })).toThrow(
+        TypeError,
+      )
       response.writeHead({ status: 500, headers: [] })
       response.end(Buffer.from('error'))
       const data = await raw.closed
@@ -209,7 +233,9 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       const head = await raw.until((d) => d.includes('\r\n\r\n'))
       expect(headOf(head)).toMatch(/\r\nContent-Length: 1234/i)
       raw.write('DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-      const data = await raw.until((d) => d.indexOf('HTTP/1.1 204') > 0 && d.toString().endsWith('\r\n\r\n'))
+      const data = await raw.until(
+        (d) => d.indexOf('HTTP/1.1 204') > 0 && d.toString().endsWith('\r\n\r\n'),
+      )
       const second = data.subarray(data.indexOf('HTTP/1.1 204'))
       expect(second.toString()).not.toMatch(/Content-Length|Transfer-Encoding/i)
       expect(bodyOf(head).toString()).not.toContain('ignored')
@@ -223,7 +249,8 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
         const log: string[] = []
         const listener = await harness().listen({
           onRequest(_request, response) {
-            const headers: [string, string][] = mode === 'content-length' ? [['Content-Length', String(total)]] : []
+            const headers: [string, string][] =
+              mode === 'content-length' ? [['Content-Length', String(total)]] : []
             response.writeHead({ status: 200, headers })
             let offset = 0
             const pump = () => {
@@ -318,7 +345,8 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       const raw = await connectRaw(listener.port)
       const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`
       raw.write(get('/now1') + get('/now2') + get('/slow') + get('/last'))
-      const bodies = (data: Buffer) => [...data.toString().matchAll(/\r\n\r\n(\w{4})/g)].map((m) => m[1])
+      const bodies = (data: Buffer) =>
+        [...data.toString().matchAll(/\r\n\r\n(\w{4})/g)].map((m) => m[1])
       if (name === 'node') {
         const data = await raw.until((d) => d.toString().endsWith('last'))
         expect(bodies(data)).toEqual(['now1', 'now2', 'slow', 'last'])
@@ -356,7 +384,9 @@ export function httpContract(name: ReactorName, harness: () => Harness): void {
       await vi.waitFor(() => expect(requests).toHaveLength(1))
       raw.destroy()
       await new Promise((resolve) => setTimeout(resolve, 100))
-      const aborted = await new Promise<boolean>((resolve) => requests[0]!.response.onAborted(() => resolve(true)))
+      const aborted = await new Promise<boolean>((resolve) =>
+        requests[0]!.response.onAborted(() => resolve(true)),
+      )
       expect(aborted).toBe(true)
     })
 

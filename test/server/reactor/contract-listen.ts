@@ -36,7 +36,10 @@ export function get(
 /** A handler answering `text` with a content-length. */
 function answer(text: string) {
   return {
-    onRequest(_request: unknown, response: import('../../../src/server/reactor/types.js').HttpResponder) {
+    onRequest(
+      _request: unknown,
+      response: import('../../../src/server/reactor/types.js').HttpResponder,
+    ) {
       response.writeHead({ status: 200, headers: [['Content-Type', 'text/plain']] })
       response.end(Buffer.from(text))
     },
@@ -83,7 +86,12 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       const res = await get({ host: '127.0.0.1', port: listener.port, path: '/p?q=1' })
       expect(res).toMatchObject({ status: 200, body: 'tcp' })
       const { request } = requests[0]!
-      expect(request).toMatchObject({ method: 'GET', url: '/p?q=1', httpVersion: '1.1', tls: false })
+      expect(request).toMatchObject({
+        method: 'GET',
+        url: '/p?q=1',
+        httpVersion: '1.1',
+        tls: false,
+      })
       expect(request.remote?.host).toBe('127.0.0.1')
       expect(request.local).toMatchObject({ port: listener.port })
     })
@@ -94,7 +102,16 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       const raw = await connectRaw(listener.port)
       raw.write('GET /h HTTP/1.1\r\nHost: x\r\nX-Dup: 1\r\nX-Other: a\r\nX-DUP: 2\r\n\r\n')
       await vi.waitFor(() => expect(requests).toHaveLength(1))
-      expect(requests[0]!.request.headers).toEqual(['host', 'x', 'x-dup', '1', 'x-other', 'a', 'x-dup', '2'])
+      expect(requests[0]!.request.headers).toEqual([
+        'host',
+        'x',
+        'x-dup',
+        '1',
+        'x-other',
+        'a',
+        'x-dup',
+        '2',
+      ])
       raw.destroy()
     })
 
@@ -195,7 +212,11 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
       const file = path.join(dir, 'stale.sock')
       await staleSocket(file)
       fs.symlinkSync(String(await deadPid()), `${file}.lock`)
-      const listener = await harness().listen(answer('fresh'), { kind: 'unix', path: file, lockfile: true })
+      const listener = await harness().listen(answer('fresh'), {
+        kind: 'unix',
+        path: file,
+        lockfile: true,
+      })
       expect(fs.readlinkSync(`${file}.lock`)).toBe(String(process.pid))
       expect((await get({ socketPath: file, path: '/' })).body).toBe('fresh')
       await listener.close()
@@ -244,7 +265,13 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
             },
             onUpgrade: (_request, _protocols, upgrade) => upgrade.accept({}, socket.handlers),
           },
-          { kind: 'ssl', host: '127.0.0.1', port: 0, privateKey: cert.keyPath, certKey: cert.certPath },
+          {
+            kind: 'ssl',
+            host: '127.0.0.1',
+            port: 0,
+            privateKey: cert.keyPath,
+            certKey: cert.certPath,
+          },
         )
         expect(listener.address).toMatchObject({ kind: 'ssl', host: '127.0.0.1' })
         const ca = fs.readFileSync(cert.certPath)
@@ -260,13 +287,16 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
 
       it('rejects clearly when the key file is missing', async () => {
         await expect(
-          harness().listen({}, {
-            kind: 'ssl',
-            host: '127.0.0.1',
-            port: 0,
-            privateKey: path.join(dir, 'missing.pem'),
-            certKey: cert.certPath,
-          }),
+          harness().listen(
+            {},
+            {
+              kind: 'ssl',
+              host: '127.0.0.1',
+              port: 0,
+              privateKey: path.join(dir, 'missing.pem'),
+              certKey: cert.certPath,
+            },
+          ),
         ).rejects.toThrow(/missing\.pem/)
       })
     })
@@ -274,7 +304,9 @@ export function listenContract(name: ReactorName, harness: () => Harness): void 
     it('stops accepting after Listener.close()', async () => {
       const listener = await harness().listen(answer('x'))
       await listener.close()
-      await expect(get({ host: '127.0.0.1', port: listener.port, path: '/' })).rejects.toThrow(/ECONNREFUSED/)
+      await expect(get({ host: '127.0.0.1', port: listener.port, path: '/' })).rejects.toThrow(
+        /ECONNREFUSED/,
+      )
     })
 
     it('stop() ends open WebSockets, pending requests and idle keep-alive connections', async () => {

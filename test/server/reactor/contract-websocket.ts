@@ -37,7 +37,9 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       const { upgrades, handlers } = collector()
       const listener = await harness().listen(handlers)
       const raw = await connectRaw(listener.port)
-      raw.write(handshakeRequest('/chat/?room=1', { 'Sec-WebSocket-Protocol': 'alpha, beta ,gamma' }))
+      raw.write(
+        handshakeRequest('/chat/?room=1', { 'Sec-WebSocket-Protocol': 'alpha, beta ,gamma' }),
+      )
       await vi.waitFor(() => expect(upgrades).toHaveLength(1))
       const { request, subprotocols, upgrade } = upgrades[0]!
       expect(request.url).toBe('/chat/?room=1')
@@ -58,13 +60,18 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       expect(head).not.toMatch(/Sec-WebSocket-Extensions/i)
       await vi.waitFor(() => expect(record.events).toEqual([{ type: 'open' }]))
       raw.destroy()
-      await vi.waitFor(() => expect(record.closes()).toEqual([{ code: 1006, reason: expect.any(String) }]))
+      await vi.waitFor(() =>
+        expect(record.closes()).toEqual([{ code: 1006, reason: expect.any(String) }]),
+      )
     })
 
     it('sends each accept its own headers: a shared frozen list, then a list changed in place', async () => {
       const { upgrades, handlers } = collector()
       const listener = await harness().listen(handlers)
-      const shared = Object.freeze([Object.freeze(['X-Shared', 'one'])]) as unknown as [string, string][]
+      const shared = Object.freeze([Object.freeze(['X-Shared', 'one'])]) as unknown as [
+        string,
+        string,
+      ][]
       const mutable: [string, string][] = [['X-Mutable', 'before']]
       const heads: string[] = []
       const accepts: [string, string][][] = [shared, shared, mutable, mutable]
@@ -89,7 +96,10 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       const record = recordSocket()
       const listener = await harness().listen({
         onUpgrade: (_request, protocols, upgrade) =>
-          setTimeout(() => upgrade.accept({ subprotocol: protocols[1] ?? null }, record.handlers), 10),
+          setTimeout(
+            () => upgrade.accept({ subprotocol: protocols[1] ?? null }, record.handlers),
+            10,
+          ),
       })
       const client = await openClient(`ws://127.0.0.1:${listener.port}/`, ['one', 'two'])
       expect(client.ws.protocol).toBe('two')
@@ -137,7 +147,10 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       client.send(Buffer.from([0, 1, 2, 255]))
       const echoed = await client.next()
       expect(Buffer.isBuffer(echoed) && [...echoed]).toEqual([0, 1, 2, 255])
-      expect(record.events.slice(0, 2)).toEqual([{ type: 'open' }, { type: 'text', text: 'héllo ☃' }])
+      expect(record.events.slice(0, 2)).toEqual([
+        { type: 'open' },
+        { type: 'text', text: 'héllo ☃' },
+      ])
       const binary = record.events[2] as { type: string; data: Uint8Array }
       expect(binary.type).toBe('binary')
       expect(binary.data).toBeInstanceOf(Uint8Array)
@@ -223,7 +236,9 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       const client = await openClient(url)
       client.close(4321, 'client leaving')
       await client.closed
-      await vi.waitFor(() => expect(record.closes()).toEqual([{ code: 4321, reason: 'client leaving' }]))
+      await vi.waitFor(() =>
+        expect(record.closes()).toEqual([{ code: 4321, reason: 'client leaving' }]),
+      )
     })
 
     it('reports 1005 for a close frame without a code', async () => {
@@ -239,7 +254,9 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       const client = await openClient(url)
       await vi.waitFor(() => expect(record.events).toHaveLength(1))
       client.ws.terminate()
-      await vi.waitFor(() => expect(record.closes()).toEqual([{ code: 1006, reason: expect.any(String) }]))
+      await vi.waitFor(() =>
+        expect(record.closes()).toEqual([{ code: 1006, reason: expect.any(String) }]),
+      )
     })
 
     it('ping() gets a pong that reaches onPong', async () => {
@@ -279,7 +296,8 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       ;(client.ws as unknown as { _socket: import('node:net').Socket })._socket.pause()
       const big = Buffer.alloc(OPTIONS.maxBackpressure * 4, 1)
       const results: SendResult[] = []
-      for (let i = 0; i < 200 && !results.includes(SendResult.DROPPED); i++) results.push(socket.send(big))
+      for (let i = 0; i < 200 && !results.includes(SendResult.DROPPED); i++)
+        results.push(socket.send(big))
       expect(results).toContain(SendResult.BACKPRESSURE)
       expect(results.at(-1)).toBe(SendResult.DROPPED)
       expect(socket.bufferedAmount()).toBeGreaterThan(OPTIONS.maxBackpressure)
@@ -408,7 +426,9 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       upgrades[1]!.upgrade.accept({}, record.handlers)
       await new Promise((resolve) => second.once('open', resolve))
       second.send('hi')
-      const reply = await new Promise<string>((resolve) => second.once('message', (d) => resolve(String(d))))
+      const reply = await new Promise<string>((resolve) =>
+        second.once('message', (d) => resolve(String(d))),
+      )
       expect(reply).toBe('hi')
       second.close()
       first.terminate()

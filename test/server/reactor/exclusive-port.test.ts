@@ -43,7 +43,10 @@ function create(name: ReactorName, options: ReactorOptions): Reactor {
 }
 
 const handlers = {
-  onRequest(_request: unknown, response: import('../../../src/server/reactor/types.js').HttpResponder) {
+  onRequest(
+    _request: unknown,
+    response: import('../../../src/server/reactor/types.js').HttpResponder,
+  ) {
     response.writeHead({ status: 200, headers: [] })
     response.end(Buffer.from('parent'))
   },

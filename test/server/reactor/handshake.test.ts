@@ -21,12 +21,15 @@ function headers(changes: Record<string, string | undefined> = {}): string[] {
   return Object.entries(base).flatMap(([name, value]) => (value === undefined ? [] : [name, value]))
 }
 
-const status = (method: string, list: string[]) => validateHandshake(method, list)?.head.status ?? null
+const status = (method: string, list: string[]) =>
+  validateHandshake(method, list)?.head.status ?? null
 
 describe('validateHandshake (RFC 6455 §4.2.1)', () => {
   it('accepts a valid handshake, with tokens in any case and in lists', () => {
     expect(status('GET', headers())).toBeNull()
-    expect(status('GET', headers({ upgrade: 'WebSocket', connection: 'keep-alive, Upgrade' }))).toBeNull()
+    expect(
+      status('GET', headers({ upgrade: 'WebSocket', connection: 'keep-alive, Upgrade' })),
+    ).toBeNull()
     expect(status('GET', headers({ 'sec-websocket-key': ` ${KEY} ` }))).toBeNull()
   })
 
@@ -35,10 +38,9 @@ describe('validateHandshake (RFC 6455 §4.2.1)', () => {
     expect(status('GET', headers({ upgrade: undefined }))).toBe(400)
     expect(status('GET', headers({ connection: 'close' }))).toBe(400)
     expect(status('GET', headers({ 'sec-websocket-version': '8' }))).toBe(426)
-    expect(validateHandshake('GET', headers({ 'sec-websocket-version': '8' }))?.head.headers).toContainEqual([
-      'Sec-WebSocket-Version',
-      '13',
-    ])
+    expect(
+      validateHandshake('GET', headers({ 'sec-websocket-version': '8' }))?.head.headers,
+    ).toContainEqual(['Sec-WebSocket-Version', '13'])
   })
 
   it('wants a key of 22 base64 characters and ==', () => {
@@ -62,7 +64,11 @@ describe('validateHandshake (RFC 6455 §4.2.1)', () => {
 
   it('reads the key, the offered subprotocols and whether a request wants a WebSocket', () => {
     expect(websocketKey(headers({ 'sec-websocket-key': ` ${KEY}` }))).toBe(KEY)
-    expect(parseSubprotocols(headers({ 'sec-websocket-protocol': 'a, b ,,c' }))).toEqual(['a', 'b', 'c'])
+    expect(parseSubprotocols(headers({ 'sec-websocket-protocol': 'a, b ,,c' }))).toEqual([
+      'a',
+      'b',
+      'c',
+    ])
     expect(Object.isFrozen(parseSubprotocols(headers()))).toBe(true)
     expect(wantsWebSocket(headers())).toBe(true)
     expect(wantsWebSocket(['host', 'x'])).toBe(false)

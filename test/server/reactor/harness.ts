@@ -30,7 +30,10 @@ export const OPTIONS: ReactorOptions = {
 /** The reactor of the current test and a `listen` that defaults to TCP on 127.0.0.1:0. */
 export interface Harness {
   reactor: Reactor
-  listen(handlers: Partial<ReactorHandlers>, endpoint?: Endpoint): Promise<Listener & { port: number }>
+  listen(
+    handlers: Partial<ReactorHandlers>,
+    endpoint?: Endpoint,
+  ): Promise<Listener & { port: number }>
 }
 
 /** Default answers: 404 for HTTP, 403 for upgrades. */
@@ -53,7 +56,10 @@ export function useReactor(create: CreateReactor): () => Harness {
       reactor,
       async listen(handlers, endpoint = { kind: 'tcp', host: '127.0.0.1', port: 0 }) {
         const listener = await reactor.listen(endpoint, { ...DEFAULT_HANDLERS, ...handlers })
-        const port = listener.address.kind === 'unix' || listener.address.kind === 'fd' ? 0 : listener.address.port
+        const port =
+          listener.address.kind === 'unix' || listener.address.kind === 'fd'
+            ? 0
+            : listener.address.port
         return Object.assign(listener, { port })
       },
     }
@@ -118,7 +124,9 @@ export function recordSocket(options: { echo?: boolean } = {}): SocketRecord {
       return socket
     },
     closes: () =>
-      events.flatMap((event) => (event.type === 'close' ? [{ code: event.code, reason: event.reason }] : [])),
+      events.flatMap((event) =>
+        event.type === 'close' ? [{ code: event.code, reason: event.reason }] : [],
+      ),
   }
 }
 
@@ -141,7 +149,8 @@ export function collector() {
   const upgrades: SeenUpgrade[] = []
   const handlers: ReactorHandlers = {
     onRequest: (request, response) => void requests.push({ request, response }),
-    onUpgrade: (request, subprotocols, upgrade) => void upgrades.push({ request, subprotocols, upgrade }),
+    onUpgrade: (request, subprotocols, upgrade) =>
+      void upgrades.push({ request, subprotocols, upgrade }),
   }
   return { requests, upgrades, handlers }
 }

@@ -26,7 +26,9 @@ describe('createReactor', () => {
   })
 
   it('auto falls back to node with a warning when uWS is on its JS fallback', async () => {
-    const { reactor, warning } = await createReactor('auto', OPTIONS, { loadUws: () => loadUws(withoutBinary) })
+    const { reactor, warning } = await createReactor('auto', OPTIONS, {
+      loadUws: () => loadUws(withoutBinary),
+    })
     expect(reactor).toBeInstanceOf(NodeReactor)
     expect(warning).toMatch(
       /^uWebSockets\.js native binary unavailable \(Cannot find module .*\); using the node reactor \(node:http \+ ws/,
@@ -53,13 +55,17 @@ describe('createReactor', () => {
       loadUws: () => loadUws(withoutBinary),
     })
     expect(reactor.engine).toBe('uWebSockets.js 20.30.0 (JS fallback)')
-    expect(warning).toBe('uWebSockets.js is running on its JS fallback (uWebSockets.js 20.30.0 (JS fallback))')
+    expect(warning).toBe(
+      'uWebSockets.js is running on its JS fallback (uWebSockets.js 20.30.0 (JS fallback))',
+    )
     expect((await createReactor('uws', OPTIONS)).warning).toBeUndefined()
   })
 
   it('rejects an unknown name', async () => {
     await expect(createReactor('twisted' as 'node', OPTIONS)).rejects.toThrow(TypeError)
-    await expect(createReactor('toString' as 'node', OPTIONS)).rejects.toThrow(/Unknown reactor 'toString'/)
+    await expect(createReactor('toString' as 'node', OPTIONS)).rejects.toThrow(
+      /Unknown reactor 'toString'/,
+    )
   })
 })
 
@@ -80,7 +86,11 @@ describe('loadUws', () => {
     const binary = { App() {} }
     const fallback = { App() {} }
     const loaded = loadUws((id) =>
-      id.includes('/binaries/') ? binary : id.endsWith('package.json') ? { version: '20.30.0' } : fallback,
+      id.includes('/binaries/')
+        ? binary
+        : id.endsWith('package.json')
+          ? { version: '20.30.0' }
+          : fallback,
     )
     expect(loaded.native).toBe(false)
     expect(loaded.uws).toBe(fallback)

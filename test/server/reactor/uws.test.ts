@@ -14,8 +14,8 @@ describe('UwsReactor', () => {
 
   it('rejects an fd endpoint with a clear error', async () => {
     const reactor = new UwsReactor(OPTIONS)
-    await expect(reactor.listen({ kind: 'fd', fileno: 3 }, { onRequest() {}, onUpgrade() {} })).rejects.toThrow(
-      'uWebSockets.js cannot adopt a file descriptor; use --reactor node',
-    )
+    await expect(
+      reactor.listen({ kind: 'fd', fileno: 3 }, { onRequest() {}, onUpgrade() {} }),
+    ).rejects.toThrow('uWebSockets.js cannot adopt a file descriptor; use --reactor node')
   })
 })

@@ -43,7 +43,9 @@ const openStores = new Map<string, SessionStore>()
 export function isSessionStore(value: unknown): value is SessionStore {
   if (value === null || typeof value !== 'object') return false
   const store = value as Record<string, unknown>
-  return ['load', 'save', 'delete', 'exists', 'createKey'].every((m) => typeof store[m] === 'function')
+  return ['load', 'save', 'delete', 'exists', 'createKey'].every(
+    (m) => typeof store[m] === 'function',
+  )
 }
 
 /**
@@ -139,5 +141,5 @@ export function closeSessionStores(): void {
 }
 
 function currentEngine(): SessionEngine {
-  return getSettings().SESSION_ENGINE as SessionEngine
+  return getSettings().SESSION_ENGINE
 }

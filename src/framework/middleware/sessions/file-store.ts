@@ -42,7 +42,12 @@ export class FileSessionStore implements SessionStore {
     return entry !== null && entry.expiresAt > Date.now() ? entry.data : null
   }
 
-  async save(key: string, data: SessionData, expiresAt: Date, mustCreate: boolean): Promise<boolean> {
+  async save(
+    key: string,
+    data: SessionData,
+    expiresAt: Date,
+    mustCreate: boolean,
+  ): Promise<boolean> {
     const file = this.#file(key)
     if (file === null) return false
     const json = JSON.stringify({ data, expiresAt: expiresAt.getTime() } satisfies FileEntry)

@@ -20,7 +20,12 @@ export class MemorySessionStore implements SessionStore {
     return entry === undefined ? null : (JSON.parse(entry.json) as SessionData)
   }
 
-  async save(key: string, data: SessionData, expiresAt: Date, mustCreate: boolean): Promise<boolean> {
+  async save(
+    key: string,
+    data: SessionData,
+    expiresAt: Date,
+    mustCreate: boolean,
+  ): Promise<boolean> {
     const exists = this.#live(key) !== undefined
     if (exists === mustCreate) return false
     this.#entries.set(key, { json: JSON.stringify(data), expiresAt: expiresAt.getTime() })

@@ -45,7 +45,7 @@ export class SessionMiddleware extends BaseMiddleware {
     let session: Session
     let cookies: Record<string, string>
     try {
-      if ('session' in scope) return this.inner(SCOPE.copy(scope) as Scope, receive, send)
+      if ('session' in scope) return this.inner(SCOPE.copy(scope), receive, send)
       const found = scope.cookies as Record<string, string> | undefined
       if (found === undefined) {
         throw new ValueError(
@@ -76,11 +76,12 @@ export class SessionMiddleware extends BaseMiddleware {
       scope.type === 'websocket'
         ? send
         : async (message) => {
-            if (message.type === 'http.response.start') await saveOnResponse(session, message, cookies)
+            if (message.type === 'http.response.start')
+              await saveOnResponse(session, message, cookies)
             return send(message)
           }
     const copy = SESSION_SCOPE.copy(scope, session) as Scope
-    return this.inner(copy, receive, sessionSend as Send<AsgiSendEvent>)
+    return this.inner(copy, receive, sessionSend)
   }
 }
 

@@ -58,7 +58,8 @@ export abstract class Session {
   /** The data, loading nothing: a session with a key must have been `load()`ed. */
   protected get data(): SessionData {
     if (this.cache === undefined) {
-      if (this.#key !== null) throw new Error('Session data is not loaded yet: await session.load() first.')
+      if (this.#key !== null)
+        throw new Error('Session data is not loaded yet: await session.load() first.')
       this.cache = {}
     } else if (this.cache === null) {
       this.cache = {}
@@ -177,7 +178,8 @@ export abstract class Session {
   /** Whether the cookie should last only until the browser closes. */
   getExpireAtBrowserClose(): boolean {
     const expiry = this.get(EXPIRY_KEY)
-    if (expiry === undefined || expiry === null) return getSettings().SESSION_EXPIRE_AT_BROWSER_CLOSE
+    if (expiry === undefined || expiry === null)
+      return getSettings().SESSION_EXPIRE_AT_BROWSER_CLOSE
     return expiry === 0
   }
 

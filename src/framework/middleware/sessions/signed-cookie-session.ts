@@ -16,7 +16,8 @@ export class SignedCookieSession extends Session {
   protected async loadData(): Promise<SessionData> {
     try {
       const data = loads(this.sessionKey!, { salt: SIGNED_COOKIES_SALT, maxAge: cookieAgeMs() })
-      if (data !== null && typeof data === 'object' && !Array.isArray(data)) return data as SessionData
+      if (data !== null && typeof data === 'object' && !Array.isArray(data))
+        return data as SessionData
     } catch {
       // Bad signature, expired, or not ours: start over (Django calls create()).
     }

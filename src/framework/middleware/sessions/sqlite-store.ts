@@ -67,7 +67,12 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
-  async save(key: string, data: SessionData, expiresAt: Date, mustCreate: boolean): Promise<boolean> {
+  async save(
+    key: string,
+    data: SessionData,
+    expiresAt: Date,
+    mustCreate: boolean,
+  ): Promise<boolean> {
     const json = JSON.stringify(data)
     const result = mustCreate
       ? this.#insert.run(key, json, expiresAt.getTime())
