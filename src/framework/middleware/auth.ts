@@ -17,8 +17,6 @@ import {
 } from './auth-user.js'
 import { BaseMiddleware } from './base.js'
 import { CookieMiddleware } from './cookies.js'
-import { getSettings } from '../settings/index.js'
-import { sessionFactory } from './sessions/engine.js'
 import { SessionMiddleware, type SessionMiddlewareOptions } from './sessions/middleware.js'
 import type { Session } from './sessions/session.js'
 import { Signal } from './signals.js'
@@ -69,7 +67,11 @@ function sessionOf(scope: ScopeLike, message = NO_SESSION): Session {
  * auth hash no longer matches gets the session flushed.
  */
 export async function getUser(scope: ScopeLike): Promise<ScopeUser> {
-  const session = sessionOf(scope)
+  return userOf(sessionOf(scope))
+}
+
+/** The session's user: an AnonymousUser at once when it names none, else the backend's. */
+function userOf(session: Session): ScopeUser | Promise<ScopeUser> {
   const userId = session.get(SESSION_KEY)
   const backendPath = session.get(BACKEND_SESSION_KEY)
   if (userId === undefined || backendPath === undefined) return new AnonymousUser()
@@ -180,9 +182,8 @@ export function createUserPlaceholder(): object {
 // The placeholder has no state, so AuthMiddleware shares one between connections.
 const SHARED_PLACEHOLDER = createUserPlaceholder()
 
-/** AuthMiddleware's scope copy, and the whole stack's one (asgi/scope-copy.ts). */
+/** The scope copy AuthMiddleware passes down (asgi/scope-copy.ts). */
 const SCOPE = new ScopeCopier([])
-const STACK_SCOPE = new ScopeCopier(['cookies', 'session', 'user'])
 
 /**
  * Puts the session's user in `scope.user`, resolved once per connection before the inner app
@@ -200,90 +201,48 @@ export class AuthMiddleware extends BaseMiddleware {
     if (!('user' in scope)) scope.user = SHARED_PLACEHOLDER
   }
 
-  /** Replaces the placeholder with the real user. */
-  async resolveScope(scope: ScopeLike): Promise<void> {
+  /**
+   * Replaces the placeholder with the real user. Returns undefined when that is done already
+   * (no placeholder, or a session naming no user: an AnonymousUser), a promise when a backend
+   * is asked. Overrides may be async.
+   */
+  resolveScope(scope: ScopeLike): Promise<void> | undefined {
     const current = scope.user
-    if (typeof current === 'object' && current !== null && placeholders.has(current)) {
-      scope.user = await getUser(scope)
+    if (typeof current !== 'object' || current === null || !placeholders.has(current)) return
+    const user = userOf(sessionOf(scope))
+    if (!(user instanceof Promise)) {
+      scope.user = user
+      return
     }
+    return user.then((resolved) => {
+      scope.user = resolved
+    })
   }
 
-  // Not async: an anonymous connection (no user in its session) is resolved synchronously and
-  // the inner app's promise is returned as is, with no frame kept per connection.
+  // Not async: an anonymous connection is resolved synchronously and the inner app's promise is
+  // returned as is, with no frame kept per connection.
   override asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {
     let copy: ScopeLike
+    let pending: Promise<void> | undefined
     try {
       copy = SCOPE.copy(scope) as ScopeLike
       this.populateScope(copy)
-      if (this.resolveScope === AuthMiddleware.prototype.resolveScope && resolveAnonymous(copy)) {
-        return this.inner(copy as Scope, receive, send)
-      }
+      pending = this.resolveScope(copy)
+      if (pending === undefined) return this.inner(copy as Scope, receive, send)
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.resolveScope(copy).then(() => this.inner(copy as Scope, receive, send))
+    return pending.then(() => this.inner(copy as Scope, receive, send))
   }
 }
 
 /**
- * The synchronous part of `resolveScope`: replace the placeholder with an AnonymousUser when the
- * session names no user. False when the backends must be asked.
+ * `CookieMiddleware(SessionMiddleware(AuthMiddleware(inner)))`: cookie sessions plus users, as
+ * Channels' `AuthMiddlewareStack`.
  */
-function resolveAnonymous(scope: ScopeLike): boolean {
-  const current = scope.user
-  if (typeof current !== 'object' || current === null || !placeholders.has(current)) return true
-  const session = sessionOf(scope)
-  if (session.get(SESSION_KEY) !== undefined && session.get(BACKEND_SESSION_KEY) !== undefined) {
-    return false
-  }
-  scope.user = new AnonymousUser()
-  return true
-}
-
-/** `CookieMiddleware(SessionMiddleware(AuthMiddleware(inner)))`: cookie sessions plus users. */
 export function AuthMiddlewareStack(
   inner: Application<any>,
   options: SessionMiddlewareOptions = {},
 ): CookieMiddleware {
-  return new AuthStackCookieMiddleware(new SessionMiddleware(new AuthMiddleware(inner), options))
-}
-
-/**
- * The CookieMiddleware at the top of an AuthMiddlewareStack. Same behaviour; one shortcut: a
- * WebSocket without a session cookie (every anonymous client) gets its cookies, a new empty
- * session and an AnonymousUser in one scope copy, where the three middlewares make three (two of
- * them thrown away at once: ~0.5 µs per handshake). Anything else goes down the stack as usual.
- */
-class AuthStackCookieMiddleware extends CookieMiddleware {
-  protected override enter(
-    scope: Scope,
-    cookies: Record<string, string>,
-    receive: Receive,
-    send: Send,
-  ): Promise<void> {
-    const sessions = this.inner as SessionMiddleware
-    const auth = sessions.inner as AuthMiddleware
-    if (
-      scope.type !== 'websocket' ||
-      'cookies' in scope ||
-      'session' in scope ||
-      'user' in scope ||
-      // The stack's own classes, unpatched: what the shortcut stands for.
-      sessions.asgi !== SessionMiddleware.prototype.asgi ||
-      auth.asgi !== AuthMiddleware.prototype.asgi ||
-      auth.populateScope !== AuthMiddleware.prototype.populateScope ||
-      auth.resolveScope !== AuthMiddleware.prototype.resolveScope
-    ) {
-      return super.enter(scope, cookies, receive, send)
-    }
-    // Read per connection, like SessionMiddleware.
-    if (cookies[getSettings().SESSION_COOKIE_NAME] !== undefined) {
-      return super.enter(scope, cookies, receive, send)
-    }
-    const session = sessionFactory(sessions.options.engine)(null)
-    // AuthMiddleware's look for a user id reads the session: keep that visible.
-    session.accessed = true
-    const copy = STACK_SCOPE.copy(scope, cookies, session, new AnonymousUser())
-    return auth.inner(copy as Scope, receive, send)
-  }
+  return new CookieMiddleware(new SessionMiddleware(new AuthMiddleware(inner), options))
 }
