@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'
 import type { Application } from '../framework/asgi/types.js'
+import { describeValue } from '../util/describe.js'
 
 /** A resolved application reference. */
 export interface AppReference {
@@ -96,7 +97,7 @@ export function pickExport(exports: Record<string, unknown>, ref: AppReference):
   }
   if (typeof value !== 'function') {
     const name = `'${ref.attribute.join('.')}' in ${ref.moduleName}`
-    throw exportError(ref, `${name} is not an ASGI application (got ${typeof value}).`)
+    throw exportError(ref, `${name} is not an ASGI application (got ${describeValue(value)}).`)
   }
   return value as Application
 }

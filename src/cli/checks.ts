@@ -12,6 +12,7 @@ import { resolveAsgiApplicationSetting } from './app-path.js'
 import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'
 import type { ProjectSettings } from './settings-loader.js'
+import { describeValue } from '../util/describe.js'
 
 /** What the checks look at besides the settings. */
 export interface SystemCheckOptions {
@@ -94,7 +95,7 @@ function checkChannelLayers(value: unknown): CheckMessage[] {
     ...(hint === undefined ? {} : { hint }),
   })
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value
+    const got = describeValue(value)
     return [
       error(
         `CHANNEL_LAYERS must be an object of aliases, got ${got}.`,

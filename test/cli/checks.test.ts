@@ -83,7 +83,7 @@ describe('runserver', () => {
     const number = await runserver({ ASGI_APPLICATION: 'mysite.numbers.answer' })
     expect(number.code).toBe(1)
     expect(number.stderr).toContain(
-      "?: (channels.E002) 'answer' in mysite.numbers is not an ASGI application (got number).",
+      "?: (channels.E002) 'answer' in mysite.numbers is not an ASGI application (got a number).",
     )
     expect(number.stderr).toContain('System check identified 1 issue (0 silenced).')
   })

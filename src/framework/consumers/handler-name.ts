@@ -3,6 +3,7 @@
  * @module
  */
 import { ValueError } from '../asgi/errors.js'
+import { describeValue } from '../../util/describe.js'
 
 // Names a message must never reach even though every object has them: `constructor` would build
 // a new consumer and Object.prototype members (`toString`, `hasOwnProperty`…) are not handlers.
@@ -22,7 +23,7 @@ export function handlerName(type: unknown): string | null {
     if (type === undefined || type === null) {
       throw new ValueError("Incoming message has no 'type' attribute")
     }
-    throw new TypeError(`Message type must be a string, got ${typeof type}`)
+    throw new TypeError(`Message type must be a string, got ${describeValue(type)}`)
   }
   let name = cache.get(type)
   if (name === undefined) {

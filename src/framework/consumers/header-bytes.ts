@@ -4,6 +4,7 @@
  */
 import { encodeLatin1 } from '../asgi/headers.js'
 import type { HeaderPair } from '../asgi/types.js'
+import { describeValue } from '../../util/describe.js'
 
 /** A header name or value: a string (latin-1 encoded on the wire) or raw bytes. */
 export type HeaderValue = string | Uint8Array
@@ -15,17 +16,15 @@ export type HeadersInit =
 function toBytes(value: unknown, what: string): Uint8Array {
   if (value instanceof Uint8Array) return value
   if (typeof value === 'string') return encodeLatin1(value)
-  throw new TypeError(`Header ${what} must be a string or Uint8Array, got ${describe(value)}`)
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+  throw new TypeError(`Header ${what} must be a string or Uint8Array, got ${describeValue(value)}`)
 }
 
 /** Convert headers to ASGI byte pairs, keeping names as given (Channels does not lower-case). */
 export function toHeaderPairs(headers: HeadersInit): HeaderPair[] {
   if (headers === null || typeof headers !== 'object') {
-    throw new TypeError(`Headers must be [name, value] pairs or a record, got ${describe(headers)}`)
+    throw new TypeError(
+      `Headers must be [name, value] pairs or a record, got ${describeValue(headers)}`,
+    )
   }
   const pairs: HeaderPair[] = []
   const entries =
@@ -34,7 +33,7 @@ export function toHeaderPairs(headers: HeadersInit): HeaderPair[] {
       : Object.entries(headers)
   for (const pair of entries) {
     if (!Array.isArray(pair) || pair.length !== 2) {
-      throw new TypeError(`Each header must be a [name, value] pair, got ${describe(pair)}`)
+      throw new TypeError(`Each header must be a [name, value] pair, got ${describeValue(pair)}`)
     }
     pairs.push([toBytes(pair[0], 'name'), toBytes(pair[1], 'value')])
   }

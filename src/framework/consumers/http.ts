@@ -16,6 +16,7 @@ import type {
 } from '../asgi/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { toHeaderPairs, type HeadersInit } from './header-bytes.js'
+import { describeValue } from '../../util/describe.js'
 
 export type { HeadersInit } from './header-bytes.js'
 
@@ -25,8 +26,7 @@ const securityLog = getLogger('channels.security.RequestDataTooBig')
 function toBody(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return body
   if (typeof body === 'string') return Buffer.from(body, 'utf8')
-  const what = body === null ? 'null' : typeof body
-  throw new TypeError(`Response body must be a string or Uint8Array, got ${what}`)
+  throw new TypeError(`Response body must be a string or Uint8Array, got ${describeValue(body)}`)
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { ValueError } from '../asgi/errors.js'
+import { describeValue } from '../../util/describe.js'
 
 /** What a user may pass: `{ 'http.*': 200 }`, `[[/^ws\./, 20], ['*', 100]]`, or a Map. */
 export type ChannelCapacityInput =
@@ -70,7 +71,8 @@ export function compileCapacities(input: ChannelCapacityInput | undefined | null
     pairs = Object.entries(input)
   } else {
     throw new TypeError(
-      `channel_capacity must be an object, an array of [pattern, capacity] pairs or a Map, got ${typeof input}`,
+      'channel_capacity must be an object, an array of [pattern, capacity] pairs or a Map, ' +
+        `got ${describeValue(input)}`,
     )
   }
   const rules: CapacityRule[] = []
@@ -95,7 +97,7 @@ export function capacityFor(rules: readonly CapacityRule[], channel: string, fal
 /** Validate a capacity: a positive integer or Infinity. */
 export function checkCapacity(value: unknown, name: string): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`${name} must be a number, got ${typeof value}`)
+    throw new TypeError(`${name} must be a number, got ${describeValue(value)}`)
   }
   // asyncio.Queue(maxsize=0) is unbounded in Channels; say Infinity instead of relying on that.
   if (value !== Infinity && (!Number.isInteger(value) || value < 1)) {
@@ -112,5 +114,7 @@ function toRegExp(pattern: unknown): RegExp {
       : pattern
   }
   if (typeof pattern === 'string') return globToRegExp(pattern)
-  throw new TypeError(`channel_capacity patterns must be strings or RegExps, got ${typeof pattern}`)
+  throw new TypeError(
+    `channel_capacity patterns must be strings or RegExps, got ${describeValue(pattern)}`,
+  )
 }

@@ -7,6 +7,7 @@ import { InvalidChannelLayerError } from '../asgi/errors.js'
 import { getSettings } from '../settings/settings.js'
 import { InMemoryChannelLayer } from './in-memory.js'
 import type { ChannelLayer, ChannelLayerConfig } from './types.js'
+import { describeValue } from '../../util/describe.js'
 
 /** The alias consumers use unless they set `channelLayerAlias`. */
 export const DEFAULT_CHANNEL_LAYER = 'default'
@@ -48,7 +49,7 @@ export class ChannelLayerManager {
     const configs: unknown = getSettings().CHANNEL_LAYERS
     if (configs === null || typeof configs !== 'object' || Array.isArray(configs)) {
       throw new InvalidChannelLayerError(
-        `CHANNEL_LAYERS must be an object of aliases, got ${describe(configs)}`,
+        `CHANNEL_LAYERS must be an object of aliases, got ${describeValue(configs)}`,
       )
     }
     return configs as Readonly<Record<string, ChannelLayerConfig>>
@@ -166,7 +167,7 @@ export class ChannelLayerManager {
     }
     if (!isLayer(layer)) {
       throw new InvalidChannelLayerError(
-        `BACKEND for ${alias} did not produce a channel layer (got ${describe(layer)})`,
+        `BACKEND for ${alias} did not produce a channel layer (got ${describeValue(layer)})`,
       )
     }
     return layer
@@ -189,13 +190,6 @@ function isLayer(value: unknown): value is ChannelLayer {
   if (value === null || typeof value !== 'object') return false
   const layer = value as Record<string, unknown>
   return typeof layer.send === 'function' && typeof layer.receive === 'function'
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return value.constructor?.name ?? 'object'
-  return typeof value
 }
 
 function pythonRepr(value: string): string {

@@ -3,6 +3,7 @@
  * words it, so the same mistakes produce the same errors.
  * @module
  */
+import { describeValue } from '../../util/describe.js'
 
 /** Names must be SHORTER than this (so at most 99 characters), as in Channels. */
 export const MAX_NAME_LENGTH = 100
@@ -63,21 +64,15 @@ export const RESERVED_MESSAGE_KEY = '__asgi_channel__'
  */
 export function requireValidMessage(message: unknown): void {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw new TypeError(`Message must be an object (a dict in Channels), got ${describe(message)}`)
+    throw new TypeError(
+      `Message must be an object (a dict in Channels), got ${describeValue(message)}`,
+    )
   }
   const type = (message as { type?: unknown }).type
   if (typeof type !== 'string') {
-    throw new TypeError(`Message must have a string 'type' key, got ${describe(type)}`)
+    throw new TypeError(`Message must have a string 'type' key, got ${describeValue(type)}`)
   }
   if (Object.hasOwn(message, RESERVED_MESSAGE_KEY)) {
     throw new TypeError(`Message must not contain the reserved key '${RESERVED_MESSAGE_KEY}'`)
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (value === undefined) return 'undefined'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return `a string`
-  return typeof value
 }

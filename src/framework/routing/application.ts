@@ -1,4 +1,5 @@
 import type { Application } from '../asgi/types.js'
+import { describeValue } from '../../util/describe.js'
 
 /**
  * Any application a router can hold. Scope typing is the inner app's business (Channels is
@@ -6,12 +7,6 @@ import type { Application } from '../asgi/types.js'
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RoutedApplication = Application<any> & { _path_routing?: boolean }
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value
-}
 
 /**
  * Throws a TypeError unless `app` can be called as an ASGI application. Routers check at
@@ -21,7 +16,7 @@ export function assertApplication(app: unknown, what: string): asserts app is Ro
   if (typeof app !== 'function') {
     const hint = Array.isArray(app) ? ' To nest routes, wrap them in new URLRouter([...]).' : ''
     throw new TypeError(
-      `${what} must be an ASGI application (a function), got ${describe(app)}.${hint}`,
+      `${what} must be an ASGI application (a function), got ${describeValue(app)}.${hint}`,
     )
   }
   // A consumer class passed without .asAsgi() is a function too, but calling it throws

@@ -1,4 +1,5 @@
 import { assertApplication, type RoutedApplication } from './application.js'
+import { describeValue } from '../../util/describe.js'
 
 /**
  * Turns a `{ key: app }` object into a Map of own keys only, so a scope type such as
@@ -12,9 +13,8 @@ export function buildAppMap(
 ): Map<unknown, RoutedApplication> {
   if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping)) {
     throw new TypeError(
-      `${router} expects an object mapping each ${keyName} to an application, got ${
-        mapping === null ? 'null' : Array.isArray(mapping) ? 'an array' : typeof mapping
-      }.`,
+      `${router} expects an object mapping each ${keyName} to an application, ` +
+        `got ${describeValue(mapping)}.`,
     )
   }
   const apps = new Map<unknown, RoutedApplication>()

@@ -1,6 +1,7 @@
 import { ImproperlyConfigured } from '../asgi/errors.js'
 import { NO_ARGS, NO_KWARGS, type Matcher, type Pattern } from './pattern.js'
 import { fromPythonRegex } from './python-regex.js'
+import { describeValue } from '../../util/describe.js'
 
 function compileMatcher(regex: RegExp): Matcher {
   return (path) => {
@@ -42,7 +43,7 @@ export class RegexPattern implements Pattern {
       } else if (typeof regex === 'string') {
         ;({ source, flags } = fromPythonRegex(regex))
       } else {
-        const got = regex === null ? 'null' : typeof regex
+        const got = describeValue(regex)
         throw new TypeError(`rePath() regex must be a string or a RegExp, got ${got}.`)
       }
       this.#search = new RegExp(source, flags)

@@ -1,6 +1,7 @@
 import { ImproperlyConfigured } from '../asgi/errors.js'
 import { getConverter, type PathConverter } from './converters.js'
 import { NO_ARGS, NO_KWARGS, type Matcher, type Pattern, type PatternMatch } from './pattern.js'
+import { describeValue } from '../../util/describe.js'
 
 // Django's _PATH_PARAMETER_COMPONENT_RE: <converter:parameter> or <parameter>.
 const PARAMETER = /<(?:([^>:]+):)?([^>]+)>/g
@@ -23,8 +24,7 @@ export class RoutePattern implements Pattern {
 
   constructor(readonly route: string) {
     if (typeof route !== 'string') {
-      const got = route === null ? 'null' : typeof route
-      throw new TypeError(`path() route must be a string, got ${got}.`)
+      throw new TypeError(`path() route must be a string, got ${describeValue(route)}.`)
     }
     let body = ''
     let previousEnd = 0

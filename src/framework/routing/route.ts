@@ -3,6 +3,7 @@ import { assertApplication, type RoutedApplication } from './application.js'
 import type { Pattern } from './pattern.js'
 import { RegexPattern } from './regex-pattern.js'
 import { RoutePattern } from './route-pattern.js'
+import { describeValue } from '../../util/describe.js'
 
 /** Options of `path()` / `rePath()`: `kwargs` defaults merged into `url_route.kwargs`. */
 export interface RouteOptions {
@@ -44,11 +45,10 @@ function checkOptions(fn: string, options: unknown): RouteOptions {
   const { kwargs, name } = options as RouteOptions
   const badKwargs = typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)
   if (kwargs !== undefined && badKwargs) {
-    const got = kwargs === null ? 'null' : Array.isArray(kwargs) ? 'an array' : typeof kwargs
-    throw new TypeError(`kwargs argument must be an object, but got ${got}.`)
+    throw new TypeError(`kwargs argument must be an object, but got ${describeValue(kwargs)}.`)
   }
   if (name !== undefined && typeof name !== 'string') {
-    throw new TypeError(`${fn}() name must be a string, got ${typeof name}.`)
+    throw new TypeError(`${fn}() name must be a string, got ${describeValue(name)}.`)
   }
   return { kwargs, name }
 }

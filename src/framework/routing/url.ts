@@ -5,6 +5,7 @@ import { ScopeCopier } from '../asgi/scope-copy.js'
 import { AsgiCallable } from './callable.js'
 import { NO_ARGS, NO_KWARGS, type Matcher } from './pattern.js'
 import { URLRoute } from './route.js'
+import { describeValue } from '../../util/describe.js'
 
 export { include, path, rePath, URLRoute, type RouteOptions } from './route.js'
 
@@ -74,9 +75,8 @@ export class URLRouter extends AsgiCallable {
     this.#compiled = routes.map((route: unknown, index) => {
       if (!(route instanceof URLRoute)) {
         throw new TypeError(
-          `URLRouter route #${index} must be built with path() or rePath(), got ${
-            route === null ? 'null' : typeof route
-          }.`,
+          `URLRouter route #${index} must be built with path() or rePath(), ` +
+            `got ${describeValue(route)}.`,
         )
       }
       // Read once, here, like Channels: middleware wrapping a router must set the flag itself
@@ -112,13 +112,13 @@ export class URLRouter extends AsgiCallable {
       throw new ValueError("No 'path' key in connection scope, cannot route URLs")
     }
     if (typeof given !== 'string') {
-      throw new TypeError(`URLRouter: scope 'path' must be a string, got ${typeof given}.`)
+      throw new TypeError(`URLRouter: scope 'path' must be a string, got ${describeValue(given)}.`)
     }
     let path: string = given
     if (outermost) {
       const rootPath = fields.root_path ?? ''
       if (typeof rootPath !== 'string') {
-        const got = typeof rootPath
+        const got = describeValue(rootPath)
         throw new TypeError(`URLRouter: scope 'root_path' must be a string, got ${got}.`)
       }
       if (rootPath !== '') {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ResolvedSettings, Settings } from './types.js'
+import { describeValue } from '../../util/describe.js'
 
 /**
  * Django's defaults for the keys the framework reads. SESSION_ENGINE is `'db'`, the equivalent
@@ -46,7 +47,7 @@ export function defineSettings<T extends Settings>(settings: T): T {
  */
 export function configureSettings(settings: Settings): Settings {
   if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
-    throw new TypeError(`Settings must be an object, got ${describe(settings)}`)
+    throw new TypeError(`Settings must be an object, got ${describeValue(settings)}`)
   }
   const previous = current
   const previousResolved = resolved
@@ -71,10 +72,12 @@ export function getSettings(): ResolvedSettings {
  */
 export function overrideSettings<R>(partial: Settings, fn: () => R): R {
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
-    throw new TypeError(`overrideSettings needs an object of settings, got ${describe(partial)}`)
+    throw new TypeError(
+      `overrideSettings needs an object of settings, got ${describeValue(partial)}`,
+    )
   }
   if (typeof fn !== 'function') {
-    throw new TypeError(`overrideSettings needs a function to run, got ${describe(fn)}`)
+    throw new TypeError(`overrideSettings needs a function to run, got ${describeValue(fn)}`)
   }
   const previous = configureSettings({ ...current, ...partial })
   let result: R
@@ -125,10 +128,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   )
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value
 }

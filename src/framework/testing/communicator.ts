@@ -13,6 +13,7 @@ import type {
 } from '../asgi/types.js'
 import { AsyncConsumer, type ConsumerClass } from '../consumers/consumer.js'
 import { AsyncQueue } from './async-queue.js'
+import { describeMessage, describeValue } from '../../util/describe.js'
 
 /** A communicator waited longer than its timeout (asyncio's TimeoutError in Channels). */
 export class TimeoutError extends ChannelsError {}
@@ -32,18 +33,12 @@ const RESOLVED = Promise.resolve()
 function toApplication(app: ApplicationLike): Application {
   if (typeof app !== 'function') {
     throw new TypeError(
-      `Expected an ASGI application or a consumer class, got ${app === null ? 'null' : typeof app}`,
+      `Expected an ASGI application or a consumer class, got ${describeValue(app)}`,
     )
   }
   if (app === AsyncConsumer || app.prototype instanceof AsyncConsumer)
     return (app as unknown as typeof AsyncConsumer).asAsgi()
   return app as Application
-}
-
-function describe(message: unknown): string {
-  if (message === null) return 'null'
-  if (typeof message !== 'object') return typeof message
-  return `an object whose 'type' is ${typeof (message as { type?: unknown }).type}`
 }
 
 /**
@@ -80,7 +75,8 @@ export class ApplicationCommunicator {
     if (message === null || typeof message !== 'object' || typeof message.type !== 'string') {
       return Promise.reject(
         new AsgiProtocolError(
-          `Expected an ASGI message object with a string 'type', but got ${describe(message)}.`,
+          "Expected an ASGI message object with a string 'type', " +
+            `but got ${describeMessage(message)}.`,
         ),
       )
     }

@@ -6,6 +6,7 @@ import { AssertionError } from 'node:assert'
 import type { HeaderPair, HttpScope } from '../asgi/types.js'
 import { ApplicationCommunicator, type ApplicationLike } from './communicator.js'
 import { scopeHeaders, splitPath, type TestHeader } from './scope-path.js'
+import { describeValue } from '../../util/describe.js'
 
 /** What `getResponse()` returns. */
 export interface HttpTestResponse {
@@ -37,7 +38,8 @@ export class HttpCommunicator extends ApplicationCommunicator {
     path: string,
     options: HttpCommunicatorOptions = {},
   ) {
-    if (typeof method !== 'string') throw new TypeError(`Expected str method, got ${typeof method}`)
+    if (typeof method !== 'string')
+      throw new TypeError(`Expected str method, got ${describeValue(method)}`)
     const { path: decoded, query_string } = splitPath(path)
     const scope: HttpScope = {
       type: 'http',
@@ -49,7 +51,7 @@ export class HttpCommunicator extends ApplicationCommunicator {
     }
     const body = options.body ?? new Uint8Array(0)
     if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-      throw new TypeError(`Request body must be a string or Uint8Array, got ${typeof body}`)
+      throw new TypeError(`Request body must be a string or Uint8Array, got ${describeValue(body)}`)
     }
     super(application, scope)
     this.#body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body

@@ -5,6 +5,7 @@
  */
 import { decodeLatin1, encodeLatin1 } from '../asgi/headers.js'
 import type { HeaderPair } from '../asgi/types.js'
+import { describeValue } from '../../util/describe.js'
 
 // `scheme://authority` in front of a full URL such as `wss://user:pass@host:8080/p?q`.
 const SCHEME_AUTHORITY = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/
@@ -44,7 +45,7 @@ function isHex(byte: number | undefined): boolean {
  */
 export function splitPath(path: unknown): { path: string; query_string: Buffer } {
   if (typeof path !== 'string') {
-    throw new TypeError(`Expected str, got ${path === null ? 'null' : typeof path}`)
+    throw new TypeError(`Expected str, got ${describeValue(path)}`)
   }
   let rest = path.replace(SCHEME_AUTHORITY, '')
   const hash = rest.indexOf('#')
@@ -75,7 +76,7 @@ export function scopeHeaders(headers: Iterable<TestHeader> | undefined): HeaderP
 function toText(value: unknown, what: string): string {
   if (typeof value === 'string') return value
   if (value instanceof Uint8Array) return decodeLatin1(value)
-  throw new TypeError(`Header ${what} must be a string or Uint8Array, got ${typeof value}`)
+  throw new TypeError(`Header ${what} must be a string or Uint8Array, got ${describeValue(value)}`)
 }
 
 function toBytes(value: unknown): Uint8Array {

@@ -96,11 +96,11 @@ describe('test_error', () => {
 
 describe('sendHeaders', () => {
   it.each([
-    ['a number', 5, 'Headers must be [name, value] pairs or a record, got number'],
-    ['a string', 'x', 'Headers must be [name, value] pairs or a record, got string'],
-    ['a list of strings', ['ab'], 'Each header must be a [name, value] pair, got string'],
-    ['a triple', [['a', 'b', 'c']], 'Each header must be a [name, value] pair, got array'],
-    ['a numeric value', { 'X-N': 1 }, 'Header value must be a string or Uint8Array, got number'],
+    ['a number', 5, 'Headers must be [name, value] pairs or a record, got a number'],
+    ['a string', 'x', 'Headers must be [name, value] pairs or a record, got a string'],
+    ['a list of strings', ['ab'], 'Each header must be a [name, value] pair, got a string'],
+    ['a triple', [['a', 'b', 'c']], 'Each header must be a [name, value] pair, got an array'],
+    ['a numeric value', { 'X-N': 1 }, 'Header value must be a string or Uint8Array, got a number'],
   ])('rejects %s with a TypeError', async (_, headers, message) => {
     class Bad extends AsyncHttpConsumer {
       override async handle(): Promise<void> {

@@ -24,11 +24,11 @@ describe('test_websocket_consumer / test_async_websocket_consumer', () => {
     class Sync extends WebsocketConsumer {
       override connect(): void {
         results.connected = true
-        this.accept()
+        void this.accept()
       }
       override receive(textData?: string, bytesData?: Uint8Array): void {
         results.received = [textData, bytesData]
-        this.send({ textData, bytesData })
+        void this.send({ textData, bytesData })
       }
       override disconnect(code: number): void {
         results.disconnected = code
@@ -76,7 +76,7 @@ describe('test_websocket_consumer_subprotocol', () => {
     override connect(): void {
       if (JSON.stringify(this.scope.subprotocols) !== '["subprotocol1","subprotocol2"]')
         throw new Error('bad scope')
-      this.accept('subprotocol2')
+      void this.accept('subprotocol2')
     }
   }
   class Async extends AsyncWebsocketConsumer {
@@ -106,7 +106,7 @@ describe('test_websocket_consumer_groups', () => {
         override groups = ['chat']
         override receive(textData?: string, bytesData?: Uint8Array): void {
           results.received = [textData, bytesData]
-          this.send({ textData, bytesData })
+          void this.send({ textData, bytesData })
         }
       }
       class Async extends AsyncWebsocketConsumer {
@@ -202,7 +202,7 @@ describe('test_block_underscored_type_function_call / test_block_leading_dot_typ
 describe('test_accept_headers', () => {
   class Sync extends WebsocketConsumer {
     override connect(): void {
-      this.accept(null, [[Buffer.from('foo'), Buffer.from('bar')]])
+      void this.accept(null, [[Buffer.from('foo'), Buffer.from('bar')]])
     }
   }
   class Async extends AsyncWebsocketConsumer {
@@ -230,7 +230,7 @@ describe('test_accept_headers', () => {
     }
     const communicator = new WebsocketCommunicator(Bad.asAsgi(), '/testws/')
     await expect(communicator.connect()).rejects.toThrow(
-      'Header value must be a string or Uint8Array, got number',
+      'Header value must be a string or Uint8Array, got a number',
     )
   })
 })
@@ -238,8 +238,8 @@ describe('test_accept_headers', () => {
 describe('test_close_reason', () => {
   class Sync extends WebsocketConsumer {
     override connect(): void {
-      this.accept()
-      this.close(4007, 'test reason')
+      void this.accept()
+      void this.close(4007, 'test reason')
     }
   }
   class Async extends AsyncWebsocketConsumer {
@@ -284,8 +284,8 @@ describe('test_websocket_receive_with_none_text', () => {
   it('treats {text: null, bytes} as bytes, bytes-only as bytes, text as text', async () => {
     class Consumer extends WebsocketConsumer {
       override receive(textData?: string, bytesData?: Uint8Array): void {
-        if (textData) this.send({ textData: `Received text: ${textData}` })
-        else if (bytesData) this.send({ textData: `Received bytes of length: ${bytesData.length}` })
+        if (textData) void this.send({ textData: `Received text: ${textData}` })
+        else if (bytesData) void this.send({ textData: `Received bytes of length: ${bytesData.length}` })
       }
     }
     const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/')
@@ -350,7 +350,7 @@ describe('connect outcomes', () => {
   it('close(code) before accept reports that code', async () => {
     class Consumer extends WebsocketConsumer {
       override connect(): void {
-        this.close(4403)
+        void this.close(4403)
       }
     }
     expect(await new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()).toEqual([false, 4403])
@@ -386,7 +386,7 @@ describe('send()', () => {
   it('close: true closes without a code (sync flavour keeps the order)', async () => {
     class Consumer extends WebsocketConsumer {
       override receive(): void {
-        this.send({ bytesData: Buffer.from('bye'), close: true })
+        void this.send({ bytesData: Buffer.from('bye'), close: true })
       }
     }
     const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/')
@@ -402,7 +402,7 @@ describe('send()', () => {
     async (flavour) => {
       class Sync extends WebsocketConsumer {
         override receive(): void {
-          this.send({})
+          void this.send({})
         }
       }
       class Async extends AsyncWebsocketConsumer {
@@ -427,7 +427,7 @@ describe('the WebSocket protocol guard', () => {
     async (flavour) => {
       class Sync extends WebsocketConsumer {
         override connect(): void {
-          this.send({ textData: 'too early' })
+          void this.send({ textData: 'too early' })
         }
       }
       class Async extends AsyncWebsocketConsumer {

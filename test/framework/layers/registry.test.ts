@@ -40,9 +40,9 @@ describe('ChannelLayerManager (tests/test_layers.py)', () => {
       },
     }
     overrideSettings({ CHANNEL_LAYERS }, () => {
-      const layer = channelLayers.makeTestBackend('default') as InMemoryChannelLayer
+      const layer = channelLayers.makeTestBackend('default')
       expect(layer).toBeInstanceOf(InMemoryChannelLayer)
-      expect(layer.expiry).toBe(100500)
+      expect(layer).toMatchObject({ expiry: 100500 })
       expect(channelLayers.backends.size).toBe(0)
       expect((getChannelLayer() as InMemoryChannelLayer).expiry).toBe(60)
     })
@@ -206,7 +206,7 @@ describe('configuration errors', () => {
     [
       'a factory that returns a non-layer object',
       { BACKEND: () => ({ send() {} }) },
-      'BACKEND for default did not produce a channel layer (got Object)',
+      'BACKEND for default did not produce a channel layer (got an object)',
     ],
     [
       'a non-object entry',
@@ -293,7 +293,7 @@ describe('set and closeAll', () => {
 describe('a malformed CHANNEL_LAYERS setting', () => {
   it.each([
     [null, 'null'],
-    ['redis', 'string'],
+    ['redis', 'a string'],
     [[IN_MEMORY.default], 'an array'],
   ])('%s → InvalidChannelLayerError', (value, detail) => {
     configureSettings({ CHANNEL_LAYERS: value as never })

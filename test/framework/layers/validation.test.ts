@@ -94,7 +94,7 @@ describe('message validation', () => {
     [null, 'got null'],
     [undefined, 'got undefined'],
     ['chat.message', 'got a string'],
-    [5, 'got number'],
+    [5, 'got a number'],
     [[{ type: 'x' }], 'got an array'],
   ])('refuses %s with a clear TypeError', (message, detail) => {
     expect(() => requireValidMessage(message)).toThrow(TypeError)
@@ -107,7 +107,7 @@ describe('message validation', () => {
     expect(() => requireValidMessage({ text: 'hi' })).toThrow(
       new TypeError("Message must have a string 'type' key, got undefined"),
     )
-    expect(() => requireValidMessage({ type: 3 })).toThrow('got number')
+    expect(() => requireValidMessage({ type: 3 })).toThrow('got a number')
   })
 
   it('refuses the reserved __asgi_channel__ key', () => {

@@ -250,7 +250,7 @@ describe('AuthMiddlewareStack is the three middlewares, composed', () => {
   /** The inner app's scope, recorded. */
   function recorder(out: Record<string, unknown>[]) {
     return async (scope: Scope) => {
-      out.push(scope as unknown as Record<string, unknown>)
+      out.push(scope)
     }
   }
 
@@ -289,14 +289,15 @@ describe('AuthMiddlewareStack is the three middlewares, composed', () => {
 
   it('shows a change in SessionMiddleware to the inner app', async () => {
     restore = useSettings({ SESSION_ENGINE: 'memory' })
-    const original = SessionMiddleware.prototype.asgi
+    const original = Object.getOwnPropertyDescriptor(SessionMiddleware.prototype, 'asgi')!
+      .value as SessionMiddleware['asgi']
     const patched = vi.spyOn(SessionMiddleware.prototype, 'asgi').mockImplementation(function (
       this: SessionMiddleware,
       scope,
       receive,
       send,
     ) {
-      return original.call(this, { ...scope, patched: true } as Scope, receive, send)
+      return original.call(this, { ...scope, patched: true }, receive, send)
     })
     try {
       const out: Record<string, unknown>[] = []

@@ -81,7 +81,7 @@ describe('ProtocolTypeRouter', () => {
     expect(() => new ProtocolTypeRouter({ http: 'app' as never })).toThrow(
       new TypeError(
         "ProtocolTypeRouter: the application for scope type 'http' must be an ASGI application " +
-          '(a function), got string.',
+          '(a function), got a string.',
       ),
     )
     expect(() => new ProtocolTypeRouter({ http: null as never })).toThrow('got null.')

@@ -67,7 +67,7 @@ describe('RegexPattern (rePath())', () => {
     )
     expect(() => new RegexPattern('(?P=w')).toThrow(ImproperlyConfigured)
     expect(() => new RegexPattern(5 as never)).toThrow(
-      new TypeError('rePath() regex must be a string or a RegExp, got number.'),
+      new TypeError('rePath() regex must be a string or a RegExp, got a number.'),
     )
   })
 })

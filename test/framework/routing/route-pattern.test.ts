@@ -107,7 +107,7 @@ describe('RoutePattern (path())', () => {
       new ImproperlyConfigured("URL route '<n>/<int:n>/' uses parameter name 'n' more than once."),
     )
     expect(() => new RoutePattern(42 as never)).toThrow(
-      new TypeError('path() route must be a string, got number.'),
+      new TypeError('path() route must be a string, got a number.'),
     )
   })
 })

@@ -27,7 +27,7 @@ describe('path() and rePath()', () => {
 
   it('reject an app that is not a function', () => {
     expect(() => path('x/', 'consumer' as never)).toThrow(
-      new TypeError('path() app must be an ASGI application (a function), got string.'),
+      new TypeError('path() app must be an ASGI application (a function), got a string.'),
     )
     expect(() => rePath('x', undefined as never)).toThrow(
       new TypeError('rePath() app must be an ASGI application (a function), got undefined.'),
@@ -66,7 +66,7 @@ describe('path() and rePath()', () => {
       new TypeError('kwargs argument must be an object, but got null.'),
     )
     expect(() => path('x/', app, { name: 5 } as never)).toThrow(
-      new TypeError('path() name must be a string, got number.'),
+      new TypeError('path() name must be a string, got a number.'),
     )
     expect(() => path('x/', app, null as never)).toThrow(TypeError)
   })

@@ -314,10 +314,10 @@ describe('URLRouter scope handling', () => {
   it('rejects a path or root_path that is not a string', async () => {
     const router = new URLRouter([path('', mockApplication(1))])
     await expect(call(router, { type: 'http', path: Buffer.from('/') })).rejects.toThrow(
-      new TypeError("URLRouter: scope 'path' must be a string, got object."),
+      new TypeError("URLRouter: scope 'path' must be a string, got a Buffer."),
     )
     await expect(call(router, { type: 'http', path: '/', root_path: 5 })).rejects.toThrow(
-      new TypeError("URLRouter: scope 'root_path' must be a string, got number."),
+      new TypeError("URLRouter: scope 'root_path' must be a string, got a number."),
     )
   })
 })
@@ -337,10 +337,10 @@ describe('URLRouter construction', () => {
       new TypeError('URLRouter expects an array of routes built with path() or rePath().'),
     )
     expect(() => new URLRouter([mockApplication(1)] as never)).toThrow(
-      new TypeError('URLRouter route #0 must be built with path() or rePath(), got function.'),
+      new TypeError('URLRouter route #0 must be built with path() or rePath(), got a function.'),
     )
     expect(() => new URLRouter([{ pattern: 'x', callback: mockApplication(1) }] as never)).toThrow(
-      'URLRouter route #0 must be built with path() or rePath(), got object.',
+      'URLRouter route #0 must be built with path() or rePath(), got an object.',
     )
   })
 

@@ -25,10 +25,10 @@ class SimpleHttpApp extends AsyncConsumer {
 class SimpleWebsocketApp extends WebsocketConsumer {
   override connect(): void {
     if (this.scope.path !== '/testws/') throw new Error('bad path')
-    this.accept()
+    void this.accept()
   }
   override receive(textData?: string, bytesData?: Uint8Array): void {
-    this.send({ textData, bytesData })
+    void this.send({ textData, bytesData })
   }
 }
 
@@ -38,8 +38,8 @@ class ErrorWebsocketApp extends WebsocketConsumer {
 
 class KwargsWebSocketApp extends WebsocketConsumer {
   override connect(): void {
-    this.accept()
-    this.send({ textData: this.scope.url_route!.kwargs.message as string })
+    void this.accept()
+    void this.send({ textData: this.scope.url_route!.kwargs.message as string })
   }
 }
 
@@ -146,8 +146,8 @@ describe('test_websocket_incorrect_read_json', () => {
   it('fails receiveFrom with the exact message when the app closes instead', async () => {
     class Closer extends WebsocketConsumer {
       override connect(): void {
-        this.accept()
-        this.close()
+        void this.accept()
+        void this.close()
       }
     }
     const communicator = new WebsocketCommunicator(Closer.asAsgi(), '/')
@@ -213,7 +213,7 @@ describe('test_connection_scope', () => {
   class ConnectionScopeValidator extends WebsocketConsumer {
     override connect(): void {
       scopes.push(this.scope)
-      this.accept()
+      void this.accept()
     }
   }
 
@@ -253,7 +253,7 @@ describe('test_connection_scope', () => {
   it('rejects a non-string path with a TypeError', () => {
     expect(
       () => new WebsocketCommunicator(SimpleWebsocketApp, new URL('ws://x/') as unknown as string),
-    ).toThrow(new TypeError('Expected str, got object'))
+    ).toThrow(new TypeError('Expected str, got a URL'))
   })
 
   it('builds headers, subprotocols and spec version into the scope', () => {
@@ -414,7 +414,7 @@ describe('ApplicationCommunicator', () => {
 
   it('refuses something that is not an application', () => {
     expect(() => new ApplicationCommunicator({} as unknown as Application, scope)).toThrow(
-      'Expected an ASGI application or a consumer class, got object',
+      'Expected an ASGI application or a consumer class, got an object',
     )
   })
 
