@@ -4,8 +4,8 @@
  *   node dist/bench/loadgen.js echo   --url ws://127.0.0.1:8000/ws/echo/ -c 50 -d 5000 --size 64
  *   node dist/bench/loadgen.js fanout --url ws://127.0.0.1:8000/ws/chat/bench/ -c 1000 -m 100 --every 5
  *   node dist/bench/loadgen.js conn   --url ws://127.0.0.1:8000/ws/echo/ -n 10000 -k 64 --hold 4000
- * `conn` opens its sockets with a bare-socket handshake (bench/raw-handshake.ts, ~1.5x the rate of
- * `ws`, whose slower pace left the server idle in between); `--client ws` uses `ws` instead.
+ * `conn` opens its sockets with a bare-socket handshake (bench/raw-handshake.ts: faster than `ws`,
+ * whose slower pace leaves the server idle in between); `--client ws` uses `ws` instead.
  * Each mode prints one final `RESULT key=value …` line (conn also prints `OPENED n` once all are
  * open, so a runner can sample the server while they are held). Durations are in milliseconds.
  * `--origin URL` sends an Origin header (servers behind Channels' origin validation need one).

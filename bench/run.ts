@@ -53,8 +53,8 @@ function progress(message: string): void {
 
 async function main(): Promise<void> {
   const quick = values.quick
-  // Seven by default: one run's handshake ratio moves by ±15 % on a shared 2-core machine, and a
-  // median of three still moved by ±0.1× between full runs of the same code.
+  // Seven by default: on a shared machine one run's handshake ratio is noisy, and a median of
+  // three still differs between full runs of the same code.
   const runs = Number(values.runs ?? (quick ? 1 : 7))
   const workload = quick ? QUICK_WORKLOAD : FULL_WORKLOAD
   const servers = values.servers.split(',').filter((s) => SERVERS[s])
