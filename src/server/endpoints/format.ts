@@ -63,6 +63,23 @@ export function formatEndpoint(endpoint: Endpoint): string {
   }
 }
 
+/**
+ * The endpoint as a listen error names it: `tcp:127.0.0.1:8000`, `ssl:[::1]:8443`, `tcp:*:8000`
+ * (all interfaces), `unix:/tmp/x.sock`, `fd:3`.
+ */
+export function endpointLabel(endpoint: Endpoint): string {
+  switch (endpoint.kind) {
+    case 'unix':
+      return `unix:${endpoint.path}`
+    case 'fd':
+      return `fd:${endpoint.fileno}`
+    default: {
+      const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host || '*'
+      return `${endpoint.kind}:${host}:${endpoint.port}`
+    }
+  }
+}
+
 /** How a host reads in a URL: all-interfaces as 0.0.0.0, IPv6 literals in brackets. */
 function urlHost(host: string): string {
   // Daphne's runserver banner prints `http://0:8000/` for `0:8000`; show what it binds instead.

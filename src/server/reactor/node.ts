@@ -10,6 +10,7 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Endpoint, SslEndpoint } from '../endpoints/types.js'
+import { endpointLabel } from '../endpoints/format.js'
 import type {
   BoundAddress,
   Listener,
@@ -32,24 +33,10 @@ interface NodeListenerState {
   closed: Promise<void> | null
 }
 
-function describe(endpoint: Endpoint): string {
-  switch (endpoint.kind) {
-    case 'unix':
-      return `unix:${endpoint.path}`
-    case 'fd':
-      return `fd:${endpoint.fileno}`
-    default: {
-      const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host || '*'
-      return `${endpoint.kind}:${host}:${endpoint.port}`
-    }
-  }
-}
-
 /** Error for a listen that could not happen, keeping the system error's `code`. */
 function listenError(endpoint: Endpoint, message: string, code: string, cause?: unknown): Error {
-  return Object.assign(new Error(`Cannot listen on ${describe(endpoint)}: ${message}`, { cause }), {
-    code,
-  })
+  const text = `Cannot listen on ${endpointLabel(endpoint)}: ${message}`
+  return Object.assign(new Error(text, { cause }), { code })
 }
 
 function readTls(endpoint: SslEndpoint): https.ServerOptions {

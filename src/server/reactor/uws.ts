@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import type { Endpoint, SslEndpoint } from '../endpoints/types.js'
+import { endpointLabel } from '../endpoints/format.js'
 import type {
   BoundAddress,
   Listener,
@@ -99,20 +100,8 @@ interface UwsListenerState {
 
 /** Error for a listen that could not happen, with a Node-like `code`. */
 function listenError(endpoint: Endpoint, message: string, code: string, cause?: unknown): Error {
-  return Object.assign(new Error(`${describe(endpoint)}: ${message}`, { cause }), { code })
-}
-
-function describe(endpoint: Endpoint): string {
-  switch (endpoint.kind) {
-    case 'unix':
-      return `Cannot listen on unix:${endpoint.path}`
-    case 'fd':
-      return `Cannot listen on fd:${endpoint.fileno}`
-    default: {
-      const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host || '*'
-      return `Cannot listen on ${endpoint.kind}:${host}:${endpoint.port}`
-    }
-  }
+  const text = `Cannot listen on ${endpointLabel(endpoint)}: ${message}`
+  return Object.assign(new Error(text, { cause }), { code })
 }
 
 /** The reactor on uWebSockets.js. */

@@ -6,6 +6,7 @@ import {
   parseEndpoint,
   quoteStringArgument,
 } from '../../../src/server/endpoints/index.js'
+import { endpointLabel } from '../../../src/server/endpoints/format.js'
 import type { Endpoint } from '../../../src/server/endpoints/index.js'
 import type { BoundAddress } from '../../../src/server/reactor/types.js'
 
@@ -108,5 +109,17 @@ describe('describeEndpoint', () => {
 
   it.each(cases)('%o → %s', (target, expected) => {
     expect(describeEndpoint(target)).toBe(expected)
+  })
+})
+
+describe('endpointLabel (what a listen error names)', () => {
+  it.each([
+    [{ kind: 'tcp', host: '127.0.0.1', port: 8000 }, 'tcp:127.0.0.1:8000'],
+    [{ kind: 'tcp', host: '', port: 8000 }, 'tcp:*:8000'],
+    [{ kind: 'ssl', host: '::1', port: 8443, privateKey: 'k', certKey: 'k' }, 'ssl:[::1]:8443'],
+    [{ kind: 'unix', path: '/tmp/x.sock', lockfile: true }, 'unix:/tmp/x.sock'],
+    [{ kind: 'fd', fileno: 3 }, 'fd:3'],
+  ] satisfies [Endpoint, string][])('%o → %s', (endpoint, expected) => {
+    expect(endpointLabel(endpoint)).toBe(expected)
   })
 })
