@@ -8,7 +8,7 @@ import { buildAppMap } from './mapping.js'
 export type ChannelNameMapping = Record<string, RoutedApplication | undefined>
 
 /**
- * Dispatches worker scopes on `scope.channel` (Channels' `ChannelNameRouter`). The instance is
+ * Routes worker scopes on `scope.channel` (Channels' `ChannelNameRouter`). The instance is
  * itself an ASGI application.
  */
 export class ChannelNameRouter extends AsgiCallable {

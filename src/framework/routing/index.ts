@@ -1,5 +1,5 @@
 /**
- * Routing: dispatch a connection by protocol, URL path or channel name. Every router instance
+ * Routing: route a connection by protocol, URL path or channel name. Every router instance
  * is itself an ASGI application (see {@link AsgiCallable}).
  *
  * Differences from Channels, all forced by JavaScript:

@@ -23,7 +23,7 @@ export interface ProtocolTypeMapping {
 }
 
 /**
- * Dispatches each connection on `scope.type` (Channels' `ProtocolTypeRouter`). The instance is
+ * Routes each connection on `scope.type` (Channels' `ProtocolTypeRouter`). The instance is
  * itself an ASGI application. `lifespan` is not special-cased: map it or servers get an error.
  * @example
  * export const application = new ProtocolTypeRouter({ websocket: new URLRouter(routes) })

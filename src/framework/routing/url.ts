@@ -99,7 +99,7 @@ export class URLRouter extends AsgiCallable {
     try {
       const fields = scope as Record<string, unknown>
       const outermost = fields.path_remaining === undefined
-      return this.#dispatch(scope, receive, send, this.#path(fields, outermost), outermost, 0)
+      return this.#routeFrom(scope, receive, send, this.#path(fields, outermost), outermost, 0)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -131,7 +131,7 @@ export class URLRouter extends AsgiCallable {
   }
 
   /** Try the routes from `from` on; throws (synchronously) when none matches. */
-  #dispatch(
+  #routeFrom(
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -176,7 +176,7 @@ export class URLRouter extends AsgiCallable {
         if (!(err instanceof Resolver404)) throw err
         const parent = parentScope(child, remaining, outer)
         const rest = this.#path(parent, outermost)
-        return this.#dispatch(parent as Scope, receive, send, rest, outermost, index + 1)
+        return this.#routeFrom(parent as Scope, receive, send, rest, outermost, index + 1)
       })
     }
     if (!outermost) throw new Resolver404(`No route found for path '${path}'.`)
