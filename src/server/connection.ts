@@ -227,21 +227,23 @@ export abstract class AppConnection<In = unknown>
   }
 }
 
-/** A short type name for error messages (`boolean`, `number`, `Object` …). */
+/**
+ * A value's type as Daphne's messages name it (Python's `<class 'bool'>` there): `boolean`,
+ * `number`, or the constructor name of an object (`Object`, `Array`).
+ */
 export function typeName(value: unknown): string {
   if (value === null) return 'null'
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
-  return typeof value
+  if (typeof value !== 'object') return typeof value
+  // A null-prototype object has no constructor.
+  const ctor = (value as { constructor?: { name?: string } }).constructor
+  return ctor?.name ?? 'object'
 }
 
-/** Read `message.type`, or throw Daphne's ValueError when there is none. */
+/** `message.type`, or `''` when the message is not an object with a string `type`. */
 export function messageType(message: unknown): string {
   const type =
     message !== null && typeof message === 'object'
       ? (message as { type?: unknown }).type
       : undefined
-  if (typeof type !== 'string') {
-    return ''
-  }
-  return type
+  return typeof type === 'string' ? type : ''
 }

@@ -73,7 +73,7 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const errors: unknown[] = []
     const app = async (_scope: unknown, receive: Receive, send: Send) => {
       await receive()
-      await send({ type: 'websocket.accept', subprotocol: 'nope' }).catch((e) => {
+      await send({ type: 'websocket.accept', subprotocol: 'nope' }).catch((e: unknown) => {
         errors.push(e)
         throw e
       })
@@ -260,7 +260,7 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     const app = async (_scope: unknown, receive: Receive, send: Send) => {
       await receive()
       await send({ type: 'websocket.accept' })
-      await send({ type: 'websocket.close', code: 1005 }).catch((e) => {
+      await send({ type: 'websocket.close', code: 1005 }).catch((e: unknown) => {
         errors.push(e)
         throw e
       })
@@ -272,14 +272,18 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     expect((errors[0] as Error).message).toMatch(/Invalid WebSocket close code 1005/)
   })
 
-  it('state guards: send before accept, accept twice, both text and bytes, unknown types', async () => {
+  it('state guards: send before accept, accept twice, both text and bytes, unknown types, no type', async () => {
     const errors: string[] = []
     const attempt = (p: Promise<void>) =>
-      p.catch((e: Error) => void errors.push(`${e.name}: ${e.message}`))
+      p.catch((e: unknown) => {
+        const { name, message } = e as Error
+        errors.push(`${name}: ${message}`)
+      })
     const app = async (_scope: unknown, receive: Receive, send: Send) => {
       await receive()
       await attempt(send({ type: 'websocket.send', text: 'too early' }))
       await attempt(send({ type: 'websocket.nope' } as never))
+      await attempt(send({ text: 'no type' } as never))
       await send({ type: 'websocket.accept' })
       await attempt(send({ type: 'websocket.accept' }))
       await attempt(send({ type: 'websocket.send', text: 'a', bytes: Buffer.from('b') } as never))
@@ -293,6 +297,7 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
     expect(errors).toEqual([
       "AsgiProtocolError: Socket has not been accepted, so cannot send over it: expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
       "AsgiProtocolError: Expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.nope'.",
+      'ValueError: Message has no type defined',
       "AsgiProtocolError: Expected ASGI message 'websocket.send' or 'websocket.close', but got 'websocket.accept'.",
       "AsgiProtocolError: Invalid 'websocket.send' message: it contains both 'bytes' and 'text' keys.",
       "AsgiProtocolError: Invalid 'websocket.send' message: it contains neither 'bytes' nor 'text'.",
@@ -302,19 +307,26 @@ describe.each(REACTORS)('WebSocket on the %s reactor', (reactor) => {
 
   it('sends after the client left are silent no-ops', async () => {
     let outcome: unknown = 'pending'
+    let typeless: unknown = 'pending'
     const app = async (_scope: unknown, receive: Receive, send: Send) => {
       await receive()
       await send({ type: 'websocket.accept' })
       expect(await receive()).toMatchObject({ type: 'websocket.disconnect' })
       outcome = await send({ type: 'websocket.send', text: 'nobody listens' }).then(
         () => 'resolved',
-        (e) => e,
+        (e: unknown) => e,
+      )
+      // Still an error: a message without a type is wrong whenever it is sent (Daphne too).
+      typeless = await send({} as never).then(
+        () => 'resolved',
+        (e: unknown) => (e as Error).message,
       )
     }
     const { wsUrl, server } = await start(app, { reactor })
     const client = await openClient(`${wsUrl}/`)
     client.close(1000)
     await expect.poll(() => outcome).toBe('resolved')
+    await expect.poll(() => typeless).toBe('Message has no type defined')
     await expect.poll(() => server.connectionCount).toBe(0)
   })
 

@@ -1,6 +1,9 @@
 /**
  * Channels' generic WebSocket consumers: groups, connect/receive/disconnect hooks, accept, close
- * and send helpers, in an async and a sync flavour.
+ * and send helpers, in an async and a sync flavour. They send ASGI events without checking them
+ * against the connection's state: the server does that (framework/asgi/websocket-protocol.ts),
+ * as Daphne does, and so does the WebsocketCommunicator in tests. A consumer checks only the
+ * arguments of its own methods.
  * @module
  */
 import {
@@ -24,7 +27,6 @@ import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { stopConsumer } from './stop-consumer.js'
 import { toHeaderPairs, type HeaderValue } from './header-bytes.js'
-import { advanceWebsocketState, DROP, WebsocketState } from './websocket-guard.js'
 
 /** What `send()` takes besides a raw ASGI event. Text wins when both are given. */
 export interface WebsocketSendOptions {
@@ -37,9 +39,8 @@ export interface WebsocketSendOptions {
 /** Accept headers: `[name, value]` pairs, strings or bytes (sent as bytes). */
 export type AcceptHeaders = Iterable<readonly [HeaderValue, HeaderValue]>
 
-
-// One shared instance: it only tells the dispatch loop to end cleanly, and building an Error (even
-// without a stack) on every disconnect was ~1.7 µs of the handshake's CPU in the conn profile.
+// One shared instance: it only tells the dispatch loop to end cleanly, so no connection pays for
+// building an Error as it ends.
 const STOP = stopConsumer()
 const RESOLVED: Promise<void> = SETTLED
 
@@ -63,9 +64,9 @@ const NO_GROUPS: readonly string[] = Object.freeze([])
 
 /**
  * Channels' `AsyncWebsocketConsumer`. Override `connect()` (default: accept), `receive()` and
- * `disconnect()`; set `groups` to join groups for the connection's lifetime. Sends are checked
- * against the connection state: sending before accept throws AsgiProtocolError, and sends after
- * a close are dropped.
+ * `disconnect()`; set `groups` to join groups for the connection's lifetime. The server checks
+ * what is sent: sending before accept rejects with AsgiProtocolError, and sends after a close are
+ * dropped.
  */
 export class AsyncWebsocketConsumer extends AsyncConsumer {
   /** The WebSocket connection scope (`path`, `headers`, `subprotocols`, `url_route`…). */
@@ -76,16 +77,6 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
    * empty array shared by all instances.
    */
   groups: readonly string[] = NO_GROUPS
-
-  #state: WebsocketState = WebsocketState.Connecting
-
-  /** Runs the WebSocket state machine on every outgoing event (see websocket-guard.ts). */
-  protected override admitSend(message: AsgiSendEvent): boolean {
-    const next = advanceWebsocketState(this.#state, message)
-    if (next === DROP) return false
-    this.#state = next
-    return true
-  }
 
   /**
    * `websocket.connect`: join the groups, then `connect()` (Accept/DenyConnection honoured).
@@ -193,7 +184,6 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
    * away (no promise, no async frame per disconnect).
    */
   websocket_disconnect(message: WebSocketDisconnectEvent): Promise<void> {
-    this.#state = WebsocketState.Closed
     const groups = this.groups ?? []
     if (groups.length > 0) return this.#leaveAndStop(groups, message.code)
     const result = this.disconnect(message.code)

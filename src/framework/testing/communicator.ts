@@ -80,8 +80,21 @@ export class ApplicationCommunicator {
         ),
       )
     }
+    try {
+      if (!this.checkOutput(message)) return RESOLVED
+    } catch (error) {
+      return Promise.reject(error)
+    }
     this.#output.put(message)
     return RESOLVED
+  }
+
+  /**
+   * Check one event the app sends, as the server would: return false to drop it, throw to refuse
+   * it (the app's `send()` rejects). The base communicator takes every event.
+   */
+  protected checkOutput(_message: AsgiSendEvent): boolean {
+    return true
   }
 
   #start(): void {

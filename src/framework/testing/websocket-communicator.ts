@@ -1,10 +1,19 @@
 /**
  * `WebsocketCommunicator`: drive a WebSocket application in-process, with Channels' API and
- * assertion messages. Timeouts are milliseconds.
+ * assertion messages. Timeouts are milliseconds. It stands in for the server: what the app sends
+ * is checked against the WebSocket protocol the server checks (websocket-protocol.ts), so a
+ * misuse fails the same way in a test as in production.
  * @module
  */
 import { AssertionError } from 'node:assert'
-import type { HeaderPair, WebSocketScope } from '../asgi/types.js'
+import type {
+  AsgiReceiveEvent,
+  AsgiSendEvent,
+  ChannelMessage,
+  HeaderPair,
+  WebSocketScope,
+} from '../asgi/types.js'
+import { checkWebsocketSend, DROP, WebsocketPhase } from '../asgi/websocket-protocol.js'
 import { ApplicationCommunicator, type ApplicationLike } from './communicator.js'
 import { scopeHeaders, splitPath, type TestHeader } from './scope-path.js'
 
@@ -33,6 +42,7 @@ function check(condition: boolean, message: string): asserts condition {
 export class WebsocketCommunicator extends ApplicationCommunicator {
   /** Headers the app sent with `websocket.accept` (set by `connect()`). */
   responseHeaders: HeaderPair[] | null = null
+  #phase: WebsocketPhase = WebsocketPhase.Connecting
 
   constructor(
     application: ApplicationLike,
@@ -50,6 +60,20 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
     if (options.specVersion !== undefined)
       scope.asgi = { version: '3.0', spec_version: options.specVersion }
     super(application, scope)
+  }
+
+  protected override checkOutput(message: AsgiSendEvent): boolean {
+    const scope = this.scope as WebSocketScope
+    const next = checkWebsocketSend(this.#phase, message, scope.subprotocols ?? [])
+    if (next === DROP) return false
+    this.#phase = next
+    return true
+  }
+
+  /** Give the app one event; after `websocket.disconnect` what the app sends is dropped. */
+  override async sendInput(message: AsgiReceiveEvent | ChannelMessage): Promise<void> {
+    if (message.type === 'websocket.disconnect') this.#phase = WebsocketPhase.Closed
+    await super.sendInput(message)
   }
 
   /** Send `websocket.connect`: `[true, subprotocol]` on accept, `[false, code]` on close. */

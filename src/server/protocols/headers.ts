@@ -8,7 +8,6 @@ import { decodeLatin1 } from '../../framework/asgi/headers.js'
 import { typeName } from '../connection.js'
 
 const TOKEN = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/
-// eslint-disable-next-line no-control-regex
 const UNSAFE_VALUE = /[\r\n\0]/
 
 function repr(value: unknown): string {

@@ -46,7 +46,15 @@ import type {
   WebSocketScope,
 } from '../../framework/asgi/types.js'
 import {
+  readClose,
+  readPayload,
+  readSubprotocol,
+  WebsocketPhase,
+  websocketSendType,
+} from '../../framework/asgi/websocket-protocol.js'
+import {
   SendResult,
+  type AcceptOptions,
   type ReactorRequest,
   type ReactorWebSocket,
   type UpgradeResponder,
@@ -58,7 +66,6 @@ import {
   clock,
   FIRST_PROTOCOL_FLAG,
   log,
-  messageType,
   RESOLVED,
   type ServerContext,
 } from '../connection.js'
@@ -66,7 +73,7 @@ import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
 import { pathBytes } from '../shared-bytes.js'
 import type { BufferHolder } from '../send-budget.js'
-import { readAccept, readClose, readPayload } from './websocket-events.js'
+import { headerToString, validateHeader } from './headers.js'
 
 const enum State {
   /** Handshake pending: the app decides. */
@@ -79,6 +86,12 @@ const enum State {
   Closed,
 }
 
+/** The protocol phase of a state: what the app may send in it. */
+function phaseOf(state: State): WebsocketPhase {
+  if (state === State.Connecting) return WebsocketPhase.Connecting
+  return state <= State.Open ? WebsocketPhase.Open : WebsocketPhase.Closed
+}
+
 /** Connection flag bits: incoming traffic since the last sweep (cheaper than a clock read per
  * message), the idle timeout fired, the reactor reported backpressure and has not drained. */
 const ACTIVE = FIRST_PROTOCOL_FLAG
@@ -87,6 +100,26 @@ const BACKPRESSURED = FIRST_PROTOCOL_FLAG << 2
 
 const EMPTY = Buffer.alloc(0)
 const CONNECT: WebSocketReceiveEvents = Object.freeze({ type: 'websocket.connect' })
+
+/**
+ * The headers of the 101 from `websocket.accept`'s: `Server` first unless the app set one
+ * (Daphne's 101 order), bytes or strings as strings.
+ */
+export function acceptHeaders(raw: unknown, serverName: string): [string, string][] {
+  const headers: [string, string][] = serverName ? [['Server', serverName]] : []
+  if (raw === undefined || raw === null) return headers
+  let hasServer = false
+  for (const pair of raw as Iterable<unknown>) {
+    const [name, value] = pair as [unknown, unknown]
+    const problem = validateHeader(name, value)
+    if (problem !== null) throw new AsgiProtocolError(problem)
+    const nameText = headerToString(name as string)
+    if (nameText.length === 6 && nameText.toLowerCase() === 'server') hasServer = true
+    headers.push([nameText, headerToString(value as string)])
+  }
+  if (hasServer && serverName) headers.shift()
+  return headers
+}
 
 function anyQuoted(offered: string[]): boolean {
   for (let i = 0; i < offered.length; i++) if ((offered[i] as string).includes('%')) return true
@@ -190,45 +223,38 @@ export class WebSocketConnection
 
   // ---- app → server ------------------------------------------------------------------------
 
+  /**
+   * One app → server event: the protocol (framework/asgi/websocket-protocol.ts) says whether it
+   * may be sent now and reads it; a misuse rejects the app's `send()`.
+   */
   protected handleSend(message: unknown): Promise<void> {
     try {
-      this.dispatch(message)
+      const event = message as Record<string, unknown>
+      const type = websocketSendType(phaseOf(this.state), message)
+      if (type === 'websocket.send') {
+        this.sendMessage(readPayload(event))
+      } else if (type === 'websocket.accept') {
+        this.accept(event)
+      } else if (type === 'websocket.close') {
+        if (this.state === State.Connecting) {
+          this.reject(403, 'Access denied')
+        } else {
+          const [code, reason] = readClose(event)
+          this.closeSocket(code, reason)
+        }
+      }
+      // null: closing or closed, the client is gone or going; Daphne ignores late sends.
       return RESOLVED
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
-  private dispatch(message: unknown): void {
-    const type = messageType(message)
-    const event = message as Record<string, unknown>
-    switch (this.state) {
-      case State.Connecting:
-        if (type === 'websocket.accept') return this.accept(event)
-        if (type === 'websocket.close') return this.reject(403, 'Access denied')
-        if (type === 'websocket.send') {
-          throw new AsgiProtocolError(
-            "Socket has not been accepted, so cannot send over it: expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
-          )
-        }
-        throw new AsgiProtocolError(
-          `Expected ASGI message 'websocket.accept' or 'websocket.close', but got '${type}'.`,
-        )
-      case State.Accepting:
-      case State.Open:
-        if (type === 'websocket.send') return this.sendMessage(event)
-        if (type === 'websocket.close') return this.close(event)
-        throw new AsgiProtocolError(
-          `Expected ASGI message 'websocket.send' or 'websocket.close', but got '${type}'.`,
-        )
-      default:
-        // Closing or closed: the client is gone or going; Daphne ignores late sends.
-        return
-    }
-  }
-
   private accept(event: Record<string, unknown>): void {
-    const options = readAccept(event, this.subprotocols, this.ctx.config.serverName)
+    const options: Required<AcceptOptions> = {
+      subprotocol: readSubprotocol(event, this.subprotocols),
+      headers: acceptHeaders(event.headers, this.ctx.config.serverName),
+    }
     const upgrade = this.upgrade as UpgradeResponder
     this.upgrade = null
     this.state = State.Accepting
@@ -250,8 +276,7 @@ export class WebSocketConnection
     this.ended(WS_1006_ABNORMAL_CLOSURE, '')
   }
 
-  private sendMessage(event: Record<string, unknown>): void {
-    const payload = readPayload(event)
+  private sendMessage(payload: string | Uint8Array): void {
     const socket = this.socket
     if (socket === null) {
       ;(this.pending ??= []).push(payload)
@@ -288,11 +313,6 @@ export class WebSocketConnection
       `${this.describe()} [${this.clientText()}]: server send buffers full (over ${this.ctx.config.websocketBufferBudget} bytes) and ${this.queued} of them queued here, closing the connection with 1008`,
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Server send buffers full')
-  }
-
-  private close(event: Record<string, unknown>): void {
-    const [code, reason] = readClose(event)
-    this.closeSocket(code, reason)
   }
 
   private closeSocket(code: number, reason: string): void {

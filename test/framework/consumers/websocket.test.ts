@@ -285,7 +285,8 @@ describe('test_websocket_receive_with_none_text', () => {
     class Consumer extends WebsocketConsumer {
       override receive(textData?: string, bytesData?: Uint8Array): void {
         if (textData) void this.send({ textData: `Received text: ${textData}` })
-        else if (bytesData) void this.send({ textData: `Received bytes of length: ${bytesData.length}` })
+        else if (bytesData)
+          void this.send({ textData: `Received bytes of length: ${bytesData.length}` })
       }
     }
     const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/testws/')
@@ -421,7 +422,9 @@ describe('send()', () => {
   )
 })
 
-describe('the WebSocket protocol guard', () => {
+// The communicator checks what a consumer sends as the server does (websocket-protocol.ts): the
+// same errors in tests as in production.
+describe('the WebSocket protocol, checked by the communicator', () => {
   it.each(['sync', 'async'] as const)(
     '%s: sending before accept is an AsgiProtocolError',
     async (flavour) => {
@@ -439,7 +442,7 @@ describe('the WebSocket protocol guard', () => {
       const failure = new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()
       await expect(failure).rejects.toThrow(AsgiProtocolError)
       await expect(failure).rejects.toThrow(
-        "Expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
+        "Socket has not been accepted, so cannot send over it: expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
       )
     },
   )
@@ -467,13 +470,52 @@ describe('the WebSocket protocol guard', () => {
     }
     for (const [text, message] of [
       ['accept', "but got 'websocket.accept'."],
-      ['empty', "ASGI message 'websocket.send' needs a string 'text' or a Uint8Array 'bytes'."],
+      ['empty', "Invalid 'websocket.send' message: it contains neither 'bytes' nor 'text'."],
     ] as const) {
       const communicator = new WebsocketCommunicator(Consumer.asAsgi(), '/')
       await communicator.connect()
       await communicator.sendTo({ textData: text })
       await expect(communicator.receiveOutput()).rejects.toThrow(message)
     }
+  })
+
+  it('rejects an invalid close code, a subprotocol not offered and a message without a type', async () => {
+    class Consumer extends AsyncWebsocketConsumer {
+      override async connect(): Promise<void> {
+        const { path } = this.scope
+        if (path === '/sub') await this.accept('chat')
+        else if (path === '/typeless') await this.send({ type: 5 } as never)
+        else await this.accept()
+      }
+      override async receive(): Promise<void> {
+        await this.close(1006)
+      }
+    }
+    const closing = new WebsocketCommunicator(Consumer.asAsgi(), '/')
+    await closing.connect()
+    await closing.sendTo({ textData: 'go' })
+    await expect(closing.receiveOutput()).rejects.toThrow(
+      'Invalid WebSocket close code 1006: expected 1000-1003, 1007-1014 or 3000-4999.',
+    )
+    await expect(new WebsocketCommunicator(Consumer.asAsgi(), '/sub').connect()).rejects.toThrow(
+      `Subprotocol 'chat' was not offered by the client (offered: []).`,
+    )
+    const offered = new WebsocketCommunicator(Consumer.asAsgi(), '/sub', {
+      subprotocols: ['chat'],
+    })
+    expect(await offered.connect()).toEqual([true, 'chat'])
+    await expect(
+      new WebsocketCommunicator(Consumer.asAsgi(), '/typeless').connect(),
+    ).rejects.toThrow(AsgiProtocolError)
+  })
+
+  it('a close before accept is a rejection whatever its code', async () => {
+    class Consumer extends AsyncWebsocketConsumer {
+      override async connect(): Promise<void> {
+        await this.close(1006)
+      }
+    }
+    expect(await new WebsocketCommunicator(Consumer.asAsgi(), '/').connect()).toEqual([false, 1006])
   })
 
   it('drops sends after close and after the client disconnected', async () => {

@@ -159,6 +159,8 @@ describe('test_websocket_incorrect_read_json', () => {
     )
   })
 
+  // The communicator checks what the app sends as the server does (websocket-protocol.ts), so
+  // the app's send() fails with the server's error before receiveFrom() could assert.
   it('reports a misspelled event type from a raw app', async () => {
     const app: Application = async (_scope, receive, send) => {
       await receive()
@@ -169,17 +171,17 @@ describe('test_websocket_incorrect_read_json', () => {
     const communicator = new WebsocketCommunicator(app, '/')
     await communicator.connect()
     await expect(communicator.receiveFrom()).rejects.toThrow(
-      "Expected type 'websocket.send', but was 'websocket.sned'",
+      "Expected ASGI message 'websocket.send' or 'websocket.close', but got 'websocket.sned'.",
     )
   })
 
-  it('connect() asserts accept or close', async () => {
+  it('connect() reports a send before accept', async () => {
     const app: Application = async (_scope, receive, send) => {
       await receive()
       await send({ type: 'websocket.send', text: 'x' })
     }
     await expect(new WebsocketCommunicator(app, '/').connect()).rejects.toThrow(
-      "Expected type 'websocket.accept' or 'websocket.close', but was 'websocket.send'",
+      "Socket has not been accepted, so cannot send over it: expected ASGI message 'websocket.accept' or 'websocket.close', but got 'websocket.send'.",
     )
   })
 })
