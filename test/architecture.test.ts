@@ -1,7 +1,8 @@
 /**
- * The import rules of src/ (docs/architecture.md): the framework never imports the server or
- * the CLI, the server never imports the CLI, src/util is a leaf, only the uWS reactor loads
- * uWebSockets.js, and no module imports itself through others. Type-only imports count:
+ * The import rules of src/ (docs/architecture.md, "What may import what"): the framework never
+ * imports the server or the CLI, the server uses only the framework's asgi/ and reaches the
+ * reactors through their types and registry, nothing imports the CLI, src/util is a leaf, only
+ * the uWS reactor loads uWebSockets.js, and no module imports itself through others. Type-only imports count:
  * a cycle of types still ties the modules' meaning together.
  */
 import { readdirSync, readFileSync } from 'node:fs'
@@ -196,8 +197,22 @@ describe('the import graph of src/', () => {
     expect(violations(graph, under('framework'), under('cli'))).toEqual([])
   })
 
-  it('keeps the server off the CLI', () => {
+  it('keeps the server off the CLI, and everything else too', () => {
     expect(violations(graph, under('server'), under('cli'))).toEqual([])
+    expect(violations(graph, (path) => !under('cli')(path), under('cli'))).toEqual([])
+  })
+
+  it('lets the server use only src/framework/asgi of the framework (the contract)', () => {
+    const beyondAsgi = (target: string) =>
+      under('framework')(target) && !under('framework/asgi')(target)
+    expect(violations(graph, under('server'), beyondAsgi)).toEqual([])
+  })
+
+  it('lets the server reach its reactors only through reactor/types.ts and reactor/index.ts', () => {
+    const outside = (path: string) => under('server')(path) && !under('server/reactor')(path)
+    const entry = new Set(['src/server/reactor/types.ts', 'src/server/reactor/index.ts'])
+    const inside = (target: string) => under('server/reactor')(target) && !entry.has(target)
+    expect(violations(graph, outside, inside)).toEqual([])
   })
 
   it('keeps src/util a leaf: its modules import only each other', () => {
