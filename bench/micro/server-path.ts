@@ -16,6 +16,7 @@ import type {
 } from '../../src/server/reactor/types.js'
 import { resolveServerConfig } from '../../src/server/config.js'
 import type { ServerContext, TrackedConnection } from '../../src/server/connection.js'
+import { SharedScopeParts } from '../../src/server/request.js'
 import { WebSocketConnection } from '../../src/server/protocols/websocket.js'
 import { checkRequest } from '../../src/server/request.js'
 import { SendBudget } from '../../src/server/send-budget.js'
@@ -36,6 +37,7 @@ const ctx: ServerContext = {
   emit: () => undefined,
   release: (_: TrackedConnection) => undefined,
   sendBudget: new SendBudget(0),
+  scopeParts: new SharedScopeParts(),
 }
 
 let sent = 0
@@ -111,7 +113,7 @@ async function round(): Promise<{ handshake: number; send: number; receive: numb
     if (checkRequest(req) !== null) continue
     // As the server's onUpgrade does.
     const connection = new WebSocketConnection(ctx, req, [], upgrade(), app)
-    connection.queue.deliverNow()
+    connection.queue.handOverNow()
     connection.watchUpgrade()
   }
   await tick()

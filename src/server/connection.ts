@@ -14,10 +14,10 @@
  */
 import { CancelledError, RouteNotFound } from '../framework/asgi/errors.js'
 import { getLogger } from '../framework/asgi/logging.js'
-import { offerReceiveSource, SETTLED, withdrawReceiveSource } from '../framework/asgi/receive-source.js'
 import type { Application, AsgiInfo, Scope } from '../framework/asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
+import type { SharedScopeParts } from './request.js'
 import { ReceiveQueue, type CompletionOwner } from './receive-queue.js'
 import type { SendBudget } from './send-budget.js'
 
@@ -46,12 +46,6 @@ const RELEASED = 2
 /** The first bit of `AppConnection.flags` free for subclasses (the flags replace booleans). */
 export const FIRST_PROTOCOL_FLAG = 4
 
-/**
- * A settled promise shared by every `send()` that completes synchronously (no allocation); the
- * consumer loop recognises it and goes on without awaiting (see receive-source.ts).
- */
-export const RESOLVED: Promise<void> = SETTLED
-
 /** What a connection needs from the server that owns it. */
 export interface ServerContext {
   readonly config: ResolvedServerConfig
@@ -61,6 +55,8 @@ export interface ServerContext {
   readonly stopping: boolean
   /** Bytes queued to slow WebSocket clients, process-wide (`websocketBufferBudget`). */
   readonly sendBudget: SendBudget
+  /** What this server's scopes share (addresses, paths). */
+  readonly scopeParts: SharedScopeParts
   /** Emit an access event. */
   emit(event: AccessEvent): void
   /** Forget a connection: its client is gone and its app has finished (or was killed). */
@@ -136,13 +132,10 @@ export abstract class AppConnection<In = unknown>
     const queue = this.queue
     queue.openClaims(this)
     let promise: Promise<void>
-    offerReceiveSource(queue.receive, queue)
     try {
       promise = Promise.resolve(app(scope, queue.receive as never, this.send as never))
     } catch (error) {
       promise = Promise.reject(error)
-    } finally {
-      withdrawReceiveSource(queue.receive, queue)
     }
     if (queue.adopt(promise)) {
       this.appPromise = promise

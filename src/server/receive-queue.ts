@@ -1,38 +1,29 @@
 /**
  * One application instance's receive queue: the hot path of every WebSocket message.
  *
- * When the app is already waiting, an incoming event resolves the pending promise directly;
- * otherwise it is appended to an array. No closure is created per message or per receive (the
- * promise executor is shared by every queue). Cancellation makes the pending and every later
- * `receive()` reject with CancelledError, which is how JavaScript apps are told to stop.
+ * An unbounded FIFO with a single reader, like Daphne's `asyncio.Queue` + `queue.get`. The
+ * reader is either the app awaiting `receive()` (the plain path: when it is already waiting, an
+ * incoming event resolves its promise directly; otherwise the event is queued) or, on the fast
+ * path, a consumer loop registered as a {@link ReceiveSink} through the {@link ReceiveSource} this
+ * queue attaches to its `receive` (src/framework/asgi/fast-path.ts): its events are handed over in
+ * the shared hand-over batch. Cancellation makes the pending and every later `receive()` reject
+ * (and a waiting sink fail) with CancelledError, which is how JavaScript apps are told to stop.
  *
- * The consumer loop does not call `receive()` at all: it registers itself as a sink through the
- * {@link ReceiveSource} the server offers with `receive` (src/framework/asgi/receive-source.ts), so an idle
- * consumer waits with no promise, and a message costs no allocation. Sink deliveries are batched:
- * every queue with something due is handed over in one shared microtask.
- *
- * Performance notes: an idle connection keeps one of these, so it is kept small; the server's
- * connections extend it (one object per connection instead of two), which is why its state is in
- * `#private` fields (no clash with the connections' own). The backlog array is allocated only
- * when an event arrives with no receive waiting, and `receive` is a bound method (a bound
- * function is ~48 B; an arrow function also keeps a context object alive).
+ * An idle connection keeps one of these, so it is small: the server's connections extend it (one
+ * object per connection, not two), which is why its state is in `#private` fields (no clash with
+ * the connections' own); the backlog array exists only while events wait, and `receive` is a
+ * bound method (no context object, unlike an arrow function).
  * @module
  */
 import { CancelledError } from '../framework/asgi/errors.js'
+import {
+  attachReceiveSource,
+  handOvers,
+  type HandOver,
+  type ReceiveSink,
+  type ReceiveSource,
+} from '../framework/asgi/fast-path.js'
 import { getLogger } from '../framework/asgi/logging.js'
-import type { ReceiveSink, ReceiveSource } from '../framework/asgi/receive-source.js'
-
-type Resolve<T> = (value: T) => void
-type Reject = (reason: unknown) => void
-
-// The Promise constructor runs its executor synchronously, so one module-level executor can
-// serve every queue: `next()` points `target` at itself just before `new Promise(EXECUTOR)`.
-// That saves a closure (and its context) per idle connection.
-let target: ReceiveQueue<unknown> | null = null
-function EXECUTOR(resolve: Resolve<unknown>, reject: Reject): void {
-  const queue = target as ReceiveQueue<unknown>
-  queue.waitWith(resolve, reject)
-}
 
 const log = getLogger('channels.server')
 
@@ -54,61 +45,42 @@ function ignore(): void {}
 /** `handoff` holds nothing. */
 const NONE: unique symbol = Symbol('none')
 
-// Queues whose sink has something due, handed over by one microtask for all of them.
-const due: (ReceiveQueue<unknown> | undefined)[] = []
-
-function flushDue(): void {
-  // Deliveries may schedule more queues; they join this same pass.
-  for (let i = 0; i < due.length; i++) {
-    const queue = due[i] as ReceiveQueue<unknown>
-    due[i] = undefined
-    try {
-      queue.deliver()
-    } catch (error) {
+export class ReceiveQueue<T> implements ReceiveSource<T> {
+  /** The queue's turn in the hand-over batch: give the sink what is due, report an ended app. */
+  static readonly #handOver: HandOver<ReceiveQueue<unknown>, undefined> = {
+    run: (queue) => {
+      queue.#runHandOver()
+    },
+    failed: (error) => {
       // Sinks must not throw. If one does, that is a bug to report, not a reason to stop the
       // server or to keep the other queues from their events.
-      log.error(`A receive sink threw: ${error instanceof Error ? error.message : String(error)}`, error)
-    }
+      const text = error instanceof Error ? error.message : String(error)
+      log.error(`A receive sink threw: ${text}`, error)
+    },
   }
-  due.length = 0
-}
 
-// The shared microtask is a reaction on a settled promise: node's queueMicrotask wraps every
-// callback in an AsyncResource, which cost more than the delivery itself.
-const SETTLED: Promise<void> = Promise.resolve()
-
-/** An unbounded FIFO with a single consumer, like Daphne's `asyncio.Queue` + `queue.get`. */
-export class ReceiveQueue<T> implements ReceiveSource<T> {
   #items: T[] | null = null
   #head = 0
-  #resolve: Resolve<T> | null = null
-  #reject: Reject | null = null
+  #resolve: ((value: T) => void) | null = null
+  #reject: ((reason: unknown) => void) | null = null
   #cancelled: CancelledError | null = null
   /** The sink waiting for the next event (receiveInto), if any. */
   #sink: ReceiveSink<T> | null = null
   /** The event for the waiting sink, when it arrived with nothing queued (no array needed). */
   #handoff: T | typeof NONE = NONE
-  /** In `due`, waiting for the shared microtask. */
+  /** In the hand-over batch. */
   #scheduled = false
   #completion = OFF
   #claimed: Promise<void> | null = null
   /** What the ended app failed with (null: it did not). */
   #ending: unknown = null
   #owner: CompletionOwner | null = null
-  /**
-   * The `receive` callable handed to the app (bound once). The server offers this queue as its
-   * source during the app call (`offerReceiveSource`).
-   */
+  /** The `receive` callable handed to the app; it carries this queue as its ReceiveSource. */
   readonly receive: () => Promise<T>
 
   constructor() {
     this.receive = this.#next.bind(this)
-  }
-
-  /** @internal Called by the shared executor while `next()` builds its promise. */
-  waitWith(resolve: Resolve<T>, reject: Reject): void {
-    this.#resolve = resolve
-    this.#reject = reject
+    attachReceiveSource(this.receive, this)
   }
 
   /** {@link ReceiveSource}: hand the next event (or the cancellation) to `sink`, later. */
@@ -163,25 +135,26 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
   }
 
   /**
-   * Give a waiting sink what is due right now, on this stack, instead of in the shared
-   * microtask. The server does this for `websocket.connect` inside the reactor's upgrade
-   * callback, so a consumer that accepts without awaiting anything is upgraded there and then.
+   * Give a waiting sink what is due right now, on this stack, instead of in the hand-over batch.
+   * The server does this for `websocket.connect` inside the reactor's upgrade callback, so a
+   * consumer that accepts without awaiting anything is upgraded there and then.
    */
-  deliverNow(): void {
-    if (this.#scheduled) this.deliver()
+  handOverNow(): void {
+    if (this.#scheduled) this.#runHandOver()
   }
 
   #schedule(): void {
     if (this.#scheduled) return
     this.#scheduled = true
-    if (due.push(this as ReceiveQueue<unknown>) === 1) void SETTLED.then(flushDue)
+    handOvers.add(ReceiveQueue.#handOver, this as ReceiveQueue<unknown>, undefined)
   }
 
-  /** @internal The shared microtask: give the waiting sink its event or error. */
-  deliver(): void {
+  #runHandOver(): void {
+    // After handOverNow the batch still runs this entry: by then nothing (or only what arrived
+    // since) is due.
     this.#scheduled = false
     const sink = this.#sink
-    if (sink !== null) this.#deliverTo(sink)
+    if (sink !== null) this.#handOverTo(sink)
     if (this.#completion === ENDED) {
       this.#completion = OFF
       const owner = this.#owner as CompletionOwner
@@ -193,7 +166,7 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     }
   }
 
-  #deliverTo(sink: ReceiveSink<T>): void {
+  #handOverTo(sink: ReceiveSink<T>): void {
     const cancelled = this.#cancelled
     if (cancelled !== null) {
       this.#sink = null
@@ -230,7 +203,7 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     return this.#cancelled !== null
   }
 
-  /** Deliver an event: straight to a waiting receive, else queued. Ignored after cancel. */
+  /** Add an event: straight to a waiting receive, else queued. Ignored after cancel. */
   push(item: T): void {
     if (this.#cancelled) return
     const resolve = this.#resolve
@@ -287,10 +260,10 @@ export class ReceiveQueue<T> implements ReceiveSource<T> {
     if (this.#cancelled) return Promise.reject(this.#cancelled)
     if (this.#resolve !== null || this.#sink !== null) return Promise.reject(concurrentReceive())
     if (this.#items !== null) return Promise.resolve(this.#take())
-    target = this as ReceiveQueue<unknown>
-    const promise = new Promise<T>(EXECUTOR as (resolve: Resolve<T>, reject: Reject) => void)
-    target = null
-    return promise
+    return new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
   }
 }
 

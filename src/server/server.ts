@@ -31,7 +31,7 @@ import { errorPage } from './error-page.js'
 import { Lifespan } from './lifespan.js'
 import { HttpConnection } from './protocols/http.js'
 import { WebSocketConnection } from './protocols/websocket.js'
-import { checkRequest } from './request.js'
+import { checkRequest, SharedScopeParts } from './request.js'
 import { SendBudget } from './send-budget.js'
 import { reactorLimits, reactorWarnings } from './reactor-limits.js'
 
@@ -98,6 +98,7 @@ class AsgiServer implements Server, ServerContext {
   lifespanState: Record<string, unknown> | null = null
   stopping = false
   readonly sendBudget: SendBudget
+  readonly scopeParts = new SharedScopeParts()
   readonly closed: Promise<void>
   private resolveClosed!: () => void
   private readonly endpoints: Endpoint[]
@@ -314,7 +315,7 @@ class AsgiServer implements Server, ServerContext {
       // websocket.connect now, not in a microtask: a consumer that accepts without awaiting
       // anything is upgraded inside this reactor callback, as raw uWS upgrades (no deferred
       // upgrade to keep: no abort handler, no cork callback).
-      connection.queue.deliverNow()
+      connection.queue.handOverNow()
     } catch (error) {
       // Sinks do not throw; should one, the app instance is running and handles its own end.
       log.error(`Server error while handling WebSocket ${request.url}`, error)

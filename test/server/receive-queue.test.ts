@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { CancelledError } from '../../src/framework/asgi/errors.js'
 import {
-  offerReceiveSource,
   RECEIVE_SOURCE,
   receiveSourceOf,
-  withdrawReceiveSource,
-} from '../../src/framework/asgi/receive-source.js'
+  setFastPaths,
+} from '../../src/framework/asgi/fast-path.js'
 import { ReceiveQueue } from '../../src/server/receive-queue.js'
 import { recordLogs } from '../helpers/with-server.js'
 
@@ -84,36 +83,21 @@ describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => 
   }
   const tick = () => new Promise((r) => setImmediate(r))
 
-  it('is found by identity while offered, and leaves no property when taken then', () => {
+  it('is the ReceiveSource its receive carries', () => {
     const queue = new ReceiveQueue<number>()
-    expect(receiveSourceOf(queue.receive)).toBeNull()
-    offerReceiveSource(queue.receive, queue)
-    expect(receiveSourceOf(queue.receive)).toBe(queue)
-    expect(receiveSourceOf(async () => 1)).toBeNull()
-    withdrawReceiveSource(queue.receive, queue)
-    expect(Object.getOwnPropertySymbols(queue.receive)).toEqual([])
-    expect(receiveSourceOf(queue.receive)).toBeNull()
-  })
-
-  it('is carried under RECEIVE_SOURCE when nobody took it during the offer (a late consumer)', () => {
-    const queue = new ReceiveQueue<number>()
-    offerReceiveSource(queue.receive, queue)
-    withdrawReceiveSource(queue.receive, queue)
     expect(queue.receive[RECEIVE_SOURCE as never]).toBe(queue)
     expect(receiveSourceOf(queue.receive)).toBe(queue)
   })
 
-  it('tags the outer receive when offers nest', () => {
-    const outer = new ReceiveQueue<number>()
-    const inner = new ReceiveQueue<number>()
-    offerReceiveSource(outer.receive, outer)
-    offerReceiveSource(inner.receive, inner)
-    expect(receiveSourceOf(inner.receive)).toBe(inner)
-    withdrawReceiveSource(inner.receive, inner)
-    expect(receiveSourceOf(outer.receive)).toBeNull()
-    withdrawReceiveSource(outer.receive, outer)
-    expect(receiveSourceOf(outer.receive)).toBe(outer)
-    expect(receiveSourceOf(inner.receive)).toBeNull()
+  it('is hidden by a wrapped receive, and while the fast paths are off', () => {
+    const queue = new ReceiveQueue<number>()
+    expect(receiveSourceOf(() => queue.receive())).toBeNull()
+    const previous = setFastPaths(false)
+    try {
+      expect(receiveSourceOf(queue.receive)).toBeNull()
+    } finally {
+      setFastPaths(previous)
+    }
   })
 
   it('delivers asynchronously, never inside receiveInto or push, and in order', async () => {

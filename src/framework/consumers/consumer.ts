@@ -12,10 +12,10 @@ import type {
   Scope,
   Send,
 } from '../asgi/types.js'
-import { SETTLED } from '../asgi/receive-source.js'
+import { fastPathsEnabled, SETTLED } from '../asgi/fast-path.js'
 import { getChannelLayer } from '../layers/registry.js'
 import type { ChannelLayer } from '../layers/types.js'
-import { DispatchLoop } from './dispatch-loop.js'
+import { DispatchLoop, isThenable } from './dispatch-loop.js'
 import { handlerName } from './handler-name.js'
 
 /** A consumer class with a no-argument constructor (what `asAsgi` instantiates). */
@@ -30,16 +30,6 @@ export interface ConsumerApplication<C extends AsyncConsumer = AsyncConsumer> ex
 type Handler = (this: AsyncConsumer, message: ChannelMessage) => unknown
 
 const noop = (): void => {}
-/** What a dropped send returns: settled, so the consumer loop need not await it. */
-const RESOLVED: Promise<void> = SETTLED
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  )
-}
 
 /**
  * Channels' `AsyncConsumer`. Subclass it and add handlers named after message types; serve it
@@ -76,17 +66,16 @@ export class AsyncConsumer {
     this: ConsumerClass<C>,
     initKwargs?: Partial<C>,
   ): ConsumerApplication<C> {
-    const consumerClass = this
     const consumerInitKwargs: Partial<C> = initKwargs ?? {}
     // Read once, like Channels' as_asgi: the common no-kwargs case skips the assign per connection.
     const hasKwargs = Reflect.ownKeys(consumerInitKwargs).length > 0
     const app: Application = (scope, receive, send) => {
-      const consumer = new consumerClass()
+      const consumer = new this()
       if (hasKwargs) Object.assign(consumer, consumerInitKwargs)
       return consumer.#run(scope, receive, send)
     }
-    Object.defineProperty(app, 'name', { value: consumerClass.name })
-    return Object.assign(app, { consumerClass, consumerInitKwargs })
+    Object.defineProperty(app, 'name', { value: this.name })
+    return Object.assign(app, { consumerClass: this, consumerInitKwargs })
   }
 
   // Not async, and the loop's own promise is what the server gets: an async frame or a promise
@@ -111,7 +100,10 @@ export class AsyncConsumer {
     }
     let named: Promise<string>
     try {
-      const now = layer.newChannelNow?.() ?? null
+      // Named synchronously when the layer can (fast path): the loop is then waiting for
+      // `websocket.connect` before the app call returns, and the server can complete the
+      // handshake inside the reactor's upgrade callback.
+      const now = fastPathsEnabled() ? (layer.newChannelNow?.() ?? null) : null
       if (now !== null) {
         this.channelName = now
         loop.start(now)
@@ -159,7 +151,8 @@ export class AsyncConsumer {
 
   #deliver(message: AsgiSendEvent): Promise<void> {
     try {
-      if (!this.admitSend(message)) return RESOLVED
+      // Dropped: settled, so the consumer loop need not await it.
+      if (!this.admitSend(message)) return SETTLED
     } catch (error) {
       return Promise.reject(error)
     }
@@ -197,7 +190,9 @@ export class AsyncConsumer {
    * ValueError for a missing type, a leading underscore, or no handler.
    */
   dispatch(message: ChannelMessage): void | Promise<void> {
-    if (message === null || typeof message !== 'object') {
+    // Messages come from other code (a server, a layer, a test): check rather than trust.
+    const given: unknown = message
+    if (given === null || typeof given !== 'object') {
       throw new ValueError("Incoming message has no 'type' attribute")
     }
     const name = handlerName(message.type)

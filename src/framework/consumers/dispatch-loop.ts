@@ -5,17 +5,27 @@
  */
 import { StopConsumer } from '../asgi/errors.js'
 import {
+  fastPathsEnabled,
+  isSettled,
   receiveSourceOf,
-  SETTLED,
   type ReceiveSink,
   type ReceiveSource,
-} from '../asgi/receive-source.js'
+} from '../asgi/fast-path.js'
 import type { ChannelMessage, Receive } from '../asgi/types.js'
 import type { ChannelLayer, LayerReceiver } from '../layers/types.js'
 
 /** What the loop needs from a consumer. */
 export interface Dispatcher {
   dispatch(message: ChannelMessage): void | PromiseLike<void>
+}
+
+/** True for a promise or any other object with a `then` method. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
 }
 
 const NONE = 0
@@ -32,21 +42,22 @@ type Source = typeof NONE | typeof CLIENT | typeof LAYER
  * dispatched, so a slow consumer leaves layer messages in the layer (where capacity applies)
  * instead of buffering them here.
  *
- * Built for many idle instances and hot deliveries: no async function frames and no closures.
- * When the server's `receive` carries a ReceiveSource (ours does) the loop is its sink: an idle
- * consumer waits on no promise and a client message allocates nothing here; with a layer that
- * has `receiveInto` (the in-memory one) the same holds for layer messages. Otherwise the loop
- * calls `receive()`, and the layer's `receive()` with an AbortSignal.
+ * The plain path awaits `receive()` and the layer's `receive()` with an AbortSignal. On the fast
+ * paths (src/framework/asgi/fast-path.ts) the loop is the ReceiveSink of the server's `receive`
+ * when it carries a ReceiveSource (ours does), and the `receiveInto` receiver of a layer that has
+ * one (the in-memory layer): an idle consumer then waits on no promise, and a message allocates
+ * nothing here. Built for many idle instances and hot deliveries: no async function frames and
+ * no closures per message.
  */
 export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> {
   readonly #consumer: Dispatcher
   readonly #receive: Receive
   readonly #source: ReceiveSource<ChannelMessage> | null
   readonly #layer: ChannelLayer | null
-  /** The layer has receiveInto/cancelReceive. */
-  readonly #fast: boolean
+  /** The layer is read through receiveInto/cancelReceive (fast path). */
+  readonly #intoLayer: boolean
   #channel = ''
-  // Only for layers without receiveInto.
+  // Only when the layer is read through receive().
   #abort: AbortController | null = null
   // Only the resolving function is kept (one closure less per connection): a failure resolves
   // the promise with a rejected one, which it then adopts.
@@ -71,7 +82,11 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
     this.#receive = receive
     this.#source = receiveSourceOf<ChannelMessage>(receive)
     this.#layer = layer
-    this.#fast = layer !== null && layer.receiveInto !== undefined && layer.cancelReceive !== undefined
+    this.#intoLayer =
+      layer !== null &&
+      fastPathsEnabled() &&
+      layer.receiveInto !== undefined &&
+      layer.cancelReceive !== undefined
   }
 
   /** The promise that settles when the consumer ends; call once, before `start`. */
@@ -80,15 +95,18 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
       this.#resolve = resolve
     })
     // The server may then hear of our end from complete() instead of reacting to the promise.
-    this.#source?.claimCompletion?.(promise)
+    this.#source?.claimCompletion(promise)
     return promise
   }
 
-  /** Start both sources (`channel` is the consumer's layer channel, if there is a layer). */
+  /**
+   * Start both sources (`channel` is the consumer's layer channel, if there is a layer). Call
+   * once, instead of `fail`.
+   */
   start(channel: string): void {
-    if (this.#done) return
     this.#channel = channel
     this.#armClient()
+    // The client side fails the loop at once when `receive` refuses a reader.
     if (this.#layer !== null && !this.#done) this.#armLayer()
   }
 
@@ -148,7 +166,7 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
 
   #armLayer(): void {
     const layer = this.#layer as ChannelLayer
-    if (this.#fast) {
+    if (this.#intoLayer) {
       try {
         layer.receiveInto!(this.#channel, this)
       } catch (error) {
@@ -168,8 +186,9 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
     const source = this.#current
     this.#current = NONE
     if (this.#done) return
+    // Arming never hands a message over synchronously: #pump finds only what was ready before.
     this.#rearm(source)
-    if (!this.#done && this.#current === NONE) this.#pump()
+    this.#pump()
   }
 
   /** Dispatch ready messages until one needs awaiting or none is left. */
@@ -189,7 +208,8 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
         return
       }
       this.#current = source
-      let result: void | PromiseLike<void>
+      // What user code returned: anything, checked below.
+      let result: unknown
       try {
         result = this.#consumer.dispatch(message)
       } catch (error) {
@@ -199,12 +219,7 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
       }
       // No promise hop for handlers that return synchronously, or SETTLED (a send the server
       // completed at once, e.g. the default connect()'s accept()).
-      if (
-        result !== undefined &&
-        result !== null &&
-        result !== SETTLED &&
-        typeof result.then === 'function'
-      ) {
+      if (!isSettled(result) && isThenable(result)) {
         // The first awaited handler (usually websocket.connect) gets fresh bound methods, so a
         // consumer that then stays idle keeps none; from the second on they are kept (96 B),
         // so a busy consumer allocates nothing per message here.
@@ -237,7 +252,7 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
     const layer = this.#layer
     if (layer !== null && this.#channel !== '') {
       try {
-        if (this.#fast) layer.cancelReceive!(this.#channel, this)
+        if (this.#intoLayer) layer.cancelReceive!(this.#channel, this)
         else this.#abort?.abort()
       } catch {
         // Nothing to do: the consumer is over either way, and its outcome matters more.
@@ -245,7 +260,7 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
     }
     const stopped = error instanceof StopConsumer
     try {
-      this.#source?.complete?.(!stopped, error)
+      this.#source?.complete(!stopped, error)
     } catch {
       // The promise below still tells everyone else.
     }

@@ -22,7 +22,7 @@ import type {
   WebSocketScope,
   WebSocketSendEvent,
 } from '../asgi/types.js'
-import { SETTLED } from '../asgi/receive-source.js'
+import { SETTLED } from '../asgi/fast-path.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { stopConsumer } from './stop-consumer.js'
@@ -42,7 +42,6 @@ export type AcceptHeaders = Iterable<readonly [HeaderValue, HeaderValue]>
 // One shared instance: it only tells the dispatch loop to end cleanly, so no connection pays for
 // building an Error as it ends.
 const STOP = stopConsumer()
-const RESOLVED: Promise<void> = SETTLED
 
 function throwStop(): never {
   throw STOP
@@ -95,7 +94,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
     } catch (error) {
       return this.#connectFailed(error)
     }
-    if (result === undefined || result === null || typeof result.then !== 'function') return RESOLVED
+    if (result === undefined || result === null || typeof result.then !== 'function') return SETTLED
     return Promise.resolve(result).then(undefined, (error: unknown) => this.#connectFailed(error))
   }
 

@@ -13,6 +13,7 @@
  * @module
  */
 import { AsgiProtocolError, ValueError } from '../../framework/asgi/errors.js'
+import { SETTLED } from '../../framework/asgi/fast-path.js'
 import type { HttpReceiveEvent, HttpScope } from '../../framework/asgi/types.js'
 import type { Application } from '../../framework/asgi/types.js'
 import type { HttpResponder, ReactorRequest, ResponseHead } from '../reactor/types.js'
@@ -22,7 +23,6 @@ import {
   clock,
   log,
   messageType,
-  RESOLVED,
   typeName,
   type ServerContext,
 } from '../connection.js'
@@ -90,7 +90,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     app: Application,
   ) {
     super(ctx)
-    const parts = buildScopeParts(request, ctx.config)
+    const parts = buildScopeParts(request, ctx.config, ctx.scopeParts)
     this.method = request.method
     this.rawPath = parts.rawPath
     this.query = parts.query
@@ -176,12 +176,12 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
   private dispatch(message: unknown): Promise<void> {
     const type = messageType(message)
     if (type === '') throw new ValueError('Message has no type defined')
-    if (this.aborted || this.abandoned) return RESOLVED // the client is gone: Daphne ignores it
+    if (this.aborted || this.abandoned) return SETTLED // the client is gone: Daphne ignores it
     if (type === 'http.response.start') {
       if (this.phase !== Phase.Waiting)
         throw new ValueError('HTTP response has already been started')
       this.start(message as Record<string, unknown>)
-      return RESOLVED
+      return SETTLED
     }
     if (type === 'http.response.body') {
       if (this.phase === Phase.Waiting) {
@@ -266,9 +266,9 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     })
     if (!more) {
       this.finish(true)
-      return RESOLVED
+      return SETTLED
     }
-    if (writable) return RESOLVED
+    if (writable) return SETTLED
     // Real backpressure: the app's `await send()` waits until the reactor drained.
     return new Promise<void>((resolve) => {
       this.drainWaiter = resolve

@@ -31,6 +31,7 @@
  * @module
  */
 import { AsgiProtocolError } from '../../framework/asgi/errors.js'
+import { SETTLED } from '../../framework/asgi/fast-path.js'
 import {
   WS_1000_NORMAL_CLOSURE,
   WS_1001_GOING_AWAY,
@@ -66,7 +67,6 @@ import {
   clock,
   FIRST_PROTOCOL_FLAG,
   log,
-  RESOLVED,
   type ServerContext,
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
@@ -153,7 +153,7 @@ export class WebSocketConnection
     app: Application,
   ) {
     super(ctx)
-    const parts = buildScopeParts(request, ctx.config)
+    const parts = buildScopeParts(request, ctx.config, ctx.scopeParts)
     this.rawPath = parts.rawPath
     this.client = parts.client
     // Daphne url-unquotes offered subprotocols; reuse the reactor's array when nothing is quoted.
@@ -186,7 +186,7 @@ export class WebSocketConnection
   }
 
   /**
-   * Called once `websocket.connect` went out (`queue.deliverNow()`) within the reactor's upgrade
+   * Called once `websocket.connect` went out (`queue.handOverNow()`) within the reactor's upgrade
    * callback: a handshake still undecided must hear of the client leaving. One decided already
    * (a consumer that accepts without awaiting) needs no abort callback, and none is made.
    */
@@ -244,7 +244,7 @@ export class WebSocketConnection
         }
       }
       // null: closing or closed, the client is gone or going; Daphne ignores late sends.
-      return RESOLVED
+      return SETTLED
     } catch (error) {
       return Promise.reject(error)
     }

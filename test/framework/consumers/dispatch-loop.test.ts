@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SETTLED } from '../../../src/framework/asgi/receive-source.js'
+import { SETTLED } from '../../../src/framework/asgi/fast-path.js'
 import type { ChannelMessage } from '../../../src/framework/asgi/types.js'
 import { DispatchLoop } from '../../../src/framework/consumers/dispatch-loop.js'
 import type { ChannelLayer } from '../../../src/framework/layers/types.js'
