@@ -35,8 +35,8 @@ export class PromiseWaiter implements LayerReceiver {
 }
 
 /**
- * A tiny set of waiters tuned for its usual size of one (a consumer has one pending receive
- * per signal); a Set's add/delete showed up per delivery in profiles.
+ * A tiny set of waiters tuned for its usual size of one (a consumer has one pending receive per
+ * signal): no Set to allocate and update on every delivery for that case.
  */
 export class WaiterSet {
   private one: PromiseWaiter | undefined
@@ -58,7 +58,8 @@ export class WaiterSet {
 
   /** Remove and return every member. */
   drain(): PromiseWaiter[] {
-    const all = this.many === undefined ? (this.one === undefined ? [] : [this.one]) : [...this.many]
+    const all =
+      this.many === undefined ? (this.one === undefined ? [] : [this.one]) : [...this.many]
     this.one = this.many = undefined
     return all
   }

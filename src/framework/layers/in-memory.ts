@@ -5,6 +5,7 @@
  * @module
  */
 import { CancelledError, ChannelFull, ValueError } from '../asgi/errors.js'
+import { handOvers, NOT_PENDING, type HandOver } from '../asgi/fast-path.js'
 import type { ChannelMessage } from '../asgi/types.js'
 import { capacityFor, checkCapacity, compileCapacities } from './capacity.js'
 import type { CapacityRule, ChannelCapacityInput } from './capacity.js'
@@ -50,7 +51,17 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 const LETTERS_4 = LETTERS.length ** 4
 
 const logger = getLogger('channels.layers')
-const RESOLVED: Promise<void> = Promise.resolve()
+
+/** A message taken for a `receiveInto` receiver, handed over in the shared batch. */
+const TO_RECEIVER: HandOver<LayerReceiver, ChannelMessage> = {
+  run: (receiver, message) => {
+    receiver.layerMessage(message)
+  },
+  failed: (error) => {
+    // A receiver must not throw; if one does, the others still get their messages.
+    logger.error('A channel layer receiver threw while taking a message', error)
+  },
+}
 
 /** The in-process channel layer (Channels' `channels.layers.InMemoryChannelLayer`). */
 export class InMemoryChannelLayer implements ChannelLayer {
@@ -72,21 +83,12 @@ export class InMemoryChannelLayer implements ChannelLayer {
   private nextMessageExpiry = Infinity
   private nextGroupExpiry = Infinity
   private readonly watched = new WeakMap<AbortSignal, WaiterSet>()
-  // Messages taken for `receiveInto` receivers, handed over together in one microtask (one per
-  // groupSend, not one promise per member). `flushing*` is the batch being handed over.
-  private readyReceivers: (LayerReceiver | null)[] = []
-  private readyMessages: (ChannelMessage | undefined)[] = []
-  private flushingReceivers: (LayerReceiver | null)[] = []
-  private flushingMessages: (ChannelMessage | undefined)[] = []
-  private flushIndex = 0
-  private readonly flushReady = (): void => this.handOver()
-  // newChannel's scratch space and the last prefix it validated.
+  // newChannelNow's scratch space.
   private readonly nameCodes: number[] = []
-  private validPrefix: string | undefined
-  private lastMadeName: string | undefined
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const given: unknown = options
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
       throw new TypeError('InMemoryChannelLayer options must be an object')
     }
     for (const key of Object.keys(options)) {
@@ -151,7 +153,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
       return Promise.reject(err)
     }
     const signal = options?.signal
-    if (signal?.aborted) return Promise.reject(signal.reason)
+    if (signal?.aborted) return Promise.reject(signal.reason as unknown)
     this.cleanIfDue(Date.now())
     let queue = this._channels.get(channel)
     if (queue !== undefined && queue.size > 0) {
@@ -174,9 +176,8 @@ export class InMemoryChannelLayer implements ChannelLayer {
   receiveInto(channel: string, receiver: LayerReceiver): void {
     let queue = this._channels.get(channel)
     if (queue === undefined) {
-      // Names of existing entries were checked when the entry was made, and the name newChannel
-      // just made is valid (a consumer arms right after naming its channel).
-      if (channel !== this.lastMadeName) requireValidChannelName(channel)
+      // The names of existing entries were checked when the entry was made.
+      requireValidChannelName(channel)
       this.cleanIfDue(Date.now())
       queue = new ChannelQueue(this.getCapacity(channel))
       this._channels.set(channel, queue)
@@ -184,7 +185,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
       this.cleanIfDue(Date.now())
       // Cleaning may have emptied and dropped this channel.
       if (queue.size > 0) {
-        this.schedule(receiver, queue.shift())
+        handOvers.add(TO_RECEIVER, receiver, queue.shift())
         return
       }
       if (this._channels.get(channel) !== queue) this._channels.set(channel, queue)
@@ -203,21 +204,17 @@ export class InMemoryChannelLayer implements ChannelLayer {
     if (current !== undefined && current.idle) this._channels.delete(channel)
   }
 
-  /** A fresh process-local channel name: `prefix + '.inmemory!' + 12 random letters`. */
+  /** A fresh process-local channel name: {@link newChannelNow}'s, as a promise. */
   async newChannel(prefix = 'specific.'): Promise<string> {
-    return this.#makeName(prefix)
+    return this.newChannelNow(prefix)
   }
 
   /**
-   * `newChannel`, synchronously (consumers use it to skip a promise per connection); null when
-   * a subclass overrides `newChannel`, whose override must then be called.
+   * A fresh process-local channel name, synchronously: `prefix + '.inmemory!' + 12 random
+   * letters`. Consumers name their channel with this (see ChannelLayer.newChannelNow) and
+   * `newChannel` is built on it: a subclass that names channels differently overrides this one.
    */
-  newChannelNow(prefix = 'specific.'): string | null {
-    if (this.newChannel !== InMemoryChannelLayer.prototype.newChannel) return null
-    return this.#makeName(prefix)
-  }
-
-  #makeName(prefix: string): string {
+  newChannelNow(prefix = 'specific.'): string {
     // The double dot of the default ("specific..inmemory!…") is Channels' own; kept for parity.
     // Built as one flat string: a concatenation would be a tree of string pieces, and every
     // consumer keeps its name (and the layer keys maps with it) for its whole life.
@@ -236,12 +233,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
       }
     }
     const name = String.fromCharCode.apply(null, codes)
-    // The random part is letters: a prefix that made one valid name makes them all valid.
-    if (prefix !== this.validPrefix) {
-      requireValidChannelName(name)
-      this.validPrefix = prefix
-    }
-    this.lastMadeName = name
+    requireValidChannelName(name)
     return name
   }
 
@@ -326,7 +318,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
         waiter.resolve(copy)
       } else {
         // The entry stays: the receiver re-arms once it has dispatched this message.
-        this.schedule(waiter, copy)
+        handOvers.add(TO_RECEIVER, waiter, copy)
       }
       return true
     }
@@ -351,56 +343,10 @@ export class InMemoryChannelLayer implements ChannelLayer {
     })
   }
 
-  /** Queue a hand-over to a `receiveInto` receiver; flushed in one microtask. */
-  private schedule(receiver: LayerReceiver, message: ChannelMessage): void {
-    // A settled promise's then() rather than queueMicrotask: Node wraps every queueMicrotask
-    // callback in an AsyncResource (measured ~3x the cost).
-    if (this.readyReceivers.length === 0) void RESOLVED.then(this.flushReady)
-    this.readyReceivers.push(receiver)
-    this.readyMessages.push(message)
-  }
-
-  private handOver(): void {
-    const receivers = this.readyReceivers
-    const messages = this.readyMessages
-    // Deliveries made by the handlers below start a new batch (and microtask).
-    this.readyReceivers = this.flushingReceivers
-    this.readyMessages = this.flushingMessages
-    this.flushingReceivers = receivers
-    this.flushingMessages = messages
-    for (let i = 0; i < receivers.length; i++) {
-      const receiver = receivers[i]
-      if (receiver === null || receiver === undefined) continue
-      const message = messages[i] as ChannelMessage
-      receivers[i] = null
-      messages[i] = undefined
-      this.flushIndex = i + 1
-      try {
-        receiver.layerMessage(message)
-      } catch (error) {
-        // A receiver must not throw; if one does, the others still get their messages.
-        logger.error('A channel layer receiver threw while taking a message', error)
-      }
-    }
-    receivers.length = 0
-    messages.length = 0
-    this.flushIndex = 0
-  }
-
   /** Take back a message scheduled for `receiver` and put it at the head of `channel`. */
   private unschedule(channel: string, receiver: LayerReceiver): void {
-    let receivers = this.flushingReceivers
-    let messages = this.flushingMessages
-    let index = receivers.indexOf(receiver, this.flushIndex)
-    if (index === -1) {
-      receivers = this.readyReceivers
-      messages = this.readyMessages
-      index = receivers.indexOf(receiver)
-    }
-    if (index === -1) return
-    const message = messages[index] as ChannelMessage
-    receivers[index] = null
-    messages[index] = undefined
+    const message = handOvers.takeBack(TO_RECEIVER, receiver)
+    if (message === NOT_PENDING) return
     let queue = this._channels.get(channel)
     if (queue === undefined) {
       queue = new ChannelQueue(this.getCapacity(channel))
@@ -476,7 +422,10 @@ export class InMemoryChannelLayer implements ChannelLayer {
   }
 }
 
-function either<K1 extends keyof InMemoryChannelLayerOptions, K2 extends keyof InMemoryChannelLayerOptions>(
+function either<
+  K1 extends keyof InMemoryChannelLayerOptions,
+  K2 extends keyof InMemoryChannelLayerOptions,
+>(
   options: InMemoryChannelLayerOptions,
   camel: K1,
   snake: K2,

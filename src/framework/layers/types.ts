@@ -24,8 +24,9 @@ export interface ChannelLayer {
   /** A fresh process-specific channel name (`<prefix>…!<random>`). */
   newChannel(prefix?: string): Promise<string>
   /**
-   * Optional fast path: what `newChannel` would resolve to, synchronously (throws where it would
-   * reject), or null when `newChannel` must be called (e.g. a subclass overrides it).
+   * Optional: what `newChannel` would resolve to, made synchronously (throws where it would
+   * reject), or null when only `newChannel` can make the name. Consumers call it first, so a
+   * layer that has it makes its names here and builds `newChannel` on it.
    */
   newChannelNow?(prefix?: string): string | null
 

@@ -28,10 +28,10 @@ describe('dispatch', () => {
     }
   }
 
-  it('maps type to handler by replacing dots with underscores', () => {
+  it('maps type to handler by replacing dots with underscores', async () => {
     const consumer = new Consumer()
-    consumer.dispatch({ type: 'chat.message', text: 'a' })
-    consumer.dispatch({ type: 'chat_message', text: 'b' })
+    await consumer.dispatch({ type: 'chat.message', text: 'a' })
+    await consumer.dispatch({ type: 'chat_message', text: 'b' })
     expect(consumer.seen).toEqual(['a', 'b'])
   })
 
@@ -223,9 +223,9 @@ describe('the dispatch loop and layers', () => {
     }
   }
 
-  it("calls a layer subclass's own newChannel", async () => {
+  it("names its channel with a layer subclass's own newChannelNow", async () => {
     class Named extends InMemoryChannelLayer {
-      override async newChannel(): Promise<string> {
+      override newChannelNow(): string {
         return 'custom.named!abc'
       }
     }
@@ -243,7 +243,7 @@ describe('the dispatch loop and layers', () => {
           type: 'websocket.send',
           text: 'custom.named!abc',
         })
-        await run.stop()
+        run.stop()
       } finally {
         channelLayers.set('default', old)
       }
@@ -396,9 +396,9 @@ describe('SyncConsumer', () => {
   it('queues sends in order and awaits them after the handler returns', async () => {
     class Sync extends SyncConsumer {
       ping(): void {
-        this.send({ type: 'http.response.start', status: 200 })
-        this.defer(() => new Promise((resolve) => setImmediate(resolve)))
-        this.send({ type: 'http.response.body', body: Buffer.from('x') })
+        void this.send({ type: 'http.response.start', status: 200 })
+        void this.defer(() => new Promise((resolve) => setImmediate(resolve)))
+        void this.send({ type: 'http.response.body', body: Buffer.from('x') })
       }
     }
     const communicator = new ApplicationCommunicator(Sync.asAsgi(), CHANNEL_SCOPE)
@@ -412,8 +412,8 @@ describe('SyncConsumer', () => {
     let ranAfter = false
     class Sync extends SyncConsumer {
       ping(): void {
-        this.defer(() => Promise.reject(new RangeError('send failed')))
-        this.defer(() => (ranAfter = true))
+        void this.defer(() => Promise.reject(new RangeError('send failed')))
+        void this.defer(() => (ranAfter = true))
       }
     }
     const communicator = new ApplicationCommunicator(Sync.asAsgi(), CHANNEL_SCOPE)

@@ -316,12 +316,14 @@ describe('InMemoryChannelLayer.newChannelNow', () => {
     await expect(layer.newChannel(prefix)).rejects.toThrow(TypeError)
   })
 
-  it('returns null when a subclass overrides newChannel', () => {
+  it('is what newChannel resolves to, so a subclass names channels by overriding it', async () => {
     class Custom extends InMemoryChannelLayer {
-      override async newChannel(): Promise<string> {
-        return 'custom!name'
+      override newChannelNow(prefix = 'custom.'): string {
+        return `${prefix}!name`
       }
     }
-    expect(new Custom().newChannelNow()).toBeNull()
+    const layer = new Custom()
+    expect(layer.newChannelNow()).toBe('custom.!name')
+    await expect(layer.newChannel('mine.')).resolves.toBe('mine.!name')
   })
 })
