@@ -10,7 +10,9 @@ import { availableParallelism } from 'node:os'
 import { createInterface } from 'node:readline'
 
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ; 100 on Linux). */
-const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
+// stdout is null when getconf cannot be spawned.
+const getconf = spawnSync('getconf', ['CLK_TCK']).stdout as Buffer | null
+const TICKS_PER_SECOND = Number(getconf?.toString().trim()) || 100
 
 /**
  * CPU time of a process (all its threads), in microseconds: the scheduler's nanosecond on-CPU

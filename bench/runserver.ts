@@ -31,7 +31,8 @@ function echoOnce(port: number, text: string): Promise<string | null> {
       resolve(value)
     }
     ws.once('open', () => ws.send(text))
-    ws.once('message', (data) => done(data.toString()))
+    // ws's default binaryType ('nodebuffer') hands over a Buffer.
+    ws.once('message', (data) => done((data as Buffer).toString()))
     ws.once('error', () => done(null))
     ws.once('unexpected-response', () => done(null))
   })
@@ -101,8 +102,6 @@ export async function measureRunserver(options: {
           origin: `http://127.0.0.1:${port}`,
         })
         await new Promise((resolve, reject) => survivor.once('open', resolve).once('error', reject))
-        let survivorClosed = false
-        survivor.once('close', () => (survivorClosed = true))
 
         for (let reload = 1; reload <= 3; reload++) {
           const marker = `gen-${run}-${reload}:`
@@ -123,7 +122,7 @@ export async function measureRunserver(options: {
           survivor.send('still there?')
           setTimeout(() => resolve(false), 2000).unref()
         })
-        if (survivorClosed || !stillEchoes) dropped++
+        if (survivor.readyState !== WebSocket.OPEN || !stillEchoes) dropped++
         survivor.terminate()
       } finally {
         await stop(child)

@@ -138,8 +138,8 @@ export async function runServer(
   server.stdout?.on('data', (c: Buffer) => (output += c.toString()))
   server.stderr?.on('data', (c: Buffer) => (output += c.toString()))
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/`, 20_000).catch((error: Error) => {
-      throw new Error(`${spec.name}: ${error.message}\n${output.slice(-2000)}`)
+    await waitForHttp(`http://127.0.0.1:${port}/`, 20_000).catch((error: unknown) => {
+      throw new Error(`${spec.name}: ${(error as Error).message}\n${output.slice(-2000)}`)
     })
     const pid = server.pid!
     const ws = `ws://127.0.0.1:${port}`

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   )
   if (values.snapshot) console.log(`heap snapshot: ${writeHeapSnapshot(values.snapshot)}`)
   for (const conn of conns) conn.queue.push({ type: 'websocket.disconnect', code: 1000 })
-  await Promise.allSettled(conns.map((c) => c.done))
+  await Promise.allSettled(conns.flatMap((c) => c.done ?? []))
   await channelLayers.closeAll()
   closeSessionStores()
 }

@@ -47,7 +47,8 @@ interface Behavior {
   close(ws: FakeWebSocket, code: number, message: ArrayBuffer): void
 }
 
-let behavior: Behavior | null = null
+/** The WebSocket routes the server registered with the stand-in App. */
+const behaviors: Behavior[] = []
 let opened = 0
 
 /** uWS's WebSocket: its user data's properties are copied onto it, as uWS does. */
@@ -94,7 +95,7 @@ class FakeResponse {
   }
   upgrade(userData: Record<string, unknown>): void {
     const ws = Object.assign(new FakeWebSocket(), userData)
-    behavior!.open(ws)
+    behaviors[0]!.open(ws)
     opened++
   }
 }
@@ -108,7 +109,7 @@ class FakeRequest {
     let key = ''
     let n = this.seq
     for (let i = 0; i < 22; i++) {
-      key += KEY_CHARS[(n + i * 7) & 63]
+      key += KEY_CHARS.charAt((n + i * 7) & 63)
       n = (n * 31 + 7) >>> 0
     }
     // `${x}` copies: uWS makes a new string per call.
@@ -143,7 +144,7 @@ const fakeUws = {
   App: () => {
     const app = {
       ws: (_pattern: string, b: Behavior) => {
-        behavior = b
+        behaviors.push(b)
         return app
       },
       any: () => app,
@@ -175,9 +176,12 @@ process.chdir(`${root}example`)
 const { main } = await import('../../src/cli/index.js')
 const appArgs = values.app === undefined ? [] : [values.app]
 void main(['serve', ...appArgs, '-b', '127.0.0.1', '-p', String(PORT), '-v', '0'])
-for (let i = 0; i < 200 && behavior === null; i++) await new Promise((r) => setTimeout(r, 50))
-if (behavior === null) throw new Error('the server never registered its WebSocket route')
-const ws = behavior as Behavior
+for (let i = 0; i < 200 && behaviors.length === 0; i++) {
+  await new Promise((r) => setTimeout(r, 50))
+}
+const registered = behaviors[0]
+if (registered === undefined) throw new Error('the server never registered its WebSocket route')
+const ws: Behavior = registered
 
 const context = {}
 let seq = 0

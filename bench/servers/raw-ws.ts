@@ -25,7 +25,8 @@ wss.on('connection', (ws, req) => {
   if (!members) rooms.set(room, (members = new Set()))
   members.add(ws)
   ws.on('message', (data) => {
-    const { message } = JSON.parse(data.toString()) as { message: unknown }
+    // ws's default binaryType ('nodebuffer') hands over a Buffer.
+    const { message } = JSON.parse((data as Buffer).toString()) as { message: unknown }
     const out = JSON.stringify({ message })
     for (const member of members) member.send(out)
   })

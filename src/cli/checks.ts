@@ -128,7 +128,9 @@ function checkChannelLayers(value: unknown): CheckMessage[] {
         ),
       )
     } else if (typeof backend !== 'string' && typeof backend !== 'function') {
-      messages.push(error(`Cannot import BACKEND ${String(backend)} specified for ${alias}.`))
+      const primitive = typeof backend === 'number' || typeof backend === 'boolean'
+      const shown = primitive ? String(backend) : describeValue(backend)
+      messages.push(error(`Cannot import BACKEND ${shown} specified for ${alias}.`))
     }
   }
   return messages

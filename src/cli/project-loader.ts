@@ -9,7 +9,7 @@ import type { Application } from '../framework/asgi/types.js'
 import { channelLayers, sameChannelLayerConfigs } from '../framework/layers/index.js'
 import { AllowedHostsMiddleware } from '../framework/middleware/allowed-hosts.js'
 import type { ChannelLayer } from '../framework/layers/types.js'
-import { configureSettings, type Settings } from '../framework/settings/index.js'
+import { configureSettings } from '../framework/settings/index.js'
 import {
   resolveAppReference,
   resolveAsgiApplicationSetting,

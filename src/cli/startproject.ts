@@ -41,7 +41,7 @@ export function validateName(name: string, kind: 'project' | 'app'): void {
 /** A fresh random SECRET_KEY, Django's length and alphabet. */
 export function randomSecretKey(): string {
   let key = 'channels-insecure-'
-  for (let i = 0; i < 50; i++) key += SECRET_CHARS[randomInt(SECRET_CHARS.length)]
+  for (let i = 0; i < 50; i++) key += SECRET_CHARS.charAt(randomInt(SECRET_CHARS.length))
   return key
 }
 

@@ -165,13 +165,14 @@ export function resolveServerConfig(options: ServerOptions = {}): ResolvedServer
           port: ((proxy === true ? undefined : proxy.port) ?? 'X-Forwarded-Port').toLowerCase(),
           proto: ((proxy === true ? undefined : proxy.proto) ?? 'X-Forwarded-Proto').toLowerCase(),
         }
-  const lifespan = options.lifespan ?? 'auto'
+  // Checked as unknown: JavaScript callers may pass anything.
+  const lifespan: unknown = options.lifespan ?? 'auto'
   if (lifespan !== 'auto' && lifespan !== 'on' && lifespan !== 'off') {
     throw new TypeError(
       `Server option lifespan must be 'auto', 'on' or 'off', got ${String(lifespan)}`,
     )
   }
-  const reactor = options.reactor ?? 'auto'
+  const reactor: unknown = options.reactor ?? 'auto'
   if (reactor !== 'auto' && reactor !== 'uws' && reactor !== 'node') {
     throw new TypeError(
       `Server option reactor must be 'auto', 'uws' or 'node', got ${String(reactor)}`,

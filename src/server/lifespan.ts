@@ -10,6 +10,7 @@ import { AsgiProtocolError } from '../framework/asgi/errors.js'
 import type { Application, LifespanReceiveEvent, LifespanScope } from '../framework/asgi/types.js'
 import { log, messageType } from './connection.js'
 import { ReceiveQueue } from './receive-queue.js'
+import { describeValue } from '../util/describe.js'
 
 type Outcome = { ok: true; unsupported?: boolean } | { ok: false; message: string; error?: unknown }
 
@@ -148,7 +149,9 @@ export class Lifespan {
         ? error.message
         : error === null
           ? 'the application returned'
-          : String(error)
+          : typeof error === 'string'
+            ? error
+            : describeValue(error)
     this.resolve({ ok: false, message: `Application ${phase} failed: ${reason}`, error })
   }
 }

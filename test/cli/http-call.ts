@@ -53,13 +53,9 @@ export async function callHttp(
     },
   )
   const start = sent.find((e) => e.type === 'http.response.start')
-  if (!start || start.type !== 'http.response.start') throw new Error('no response start')
+  if (!start) throw new Error('no response start')
   const bodies = sent.filter((e) => e.type === 'http.response.body')
-  const body = Buffer.concat(
-    bodies.map((e) =>
-      e.type === 'http.response.body' && e.body ? Buffer.from(e.body) : Buffer.alloc(0),
-    ),
-  )
+  const body = Buffer.concat(bodies.map((e) => (e.body ? Buffer.from(e.body) : Buffer.alloc(0))))
   const out: Record<string, string> = {}
   for (const [k, v] of start.headers ?? [])
     out[Buffer.from(k).toString('latin1')] = Buffer.from(v).toString('latin1')

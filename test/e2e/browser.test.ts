@@ -36,7 +36,10 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
+  // Unset when beforeAll failed.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
   await browser?.close()
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
   await server?.stop('SIGINT')
   rmSync(root, { recursive: true, force: true })
 })

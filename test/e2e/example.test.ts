@@ -16,6 +16,8 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
+  // Unset when beforeAll failed.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
   expect(await server?.stop('SIGTERM')).toBe(0)
 })
 

@@ -191,7 +191,9 @@ async function stopThroughNpm(command: string[], count: number): Promise<string>
   runner.child.kill('SIGTERM')
   await vi.waitFor(
     async () => {
-      const codes = await Promise.all(clients.map((c) => Promise.race([c.closeCode, 'open'])))
+      const codes = await Promise.all(
+        clients.map((c) => Promise.race([c.closeCode, Promise.resolve('open')])),
+      )
       expect(codes).toEqual(clients.map(() => 1001))
     },
     { timeout: 15_000, interval: 100 },

@@ -35,6 +35,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()))
+  // Unset when beforeAll failed.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
   const code = await server?.stop('SIGINT')
   rmSync(root, { recursive: true, force: true })
   expect(code).toBe(0)

@@ -98,7 +98,7 @@ export function echoWebSocketApp(options: EchoOptions = {}): Application & { cal
           ...(options.headers ? { headers: options.headers } : {}),
         })
       } else if (message.type === 'websocket.receive') {
-        const text = message.text as string | undefined
+        const text = message.text as string | null | undefined
         if (text?.startsWith('close:')) {
           const [, code, reason] = text.split(':')
           await send({ type: 'websocket.close', code: Number(code), reason })

@@ -81,7 +81,7 @@ export interface UploadOptions {
 export function upload(options: UploadOptions): Promise<UploadResult> {
   const { port, size, chunked = false } = options
   return new Promise((resolve, reject) => {
-    const socket = net.connect(options.port, '127.0.0.1')
+    const socket = net.connect(port, '127.0.0.1')
     const received: Buffer[] = []
     let response: ParsedResponse | null = null
     let sent = 0

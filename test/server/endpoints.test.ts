@@ -85,7 +85,7 @@ describe.each(REACTORS)('endpoints on the %s reactor', (reactor) => {
       https
         .get(`${running.url}/`, { ca }, (res) => {
           let text = ''
-          res.on('data', (chunk) => (text += chunk))
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()))
           res.on('end', () => resolve(text))
         })
         .on('error', reject)

@@ -222,15 +222,15 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
         () => send({ type: 'nope' } as never),
         () => send({} as never),
       ]) {
-        await attempt().catch((e: Error) => errors.push(e.message))
+        await attempt().catch((e: unknown) => errors.push((e as Error).message))
       }
       await send({ type: 'http.response.start', status: 200 })
-      await send({ type: 'http.response.start', status: 200 }).catch((e: Error) =>
-        errors.push(e.message),
+      await send({ type: 'http.response.start', status: 200 }).catch((e: unknown) =>
+        errors.push((e as Error).message),
       )
       await send({ type: 'http.response.body', body: b('fine') })
-      await send({ type: 'http.response.body', body: b('late') }).catch((e: Error) =>
-        errors.push(e.message),
+      await send({ type: 'http.response.body', body: b('late') }).catch((e: unknown) =>
+        errors.push((e as Error).message),
       )
     })
     const { url } = await start(app, { reactor })

@@ -14,10 +14,9 @@ const SCRIPT = fileURLToPath(new URL('./fixtures/websockets_client.py', import.m
 async function python(url: string, scenario: string): Promise<Record<string, unknown>> {
   const { stdout } = await run('/usr/bin/python3', [SCRIPT, url, scenario], {
     timeout: 15_000,
-  }).catch((error: { stdout?: string; stderr?: string }) => {
-    throw new Error(
-      `python websockets ${scenario} failed: ${error.stdout ?? ''}${error.stderr ?? ''}`,
-    )
+  }).catch((error: unknown) => {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }
+    throw new Error(`python websockets ${scenario} failed: ${stdout}${stderr}`)
   })
   return JSON.parse(stdout.trim()) as Record<string, unknown>
 }

@@ -38,13 +38,13 @@ describe.each(REACTORS)('signals on the %s reactor', (reactor) => {
       const child = spawn(process.execPath, [OUT, reactor], { stdio: ['ignore', 'pipe', 'pipe'] })
       let stdout = ''
       let stderr = ''
-      child.stderr.on('data', (chunk) => (stderr += chunk))
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
       const exited = new Promise<number | null>((resolve) =>
         child.on('exit', (code) => resolve(code)),
       )
       const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (chunk) => {
-          stdout += chunk
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString()
           const line = stdout.split('\n')[0]
           if (stdout.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port)
         })

@@ -86,9 +86,10 @@ async function endedByServer(raw: RawConnection, limit: number): Promise<boolean
 function trickle(raw: RawConnection, first: string, next: (i: number) => string): void {
   raw.write(first)
   void (async () => {
-    for (let i = 0; i < 400 && !raw.socket.destroyed; i++) {
+    for (let i = 0; i < 400; i++) {
       await sleep(100)
-      if (!raw.socket.destroyed) raw.write(next(i))
+      if (raw.socket.destroyed) return
+      raw.write(next(i))
     }
   })()
 }

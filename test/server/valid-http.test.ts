@@ -157,7 +157,9 @@ function suite(reactor: ReactorName): void {
     })
 
     it('a WebSocket upgrade with 60 headers', async () => {
-      const extra = Object.fromEntries(extraHeaders(54).map((line) => line.split(': ')))
+      const extra = Object.fromEntries(
+        extraHeaders(54).map((line) => line.split(': ') as [string, string]),
+      )
       const handshake = handshakeRequest('/ws-many', extra)
       expect(handshake.split('\r\n').filter(Boolean).length - 1).toBe(60)
       if (reactor === 'node') {

@@ -106,10 +106,10 @@ export async function createBundler(entry: string, options: BundlerOptions): Pro
     async build(): Promise<BuildResult> {
       try {
         const result = await context.rebuild()
-        const output = result.outputFiles?.find((file) => file.path.endsWith('.cjs'))
+        const output = result.outputFiles.find((file) => file.path.endsWith('.cjs'))
         if (!output)
           return { ok: false, message: `esbuild produced no output for ${entryPath}`, files: [] }
-        const inputs = Object.keys(result.metafile?.inputs ?? {}).map((input) =>
+        const inputs = Object.keys(result.metafile.inputs).map((input) =>
           resolve(projectDir, input),
         )
         return { ok: true, code: output.text, filename, inputs }

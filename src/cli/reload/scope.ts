@@ -83,9 +83,9 @@ export class ModuleScope {
   }
 
   /** A generation using this scope retired; the last one retires the scope. */
-  release(): Promise<void> | undefined {
+  release(): Promise<void> {
     this.holders--
-    return this.holders <= 0 ? this.retire() : undefined
+    return this.holders <= 0 ? this.retire() : Promise.resolve()
   }
 
   /**
@@ -126,7 +126,8 @@ export class ModuleScope {
     const retired = () => this.state === 'retired'
 
     function scopedSetTimeout(callback: Callback, ms?: number, ...args: unknown[]) {
-      // Node's own argument errors, thrown where the call is.
+      // Node's own argument errors, thrown where the call is (Node never evaluates a string).
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above
       if (typeof callback !== 'function') return globalThis.setTimeout(callback, ms, ...args)
       const handle: NodeJS.Timeout = globalThis.setTimeout(
         function (this: unknown, ...fired: unknown[]) {
@@ -142,10 +143,10 @@ export class ModuleScope {
       }
       timeouts.add(handle)
       // refresh() re-arms a timeout that may already have fired (and left the set).
-      const refresh = handle.refresh
-      handle.refresh = function (this: NodeJS.Timeout) {
+      const refresh = handle.refresh.bind(handle)
+      handle.refresh = () => {
         if (!retired()) timeouts.add(handle)
-        return refresh.call(this)
+        return refresh()
       }
       return handle
     }
@@ -158,6 +159,8 @@ export class ModuleScope {
     }
 
     function scopedSetImmediate(callback: Callback, ...args: unknown[]) {
+      // As in scopedSetTimeout: Node throws its own error for a callback that is not a function.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above
       if (typeof callback !== 'function') return globalThis.setImmediate(callback, ...args)
       const handle: NodeJS.Immediate = globalThis.setImmediate(
         function (this: unknown, ...fired: unknown[]) {
@@ -173,7 +176,7 @@ export class ModuleScope {
 
     // clearTimeout and clearInterval accept each other's handles in Node.
     function scopedClearTimer(handle?: NodeJS.Timeout | string | number) {
-      if (typeof handle === 'object' && handle !== null) {
+      if (typeof handle === 'object') {
         timeouts.delete(handle)
         intervals.delete(handle)
       }

@@ -146,6 +146,8 @@ class Supervisor {
         const run = this.start()
         const outcome = await run.outcome
         if (outcome.kind === 'exited') return this.exitCode(outcome)
+        // stop() may have run while the child ran: TypeScript keeps the narrowing from above.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
         if (this.stopping) {
           this.io.write('The server process was stuck; killed it.')
           return 1
@@ -219,14 +221,18 @@ class Supervisor {
     }
     let lastBeat: number | undefined
     child.on('message', (message: ChildMessage) => {
-      if (message.type === 'beat') {
-        lastBeat = performance.now()
-        run.connected = true
-      } else if (message.type === 'project') this.projectDir = message.dir
-      else if (message.type === 'serving') {
-        run.served = true
-        this.port = message.port
-        void this.stopWatching()
+      switch (message.type) {
+        case 'beat':
+          lastBeat = performance.now()
+          run.connected = true
+          break
+        case 'project':
+          this.projectDir = message.dir
+          break
+        case 'serving':
+          run.served = true
+          this.port = message.port
+          void this.stopWatching()
       }
     })
     run.outcome = new Promise<Outcome>((resolve) => {
@@ -380,9 +386,8 @@ export function connectToSupervisor(
     // The callback swallows the error of a parent that has gone (the disconnect stops us).
     if (process.connected) send(message, undefined, undefined, () => undefined)
   }
-  const onMessage = (message: ParentMessage) => {
-    if (message?.type === 'stop') controller.abort('stop')
-  }
+  // { type: 'stop' } is the only message the supervisor sends.
+  const onMessage = (_message: ParentMessage) => controller.abort('stop')
   const onDisconnect = () => controller.abort('supervisor gone')
   process.on('message', onMessage)
   process.on('disconnect', onDisconnect)

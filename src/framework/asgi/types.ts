@@ -217,6 +217,13 @@ export type Application<S extends Scope = Scope> = (
   send: Send,
 ) => Promise<void>
 
+/**
+ * An application for any scope type, as routers, middleware and settings hold one. Consumers and
+ * routers narrow `S`, and a parameter type is contravariant, so only `any` accepts them all.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one place: see above
+export type AnyApplication = Application<any>
+
 /** Exhaustiveness guard for `switch (msg.type)`. */
 export function assertNever(value: never, what = 'value'): never {
   throw new TypeError(`Unexpected ${what}: ${JSON.stringify(value)}`)

@@ -64,9 +64,10 @@ export function globToRegExp(glob: string): RegExp {
  */
 export function compileCapacities(input: ChannelCapacityInput | undefined | null): CapacityRule[] {
   if (input === undefined || input === null) return []
-  let pairs: Iterable<readonly [unknown, unknown]>
+  // Entries are checked one by one: JavaScript callers may pass anything.
+  let pairs: Iterable<unknown>
   if (input instanceof Map || Array.isArray(input)) {
-    pairs = input as Iterable<readonly [unknown, unknown]>
+    pairs = input as Iterable<unknown>
   } else if (typeof input === 'object') {
     pairs = Object.entries(input)
   } else {

@@ -133,7 +133,9 @@ export class ChannelLayerManager {
     config: ChannelLayerConfig,
     options: Record<string, unknown>,
   ): ChannelLayer {
-    if (config === null || typeof config !== 'object') {
+    // Checked as unknown: a settings file in JavaScript may hold anything.
+    const given: unknown = config
+    if (given === null || typeof given !== 'object') {
       throw new InvalidChannelLayerError(`CHANNEL_LAYERS[${alias}] must be an object`)
     }
     if (Object.hasOwn(config, 'ROUTING')) {
@@ -162,7 +164,7 @@ export class ChannelLayerManager {
         : (backend as (c: Record<string, unknown>) => unknown)(options)
     } else {
       throw new InvalidChannelLayerError(
-        `Cannot import BACKEND ${String(backend)} specified for ${alias}`,
+        `Cannot import BACKEND ${backendText(backend)} specified for ${alias}`,
       )
     }
     if (!isLayer(layer)) {
@@ -182,7 +184,13 @@ export function getChannelLayer(alias: string = DEFAULT_CHANNEL_LAYER): ChannelL
   return channelLayers.get(alias)
 }
 
-function isClass(fn: Function): boolean {
+/** A BACKEND that is neither a name nor a class, as error messages show it. */
+function backendText(backend: unknown): string {
+  const primitive = typeof backend === 'number' || typeof backend === 'boolean'
+  return primitive ? String(backend) : describeValue(backend)
+}
+
+function isClass(fn: object): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn))
 }
 

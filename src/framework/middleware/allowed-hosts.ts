@@ -9,7 +9,7 @@
 import { sendErrorPage } from '../asgi/error-response.js'
 import { decodeLatin1, headerNameIs } from '../asgi/headers.js'
 import { getLogger } from '../asgi/logging.js'
-import type { Application, HeaderPair, HttpScope, Receive, Scope, Send } from '../asgi/types.js'
+import type { AnyApplication, HeaderPair, HttpScope, Receive, Scope, Send } from '../asgi/types.js'
 import { getSettings } from '../settings/index.js'
 import { BaseMiddleware } from './base.js'
 import { isSameDomain } from './origin-match.js'
@@ -41,7 +41,8 @@ export function validateHost(domain: string, allowedHosts: readonly string[]): b
 /** The host Django would validate: the Host header(s), else the server address (PEP 333). */
 export function requestHost(scope: HttpScope): string {
   let host: string | null = null
-  for (const pair of (scope.headers ?? []) as Iterable<HeaderPair>) {
+  // A scope built by hand may lack headers.
+  for (const pair of (scope.headers as Iterable<HeaderPair> | undefined) ?? []) {
     if (!headerNameIs(pair[0], 'host')) continue
     // Repeated headers are joined with ',' as Django's ASGIRequest does (and then refused).
     host = host === null ? decodeLatin1(pair[1]) : `${host},${decodeLatin1(pair[1])}`
@@ -49,9 +50,9 @@ export function requestHost(scope: HttpScope): string {
   if (host !== null) return host
   const server = scope.server
   if (server === null || server === undefined) return 'unknown'
-  const port = server[1] ?? 0
+  const [name, port] = server
   const standard = scope.scheme === 'https' ? 443 : 80
-  return port === standard ? server[0] : `${server[0]}:${port}`
+  return port === standard ? name : `${name}:${port}`
 }
 
 /** Options for {@link AllowedHostsMiddleware}; unset ones come from the settings. */
@@ -73,7 +74,7 @@ export class AllowedHostsMiddleware extends BaseMiddleware {
   // Verdicts per Host value: a site sees the same few hosts over and over.
   readonly #verdicts = new Map<string, boolean>()
 
-  constructor(application: Application<any>, options: AllowedHostsOptions = {}) {
+  constructor(application: AnyApplication, options: AllowedHostsOptions = {}) {
     super(application)
     const settings = getSettings()
     const hosts = options.allowedHosts ?? settings.ALLOWED_HOSTS

@@ -93,8 +93,9 @@ export function backendName(entry: AuthBackendEntry, index = 0): string {
   if (typeof entry === 'string') return entry
   if (typeof entry === 'function') return entry.name
   if (typeof entry.name === 'string' && entry.name !== '') return entry.name
-  const ctor = (entry as object).constructor
-  if (ctor !== undefined && ctor !== Object && ctor.name) return ctor.name
+  // A null-prototype object has no constructor.
+  const ctor = (entry as { constructor?: unknown }).constructor
+  if (typeof ctor === 'function' && ctor !== Object && ctor.name) return ctor.name
   throw new ImproperlyConfigured(
     `AUTHENTICATION_BACKENDS[${index}] is a plain object without a 'name': give it one.`,
   )

@@ -3,7 +3,7 @@
  * @module
  */
 import { ScopeCopier } from '../asgi/scope-copy.js'
-import type { Application, Receive, Scope, Send } from '../asgi/types.js'
+import type { AnyApplication, Receive, Scope, Send } from '../asgi/types.js'
 import { AsgiCallable } from '../routing/callable.js'
 import { assertApplication, type RoutedApplication } from '../routing/application.js'
 
@@ -19,7 +19,7 @@ export class BaseMiddleware extends AsgiCallable {
   /** The wrapped application. */
   declare readonly inner: RoutedApplication
 
-  constructor(inner: Application<any>) {
+  constructor(inner: AnyApplication) {
     super()
     assertApplication(inner, `${new.target.name}'s inner application`)
     Object.defineProperty(this, 'inner', { value: inner, enumerable: true })

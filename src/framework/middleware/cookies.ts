@@ -43,8 +43,8 @@ export function parseCookies(header: string): Record<string, string> {
  * Append a `Set-Cookie` header to `message.headers` (Channels' `CookieMiddleware.set_cookie`).
  * With no options: `key=value; Path=/; SameSite=lax`.
  */
-export function setCookie<M extends MessageWithHeaders>(
-  message: M,
+export function setCookie(
+  message: MessageWithHeaders,
   key: string,
   value: unknown = '',
   options: SetCookieOptions = {},
@@ -60,7 +60,7 @@ export function setCookie<M extends MessageWithHeaders>(
   }
   // Browsers without Max-Age support still need an Expires date.
   if (maxAge !== null && !expires) expires = new Date(Date.now() + maxAge * 1000).toUTCString()
-  if (samesite !== null && samesite !== undefined && !SAMESITE_VALUES.has(samesite.toLowerCase())) {
+  if (samesite !== null && !SAMESITE_VALUES.has(samesite.toLowerCase())) {
     throw new ValueError("samesite must be either 'strict', 'lax' or 'none'")
   }
   const line = formatSetCookie(key, String(value), {
@@ -78,8 +78,8 @@ export function setCookie<M extends MessageWithHeaders>(
 }
 
 /** Expire a cookie in the browser: empty value, `Max-Age=0`, an Expires date in 1970. */
-export function deleteCookie<M extends MessageWithHeaders>(
-  message: M,
+export function deleteCookie(
+  message: MessageWithHeaders,
   key: string,
   options: { path?: string | null; domain?: string | null } = {},
 ): void {

@@ -6,7 +6,7 @@
 import { ValueError } from '../asgi/errors.js'
 import { decodeLatin1, headerNameIs } from '../asgi/headers.js'
 import { getLogger } from '../asgi/logging.js'
-import type { Application, HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
+import type { AnyApplication, HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
 import { getSettings } from '../settings/index.js'
 import { BaseMiddleware } from './base.js'
 import { originAllowed, parseOrigin } from './origin-match.js'
@@ -31,12 +31,14 @@ export class OriginValidator extends BaseMiddleware {
   declare readonly source: string
 
   constructor(
-    application: Application<any>,
+    application: AnyApplication,
     allowedOrigins: readonly string[],
     source = 'allowed origins',
   ) {
     super(application)
-    if (!Array.isArray(allowedOrigins)) {
+    // Checked as unknown: JavaScript callers may pass anything.
+    const given: unknown = allowedOrigins
+    if (!Array.isArray(given)) {
       throw new TypeError('OriginValidator needs an array of allowed origins')
     }
     Object.defineProperty(this, 'allowedOrigins', { value: Object.freeze([...allowedOrigins]) })
@@ -53,7 +55,7 @@ export class OriginValidator extends BaseMiddleware {
         throw new ValueError('You cannot use OriginValidator on a non-WebSocket connection')
       }
       // Like Channels, the last Origin header wins.
-      const given = (scope.headers ?? []) as Iterable<HeaderPair>
+      const given = (scope.headers as Iterable<HeaderPair> | undefined) ?? []
       const headers = Array.isArray(given) ? (given as HeaderPair[]) : [...given]
       for (let i = 0; i < headers.length; i++) {
         const pair = headers[i] as HeaderPair
@@ -115,7 +117,7 @@ async function deny(receive: Receive, send: Send): Promise<void> {
  * does). With DEBUG on and ALLOWED_HOSTS empty: localhost, 127.0.0.1 and [::1]. Host entries
  * have no scheme, so any port matches.
  */
-export function AllowedHostsOriginValidator(application: Application<any>): OriginValidator {
+export function AllowedHostsOriginValidator(application: AnyApplication): OriginValidator {
   const settings = getSettings()
   let allowed = settings.ALLOWED_HOSTS
   if (settings.DEBUG && allowed.length === 0) allowed = DEBUG_ALLOWED_HOSTS

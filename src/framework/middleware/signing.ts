@@ -32,7 +32,7 @@ export const JSONSerializer: Serializer = {
       ),
       'latin1',
     ),
-  loads: (data) => JSON.parse(data.toString('latin1')),
+  loads: (data) => JSON.parse(data.toString('latin1')) as unknown,
 }
 
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
@@ -55,7 +55,7 @@ export function b62Encode(value: number): string {
   let n = Math.abs(value)
   let out = ''
   while (n > 0) {
-    out = B62[n % 62] + out
+    out = B62.charAt(n % 62) + out
     n = Math.floor(n / 62)
   }
   return sign + out
@@ -121,7 +121,8 @@ export class Signer {
     const settings = getSettings()
     this.key = options.key ?? settings.SECRET_KEY
     if (!this.key) throw new ImproperlyConfigured('The SECRET_KEY setting must not be empty.')
-    this.fallbackKeys = options.fallbackKeys ?? ((settings.SECRET_KEY_FALLBACKS as string[]) || [])
+    this.fallbackKeys =
+      options.fallbackKeys ?? (settings.SECRET_KEY_FALLBACKS as string[] | undefined) ?? []
     this.sep = options.sep ?? ':'
     if (UNSAFE_SEP.test(this.sep)) {
       throw new ImproperlyConfigured(

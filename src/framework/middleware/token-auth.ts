@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import type { Application, HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
+import type { AnyApplication, HeaderPair, Receive, Scope, Send } from '../asgi/types.js'
 import { getLogger } from '../asgi/logging.js'
 import type { AuthUser } from './auth-user.js'
 import { BaseMiddleware } from './base.js'
@@ -42,9 +42,11 @@ export interface TokenAuthOptions<U extends AuthUser = AuthUser> {
 export class TokenAuthMiddleware<U extends AuthUser = AuthUser> extends BaseMiddleware {
   declare readonly options: Readonly<Required<TokenAuthOptions<U>>>
 
-  constructor(inner: Application<any>, options: TokenAuthOptions<U>) {
+  constructor(inner: AnyApplication, options: TokenAuthOptions<U>) {
     super(inner)
-    if (typeof options?.authenticate !== 'function') {
+    // JavaScript callers may leave the options out.
+    const given = options as TokenAuthOptions<U> | undefined
+    if (typeof given?.authenticate !== 'function') {
       throw new TypeError('TokenAuthMiddleware needs an authenticate(token) function')
     }
     const resolved = {

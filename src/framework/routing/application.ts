@@ -1,12 +1,11 @@
-import type { Application } from '../asgi/types.js'
+import type { AnyApplication } from '../asgi/types.js'
 import { describeValue } from '../../util/describe.js'
 
 /**
  * Any application a router can hold. Scope typing is the inner app's business (Channels is
  * untyped here); `_path_routing = true` marks an app that routes on `path_remaining` itself.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type RoutedApplication = Application<any> & { _path_routing?: boolean }
+export type RoutedApplication = AnyApplication & { _path_routing?: boolean }
 
 /**
  * Throws a TypeError unless `app` can be called as an ASGI application. Routers check at

@@ -3,6 +3,7 @@ import { ValueError } from '../asgi/errors.js'
 import type { RoutedApplication } from './application.js'
 import { AsgiCallable } from './callable.js'
 import { buildAppMap } from './mapping.js'
+import { describeValue } from '../../util/describe.js'
 
 /** Channel name → application, for `channel` scopes (`channels runworker`). */
 export type ChannelNameMapping = Record<string, RoutedApplication | undefined>
@@ -33,7 +34,8 @@ export class ChannelNameRouter extends AsgiCallable {
     }
     const app = this.#apps.get(channel)
     if (app === undefined) {
-      throw new ValueError(`No application configured for channel name '${String(channel)}'`)
+      const shown = typeof channel === 'string' ? `'${channel}'` : describeValue(channel)
+      throw new ValueError(`No application configured for channel name ${shown}`)
     }
     return app(scope, receive, send)
   }

@@ -43,11 +43,13 @@ export function registerConverter(converter: PathConverter, typeName: string): v
   if (typeof typeName !== 'string' || typeName === '' || /[:>]/.test(typeName)) {
     throw new TypeError(`Converter type name must be a non-empty string without ':' or '>'.`)
   }
+  // Checked loosely typed: JavaScript callers may pass anything.
+  const given = converter as Partial<PathConverter> | null
   if (
-    typeof converter !== 'object' ||
-    converter === null ||
-    typeof converter.regex !== 'string' ||
-    typeof converter.toPython !== 'function'
+    typeof given !== 'object' ||
+    given === null ||
+    typeof given.regex !== 'string' ||
+    typeof given.toPython !== 'function'
   ) {
     throw new TypeError(
       `Converter '${typeName}' must be an object with a string 'regex' and a 'toPython' function.`,

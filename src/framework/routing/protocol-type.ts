@@ -12,6 +12,7 @@ import { ValueError } from '../asgi/errors.js'
 import type { RoutedApplication } from './application.js'
 import { AsgiCallable } from './callable.js'
 import { buildAppMap } from './mapping.js'
+import { describeValue } from '../../util/describe.js'
 
 /** Scope type → application. The well-known types are typed with their scope. */
 export interface ProtocolTypeMapping {
@@ -48,7 +49,8 @@ export class ProtocolTypeRouter extends AsgiCallable {
       if (type === undefined) throw new ValueError("Scope has no 'type' key")
       const app = this.#apps.get(type)
       if (app === undefined) {
-        throw new ValueError(`No application configured for scope type '${String(type)}'`)
+        const shown = typeof type === 'string' ? `'${type}'` : describeValue(type)
+        throw new ValueError(`No application configured for scope type ${shown}`)
       }
       return Promise.resolve(app(scope, receive, send))
     } catch (error) {

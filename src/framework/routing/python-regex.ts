@@ -23,7 +23,7 @@ export function fromPythonRegex(pattern: string): { source: string; flags: strin
   let inClass = false
   let classFirst = -1
   while (i < pattern.length) {
-    const c = pattern[i]
+    const c = pattern.charAt(i)
     if (c === '\\') {
       const next = pattern[i + 1] ?? ''
       if (!inClass && next === 'Z') out += '(?![\\s\\S])'

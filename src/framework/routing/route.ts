@@ -43,7 +43,9 @@ function checkOptions(fn: string, options: unknown): RouteOptions {
     }
   }
   const { kwargs, name } = options as RouteOptions
-  const badKwargs = typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)
+  // typeof null is 'object'; the types rule null out, JavaScript callers do not.
+  const badKwargs =
+    typeof kwargs !== 'object' || (kwargs as unknown) === null || Array.isArray(kwargs)
   if (kwargs !== undefined && badKwargs) {
     throw new TypeError(`kwargs argument must be an object, but got ${describeValue(kwargs)}.`)
   }

@@ -69,7 +69,9 @@ export class URLRouter extends AsgiCallable {
 
   constructor(routes: readonly URLRoute[]) {
     super()
-    if (!Array.isArray(routes)) {
+    // Checked as unknown: JavaScript callers may pass anything.
+    const given: unknown = routes
+    if (!Array.isArray(given)) {
       throw new TypeError('URLRouter expects an array of routes built with path() or rePath().')
     }
     this.#compiled = routes.map((route: unknown, index) => {

@@ -46,7 +46,9 @@ export function defineSettings<T extends Settings>(settings: T): T {
  * the previously installed object. Listeners registered with `onSettingsChange` are told.
  */
 export function configureSettings(settings: Settings): Settings {
-  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
+  // Checked as unknown: a settings file in JavaScript may export anything.
+  const given: unknown = settings
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new TypeError(`Settings must be an object, got ${describeValue(settings)}`)
   }
   const previous = current
@@ -71,7 +73,8 @@ export function getSettings(): ResolvedSettings {
  * restore in completion order, so don't interleave them.
  */
 export function overrideSettings<R>(partial: Settings, fn: () => R): R {
-  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+  const given: unknown = partial
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new TypeError(
       `overrideSettings needs an object of settings, got ${describeValue(partial)}`,
     )

@@ -3,7 +3,7 @@
  * developer finds `ALLOWED_HOSTS`, `CHANNEL_LAYERS` or `SESSION_COOKIE_AGE` where they expect.
  * @module
  */
-import type { Application } from '../asgi/types.js'
+import type { AnyApplication } from '../asgi/types.js'
 import type { ChannelLayerConfig } from '../layers/types.js'
 import type { SessionStore } from '../middleware/sessions/store.js'
 
@@ -19,8 +19,7 @@ export interface Settings {
    * The root application: `'mysite.routing.application'` (module path and export, resolved to
    * `.ts`/`.js` like Django's dotted path) or the application itself.
    */
-  // Application<any>: routers and consumers narrow the scope type, which is contravariant.
-  ASGI_APPLICATION?: string | Application<any>
+  ASGI_APPLICATION?: string | AnyApplication
   /** Channel layers by alias: `{ default: { BACKEND: 'InMemoryChannelLayer', CONFIG: {} } }`. */
   CHANNEL_LAYERS?: Readonly<Record<string, ChannelLayerConfig>>
   /** Signs cookies and session data; keep it secret in production. */
@@ -75,6 +74,8 @@ export interface Settings {
   FORCE_SCRIPT_NAME?: string
   /** Ids of system checks the `channels` command does not report, e.g. `['staticfiles.W004']`. */
   SILENCED_SYSTEM_CHECKS?: readonly string[]
+  /** The project folder; `channels runserver` and `serve` set it when the settings do not. */
+  BASE_DIR?: string
   /** Any project-specific key. */
   [key: string]: unknown
 }

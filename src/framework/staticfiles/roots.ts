@@ -14,9 +14,9 @@ export function staticRoots(projectDir: string, settings: Record<string, unknown
   const roots: string[] = []
   const dirs = settings.STATICFILES_DIRS
   if (Array.isArray(dirs)) {
-    for (const dir of dirs) {
+    for (const dir of dirs as unknown[]) {
       // Django also accepts (prefix, path) pairs; the prefix is not supported here.
-      const path = Array.isArray(dir) ? dir[1] : dir
+      const path: unknown = Array.isArray(dir) ? (dir as unknown[])[1] : dir
       if (typeof path === 'string') roots.push(resolve(projectDir, path))
     }
   }

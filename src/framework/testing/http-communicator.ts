@@ -63,14 +63,14 @@ export class HttpCommunicator extends ApplicationCommunicator {
     const start = await this.receiveOutput(timeout)
     check(
       start.type === 'http.response.start',
-      `Expected type 'http.response.start', but was '${String(start.type)}'`,
+      `Expected type 'http.response.start', but was '${start.type}'`,
     )
     const chunks: Uint8Array[] = []
     for (;;) {
       const chunk = await this.receiveOutput(timeout)
       check(
         chunk.type === 'http.response.body',
-        `Expected type 'http.response.body', but was '${String(chunk.type)}'`,
+        `Expected type 'http.response.body', but was '${chunk.type}'`,
       )
       if (chunk.body !== undefined) chunks.push(chunk.body)
       if (!chunk.more_body) break

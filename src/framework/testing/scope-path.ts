@@ -60,14 +60,15 @@ export function splitPath(path: unknown): { path: string; query_string: Buffer }
 export type TestHeader = readonly [string | Uint8Array, string | Uint8Array]
 
 /** Header pairs for a scope: names lower-cased (ASGI requires it), strings latin-1 encoded. */
-export function scopeHeaders(headers: Iterable<TestHeader> | undefined): HeaderPair[] {
+export function scopeHeaders(headers: Iterable<TestHeader> | null | undefined): HeaderPair[] {
   const pairs: HeaderPair[] = []
   if (headers === undefined || headers === null) return pairs
-  for (const pair of headers) {
+  // Each pair is checked: JavaScript callers may pass anything.
+  for (const pair of headers as Iterable<unknown>) {
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new TypeError('Each header must be a [name, value] pair')
     }
-    const [name, value] = pair
+    const [name, value] = pair as [unknown, unknown]
     pairs.push([encodeLatin1(toText(name, 'name').toLowerCase()), toBytes(value)])
   }
   return pairs

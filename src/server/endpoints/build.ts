@@ -54,7 +54,10 @@ export interface EndpointOptions extends EndpointFlags {
 
 /** Python's `sorted()` order for strings: by code point, not UTF-16 unit. */
 function byCodePoint(a: string, b: string): number {
+  // Spreading a string yields its code points, the unit Python compares.
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- see above
   const x = [...a]
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- see above
   const y = [...b]
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     const d = (x[i]?.codePointAt(0) ?? 0) - (y[i]?.codePointAt(0) ?? 0)

@@ -35,7 +35,7 @@ export async function createReactor(
 ): Promise<CreatedReactor> {
   if (name !== 'auto') {
     if (!Object.hasOwn(REACTORS, name)) {
-      throw new TypeError(`Unknown reactor '${String(name)}' (expected auto, uws or node)`)
+      throw new TypeError(`Unknown reactor '${name}' (expected auto, uws or node)`)
     }
     if (name === 'node') return { reactor: (await REACTORS.node())(options) }
     const { getUws, UwsReactor } = await import('./uws.js')

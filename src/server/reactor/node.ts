@@ -109,6 +109,8 @@ export class NodeReactor implements Reactor {
     const tls = endpoint.kind === 'ssl'
     server.on('request', (req, res) => this.#request(req, res, handlers, tls))
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      // Node's http documentation: 'upgrade' always passes a net.Socket (a TLSSocket with https).
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see above
       this.#upgrade(req, socket as Socket, head, handlers, tls),
     )
     const claim = endpoint.kind === 'unix' ? prepareUnixPath(endpoint) : null

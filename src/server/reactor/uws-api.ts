@@ -41,8 +41,8 @@ export interface UwsHttpResponse {
   resume(): void
   getRemoteAddress(): ArrayBuffer
   cork(cb: () => void): UwsHttpResponse
-  upgrade<T>(
-    userData: T,
+  upgrade(
+    userData: unknown,
     key: UwsData,
     protocol: UwsData,
     extensions: UwsData,

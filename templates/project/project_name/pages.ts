@@ -13,7 +13,7 @@ export class PageConsumer extends AsyncHttpConsumer {
 
   override async handle(): Promise<void> {
     // BASE_DIR is the folder holding settings.ts (runserver sets it when the settings don't).
-    const baseDir = String(getSettings().BASE_DIR ?? '.')
+    const baseDir = getSettings().BASE_DIR ?? '.'
     const html = await readFile(join(baseDir, 'static', this.page))
     await this.sendResponse(200, html, {
       headers: { 'content-type': 'text/html; charset=utf-8' },

@@ -30,7 +30,7 @@ class Streaming extends AsyncHttpConsumer {
   #size = 0
 
   override async http_request(message: HttpRequestEvent): Promise<void> {
-    const chunk = message.body ?? new Uint8Array(0)
+    const chunk = message.body
     this.#hash.update(chunk)
     this.#size += chunk.byteLength
     if (message.more_body) return

@@ -13,11 +13,11 @@ const W000 = Buffer.from('w\0\0\0', 'latin1')
 function jsonConsumers(results: Record<string, unknown>) {
   class Sync extends JsonWebsocketConsumer {
     override connect(): void {
-      this.accept()
+      void this.accept()
     }
     override receiveJson(content: unknown): void {
       results.received = content
-      this.sendJson(content)
+      void this.sendJson(content)
     }
   }
   class Async extends AsyncJsonWebsocketConsumer {
@@ -155,7 +155,7 @@ describe('encodeJson / decodeJson', () => {
   it('are overridable on the class, and decodeJson may be async in the async flavour', async () => {
     class Custom extends AsyncJsonWebsocketConsumer {
       static override async decodeJson(text: string): Promise<unknown> {
-        return { wrapped: JSON.parse(text) }
+        return { wrapped: JSON.parse(text) as unknown }
       }
       static override encodeJson(content: unknown): string {
         return `custom:${JSON.stringify(content)}`
@@ -196,7 +196,7 @@ describe('encodeJson / decodeJson', () => {
   it('sendJson(content, close) closes after the frame', async () => {
     class Closer extends JsonWebsocketConsumer {
       override receiveJson(): void {
-        this.sendJson({ bye: true }, 4000)
+        void this.sendJson({ bye: true }, 4000)
       }
     }
     const communicator = new WebsocketCommunicator(Closer.asAsgi(), '/testws/')

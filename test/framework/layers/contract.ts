@@ -103,7 +103,9 @@ export function runLayerContract(name: string, createLayer: CreateLayer): void {
       await layer.send('test-channel-1', { type: 'test.message' })
       await layer.send('test-channel-1', { type: 'test.message' })
       await layer.send('test-channel-1', { type: 'test.message' })
-      const err = await layer.send('test-channel-1', { type: 'test.message' }).catch((e) => e)
+      const err = await layer
+        .send('test-channel-1', { type: 'test.message' })
+        .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(ChannelFull)
       expect((err as ChannelFull).channel).toBe('test-channel-1')
       // Room again after one receive.
@@ -321,7 +323,7 @@ export function runLayerContract(name: string, createLayer: CreateLayer): void {
     })
 
     for (const bad of INVALID_MESSAGES) {
-      it(`rejects the message ${JSON.stringify(bad) ?? String(bad)} on send and groupSend`, async () => {
+      it(`rejects the message ${(JSON.stringify(bad) as string | undefined) ?? String(bad)} on send and groupSend`, async () => {
         const layer = await make()
         const m = bad as ChannelMessage
         await expect(layer.send('ok', m)).rejects.toBeInstanceOf(TypeError)

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CancelledError, ChannelFull, ValueError } from '../../../src/framework/asgi/errors.js'
+import type { ChannelMessage } from '../../../src/framework/asgi/types.js'
 import { InMemoryChannelLayer } from '../../../src/framework/layers/in-memory.js'
 import type { InMemoryChannelLayerOptions } from '../../../src/framework/layers/in-memory.js'
 import { isPending, runLayerContract } from './contract.js'
@@ -330,7 +331,9 @@ describe('InMemoryChannelLayer message copies', () => {
 
   it('copies an own __proto__ key as data, not as a prototype', async () => {
     const layer = new InMemoryChannelLayer()
-    const message = JSON.parse('{"type":"x","data":{"__proto__":{"polluted":true}}}')
+    const message = JSON.parse(
+      '{"type":"x","data":{"__proto__":{"polluted":true}}}',
+    ) as ChannelMessage
     await layer.send('c', message)
     const received = (await layer.receive('c')) as unknown as { data: Record<string, unknown> }
     expect(Object.getPrototypeOf(received.data)).toBe(Object.prototype)

@@ -72,7 +72,7 @@ async function get(port: number, host: string): Promise<string> {
 async function app(scope: Scope, receive: Receive, send: Send): Promise<void> {
   await receive()
   await send({ type: 'http.response.start', status: 200, headers: [] })
-  await send({ type: 'http.response.body', body: Buffer.from(`app:${scope.path}`) })
+  await send({ type: 'http.response.body', body: Buffer.from(`app:${String(scope.path)}`) })
 }
 
 describe("Django's host rules", () => {

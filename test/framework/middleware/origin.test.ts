@@ -5,7 +5,7 @@ import {
   type LogHandler,
   type LogRecord,
 } from '../../../src/framework/asgi/logging.js'
-import type { Application } from '../../../src/framework/asgi/types.js'
+import type { AnyApplication } from '../../../src/framework/asgi/types.js'
 import { AsyncWebsocketConsumer } from '../../../src/framework/consumers/index.js'
 import {
   isSameDomain,
@@ -29,7 +29,7 @@ afterEach(() => {
   setLogHandler(previousHandler)
 })
 
-async function connects(app: Application<any>, origin?: string): Promise<boolean> {
+async function connects(app: AnyApplication, origin?: string): Promise<boolean> {
   const headers: [string, string][] = origin === undefined ? [] : [['origin', origin]]
   const communicator = new WebsocketCommunicator(app, '/', { headers })
   const [connected] = await communicator.connect()
@@ -170,7 +170,7 @@ describe('origin matching rules', () => {
 
 describe('AllowedHostsOriginValidator', () => {
   it('reads ALLOWED_HOSTS at construction', async () => {
-    const app = await overrideSettings({ ALLOWED_HOSTS: ['.example.com'] }, () =>
+    const app = overrideSettings({ ALLOWED_HOSTS: ['.example.com'] }, () =>
       AllowedHostsOriginValidator(consumer()),
     )
     // Settings changed back after construction: the list is kept.

@@ -104,7 +104,8 @@ function firstMessage(url: string, headers: Record<string, string>): Promise<str
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers })
     ws.once('message', (data) => {
-      resolve(data.toString())
+      // ws's default binaryType ('nodebuffer') hands over a Buffer.
+      resolve((data as Buffer).toString())
       ws.close()
     })
     ws.once('unexpected-response', (_req, res) => {

@@ -114,8 +114,8 @@ describe.each(ENGINES)('SESSION_ENGINE=%s', (engine) => {
   it('test_multiple_websocket_consumers_with_sessions', async () => {
     class TestConsumer extends WebsocketConsumer {
       override connect(): void {
-        this.accept()
-        this.send({ textData: this.scope.path })
+        void this.accept()
+        void this.send({ textData: this.scope.path })
       }
     }
     const app = SessionMiddlewareStack(TestConsumer.asAsgi())
@@ -388,7 +388,7 @@ describe('SessionMiddleware wiring', () => {
     let key: string | null = null
     class SavingConsumer extends WebsocketConsumer {
       override connect(): void {
-        this.accept()
+        void this.accept()
       }
       override async receive(text?: string): Promise<void> {
         const session = this.scope.session as Session
@@ -397,7 +397,7 @@ describe('SessionMiddleware wiring', () => {
           await session.save()
           key = session.sessionKey
         }
-        this.send({ textData: 'ok' })
+        void this.send({ textData: 'ok' })
       }
     }
     const communicator = new WebsocketCommunicator(

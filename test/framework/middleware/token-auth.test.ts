@@ -71,7 +71,7 @@ describe('TokenAuthMiddleware', () => {
 
   it('answers HTTP with 401 on a bad token and passes a good one through', async () => {
     const httpApp = new TokenAuthMiddleware(
-      async (scope, _receive, send) => {
+      async (scope: { user?: unknown }, _receive, send) => {
         await send({ type: 'http.response.start', status: 200, headers: [] })
         await send({
           type: 'http.response.body',

@@ -427,7 +427,7 @@ export function websocketContract(name: ReactorName, harness: () => Harness): vo
       await new Promise((resolve) => second.once('open', resolve))
       second.send('hi')
       const reply = await new Promise<string>((resolve) =>
-        second.once('message', (d) => resolve(String(d))),
+        second.once('message', (d) => resolve((d as Buffer).toString())),
       )
       expect(reply).toBe('hi')
       second.close()

@@ -147,11 +147,13 @@ export interface SeenUpgrade {
 export function collector() {
   const requests: SeenRequest[] = []
   const upgrades: SeenUpgrade[] = []
-  const handlers: ReactorHandlers = {
-    onRequest: (request, response) => void requests.push({ request, response }),
-    onUpgrade: (request, subprotocols, upgrade) =>
+  // Arrow functions, typed as such: tests hand `handlers.onRequest` on by itself.
+  const handlers = {
+    onRequest: (request: ReactorRequest, response: HttpResponder) =>
+      void requests.push({ request, response }),
+    onUpgrade: (request: ReactorRequest, subprotocols: string[], upgrade: UpgradeResponder) =>
       void upgrades.push({ request, subprotocols, upgrade }),
-  }
+  } satisfies ReactorHandlers
   return { requests, upgrades, handlers }
 }
 

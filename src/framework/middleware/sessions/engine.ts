@@ -63,7 +63,7 @@ export function getSessionStore(engine: SessionEngine = currentEngine()): Sessio
   }
   if (kind === 'signed_cookies') return null
   const settings = getSettings()
-  const dbPath = String(settings.SESSION_DB_PATH ?? DEFAULT_SESSION_DB_PATH)
+  const dbPath = settings.SESSION_DB_PATH ?? DEFAULT_SESSION_DB_PATH
   const directory = settings.SESSION_FILE_PATH
   const cacheKey =
     kind === 'memory' ? 'memory' : kind === 'file' ? `file:${directory ?? ''}` : `sqlite:${dbPath}`

@@ -53,8 +53,8 @@ export class FileSessionStore implements SessionStore {
     const json = JSON.stringify({ data, expiresAt: expiresAt.getTime() } satisfies FileEntry)
     if (mustCreate) {
       // 'wx' fails if the file exists: the create is atomic.
-      const handle = await open(file, 'wx').catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EEXIST') return null
+      const handle = await open(file, 'wx').catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null
         throw err
       })
       if (handle === null) return false

@@ -4,7 +4,7 @@
  * @module
  */
 import { ValueError } from '../../asgi/errors.js'
-import type { Application, AsgiSendEvent, Receive, Scope, Send } from '../../asgi/types.js'
+import type { AnyApplication, Receive, Scope, Send } from '../../asgi/types.js'
 import { getSettings } from '../../settings/index.js'
 import { BaseMiddleware } from '../base.js'
 import { ScopeCopier } from '../../asgi/scope-copy.js'
@@ -34,7 +34,7 @@ const SESSION_SCOPE = new ScopeCopier(['session'])
 export class SessionMiddleware extends BaseMiddleware {
   declare readonly options: SessionMiddlewareOptions
 
-  constructor(inner: Application<any>, options: SessionMiddlewareOptions = {}) {
+  constructor(inner: AnyApplication, options: SessionMiddlewareOptions = {}) {
     super(inner)
     Object.defineProperty(this, 'options', { value: options })
   }
@@ -132,7 +132,7 @@ async function saveOnResponse(
 
 /** `CookieMiddleware(SessionMiddleware(inner))`: what a session-using app is wrapped in. */
 export function SessionMiddlewareStack(
-  inner: Application<any>,
+  inner: AnyApplication,
   options: SessionMiddlewareOptions = {},
 ): CookieMiddleware {
   return new CookieMiddleware(new SessionMiddleware(inner, options))

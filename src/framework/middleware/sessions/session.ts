@@ -95,6 +95,8 @@ export abstract class Session {
   delete(key: string): boolean {
     this.accessed = true
     if (!Object.hasOwn(this.readData, key)) return false
+    // The data is a JSON object, as Django's is a dict: its keys are the session's own.
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- see above
     delete this.data[key]
     this.modified = true
     return true
@@ -154,7 +156,7 @@ export abstract class Session {
     const expiry = this.get(EXPIRY_KEY)
     if (!expiry) return cookieAgeMs()
     if (typeof expiry === 'number') return expiry * 1000
-    const at = Date.parse(String(expiry))
+    const at = typeof expiry === 'string' ? Date.parse(expiry) : Number.NaN
     return Number.isNaN(at) ? cookieAgeMs() : at - Date.now()
   }
 

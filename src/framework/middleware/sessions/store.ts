@@ -32,6 +32,6 @@ const KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789'
 /** Django's session key: 32 random characters from [a-z0-9], from a CSPRNG. */
 export function randomSessionKey(length = 32): string {
   let key = ''
-  for (let i = 0; i < length; i++) key += KEY_CHARS[randomInt(KEY_CHARS.length)]
+  for (let i = 0; i < length; i++) key += KEY_CHARS.charAt(randomInt(KEY_CHARS.length))
   return key
 }
