@@ -220,18 +220,6 @@ export abstract class AppConnection<In = unknown>
   }
 }
 
-/**
- * A value's type as Daphne's messages name it (Python's `<class 'bool'>` there): `boolean`,
- * `number`, or the constructor name of an object (`Object`, `Array`).
- */
-export function typeName(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value !== 'object') return typeof value
-  // A null-prototype object has no constructor.
-  const ctor = (value as { constructor?: { name?: string } }).constructor
-  return ctor?.name ?? 'object'
-}
-
 /** `message.type`, or `''` when the message is not an object with a string `type`. */
 export function messageType(message: unknown): string {
   const type =

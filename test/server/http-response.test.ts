@@ -153,7 +153,7 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
     expect((await fetch(own.url)).headers.get('server')).toBe('mine')
   })
 
-  it('test_headers_type: wrong header types raise ValueError with Daphne-shaped messages', async () => {
+  it('test_headers_type: wrong header types raise ValueError naming what was given', async () => {
     const errors: unknown[] = []
     const { url } = await start(
       respondWith(
@@ -167,7 +167,7 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
     expect(response.status).toBe(500)
     expect(await response.text()).toContain('500 Internal Server Error')
     expect((errors[0] as Error).message).toBe(
-      "Header value 'true' expected to be `bytes`, but got `boolean`",
+      "Header value 'true' expected to be a Uint8Array or a string, but got a boolean.",
     )
     const other = await start(
       respondWith(
@@ -179,8 +179,21 @@ describe.each(REACTORS)('HTTP responses on the %s reactor', (reactor) => {
     )
     await fetch(other.url)
     expect((errors[1] as Error).message).toBe(
-      "Header name '42' expected to be `bytes`, but got `number`",
+      "Header name '42' expected to be a Uint8Array or a string, but got a number.",
     )
+  })
+
+  it('refuses a body that is not bytes with a ValueError naming what was given', async () => {
+    const errors: unknown[] = []
+    const { url } = await start(
+      respondWith(async (send) => {
+        await send({ type: 'http.response.start', status: 200 })
+        await send({ type: 'http.response.body', body: 'text' } as never)
+      }, errors),
+      { reactor },
+    )
+    await (await fetch(url)).text()
+    expect((errors[0] as Error).message).toBe('Body expected to be a Uint8Array, but got a string.')
   })
 
   it('test_headers_type_raw: a 500 status line over a raw socket', async () => {

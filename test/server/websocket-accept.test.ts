@@ -23,7 +23,7 @@ describe('acceptHeaders: the 101 headers from a websocket.accept', () => {
     expect(() => acceptHeaders([['x', 'a\r\nb: c']], '')).toThrow(/Invalid header value/)
     expect(() => acceptHeaders([['bad name', 'x']], '')).toThrow("Invalid header name 'bad name'")
     expect(() => acceptHeaders([['x', 5]], '')).toThrow(
-      "Header value '5' expected to be `bytes`, but got `number`",
+      "Header value '5' expected to be a Uint8Array or a string, but got a number.",
     )
   })
 })

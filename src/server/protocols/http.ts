@@ -23,12 +23,12 @@ import {
   clock,
   log,
   messageType,
-  typeName,
   type ServerContext,
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
 import { buildScopeParts, describeClient } from '../request.js'
 import { pathBytes } from '../shared-bytes.js'
+import { describeValue } from '../../util/describe.js'
 import { headerToString, validateHeader } from './headers.js'
 
 const enum Phase {
@@ -234,7 +234,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     let body = message.body as Uint8Array | undefined | null
     if (body === undefined || body === null) body = EMPTY
     else if (!(body instanceof Uint8Array)) {
-      throw new ValueError(`Body expected to be \`bytes\`, but got \`${typeName(body)}\``)
+      throw new ValueError(`Body expected to be a Uint8Array, but got ${describeValue(body)}.`)
     }
     const more = message.more_body === true
     const response = this.response
