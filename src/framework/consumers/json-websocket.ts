@@ -7,6 +7,7 @@ import { ValueError } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
 import { WS_1003_UNSUPPORTED_DATA, WS_1007_INVALID_FRAME_PAYLOAD_DATA } from '../asgi/status.js'
 import { AsyncWebsocketConsumer } from './websocket.js'
+import { describeValue } from '../../util/describe.js'
 
 /** The frame that failed to decode, as `receive()` got it. */
 export interface DecodeErrorFrame {
@@ -49,7 +50,7 @@ export class AsyncJsonWebsocketConsumer extends AsyncWebsocketConsumer {
    */
   static encodeJson(content: unknown): string {
     const text = JSON.stringify(content)
-    if (text === undefined) throw new TypeError(`Cannot encode ${typeof content} as JSON`)
+    if (text === undefined) throw new TypeError(`Cannot encode ${describeValue(content)} as JSON`)
     return text
   }
 

@@ -14,6 +14,7 @@ import { ChannelQueue, PromiseWaiter, WaiterSet } from './channel-queue.js'
 import type { ChannelQueueView } from './channel-queue.js'
 import { cloneMessage, isFlatMessage } from './clone.js'
 import type { ChannelLayer, LayerExtension, LayerReceiver } from './types.js'
+import { describeValue } from '../../util/describe.js'
 import {
   MAX_NAME_LENGTH,
   requireValidChannelName,
@@ -438,7 +439,7 @@ function either<
 
 function checkSeconds(value: unknown, name: string): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`${name} must be a number of seconds, got ${typeof value}`)
+    throw new TypeError(`${name} must be a number of seconds, got ${describeValue(value)}`)
   }
   if (value <= 0) throw new ValueError(`${name} must be positive, got ${value}`)
   return value

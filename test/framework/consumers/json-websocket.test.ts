@@ -189,7 +189,12 @@ describe('encodeJson / decodeJson', () => {
   })
 
   it('refuses content JSON cannot encode', () => {
-    expect(() => AsyncJsonWebsocketConsumer.encodeJson(undefined)).toThrow(TypeError)
+    expect(() => AsyncJsonWebsocketConsumer.encodeJson(undefined)).toThrow(
+      new TypeError('Cannot encode undefined as JSON'),
+    )
+    expect(() => AsyncJsonWebsocketConsumer.encodeJson(() => 1)).toThrow(
+      new TypeError('Cannot encode a function as JSON'),
+    )
     expect(() => AsyncJsonWebsocketConsumer.encodeJson(1n)).toThrow(TypeError)
   })
 

@@ -286,7 +286,12 @@ describe('InMemoryChannelLayer options', () => {
     ['an unknown option', { capcity: 3 }, TypeError, /unexpected option 'capcity'/],
     ['a non-object', 'expiry=5', TypeError, /must be an object/],
     ['both spellings', { groupExpiry: 1, group_expiry: 2 }, ValueError, /not both/],
-    ['a string expiry', { expiry: '60' }, TypeError, /expiry must be a number/],
+    [
+      'a string expiry',
+      { expiry: '60' },
+      TypeError,
+      /expiry must be a number of seconds, got a string/,
+    ],
     ['a zero expiry', { expiry: 0 }, ValueError, /expiry must be positive/],
     ['a negative group_expiry', { group_expiry: -1 }, ValueError, /group_expiry must be positive/],
     ['a zero capacity', { capacity: 0 }, ValueError, /positive integer/],
