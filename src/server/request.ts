@@ -3,9 +3,10 @@
  * checks (Daphne's 400s), path decoding, header grouping and filtering, root path, client/server
  * addresses and proxy headers.
  *
- * Performance notes: header pairs come from shared-bytes.ts (names and common headers are
- * shared between scopes), and the `server` address is one array per listener, not per request;
- * so is the `client` address when the reactor knows no peer port (uWS), per host.
+ * An idle WebSocket keeps its scope for its whole life, so what repeats across connections is
+ * shared rather than copied: header pairs come from shared-bytes.ts, and a server's
+ * SharedScopeParts holds the `server` addresses, the `client` addresses of hosts whose peer port
+ * is unknown (uWS reports none), and the path of consecutive requests for the same path.
  * @module
  */
 import type { Address, HeaderPair } from '../framework/asgi/types.js'
@@ -104,41 +105,56 @@ export function unquote(raw: string): string {
   return bytes.toString('utf8', 0, n)
 }
 
-// The listener's address object is the same for every request it serves: share its Address.
-let lastLocal: ReactorRequest['local'] = null
-let lastServer: Address = null
-function serverAddress(local: ReactorRequest['local']): Address {
-  if (local === null) return null
-  if (local !== lastLocal) {
-    lastLocal = local
-    lastServer = [local.host, local.port]
-  }
-  return lastServer
-}
+/** Distinct client hosts SharedScopeParts keeps; the cache is emptied when it is full. */
+const MAX_HOSTS = 1024
+/** Distinct local addresses it keeps (listeners × local interfaces: a handful). */
+const MAX_SERVERS = 16
 
-// uWS reports no peer port (0): clients behind one proxy or NAT then share one Address.
-const CLIENTS = new Map<string, Address>()
-// The last host and its Address: a string compare before hashing the (new) host string.
-let lastHost = ''
-let lastClient: Address = null
-function clientAddress(remote: ReactorRequest['remote']): Address {
-  if (remote === null) return null
-  if (remote.port !== 0) return [remote.host, remote.port]
-  const host = remote.host
-  if (lastClient !== null && host === lastHost) return lastClient
-  let address = CLIENTS.get(host)
-  if (address === undefined) {
-    if (CLIENTS.size >= 1024) CLIENTS.clear()
-    address = [host, 0]
-    CLIENTS.set(host, address)
-  }
-  lastHost = host
-  lastClient = address
-  return address
-}
+/**
+ * The scope parts one server's connections share (one per server, in its ServerContext). Each
+ * cache is bounded, so varied or hostile input costs at most a miss.
+ */
+export class SharedScopeParts {
+  /** `server` addresses seen, searched in order (there are few). */
+  private readonly servers: [string, number][] = []
+  /** `client` addresses of peers whose port the reactor does not know (0), by host. */
+  private readonly clients = new Map<string, [string, number]>()
+  /** The last request path: requests for one path mostly come in runs. */
+  private path = ''
 
-/** The last request path, shared by the next requests for the same path. */
-let lastRawPath = ''
+  /** The listener's address as a scope's `server`. */
+  server(local: ReactorRequest['local']): Address {
+    if (local === null) return null
+    const servers = this.servers
+    for (let i = 0; i < servers.length; i++) {
+      const known = servers[i] as [string, number]
+      if (known[1] === local.port && known[0] === local.host) return known
+    }
+    if (servers.length >= MAX_SERVERS) servers.length = 0
+    const address: [string, number] = [local.host, local.port]
+    servers.push(address)
+    return address
+  }
+
+  /** The peer as a scope's `client`: shared per host when its port is unknown. */
+  client(remote: ReactorRequest['remote']): Address {
+    if (remote === null) return null
+    if (remote.port !== 0) return [remote.host, remote.port]
+    const known = this.clients.get(remote.host)
+    if (known !== undefined) return known
+    if (this.clients.size >= MAX_HOSTS) this.clients.clear()
+    const address: [string, number] = [remote.host, 0]
+    this.clients.set(remote.host, address)
+    return address
+  }
+
+  /** `target` itself, or the equal string an earlier request already holds. */
+  rawPath(target: string): string {
+    if (target === this.path) return this.path
+    this.path = target
+    return target
+  }
+}
 
 /** True when a header named `name` comes before index `at` (of the flat list). */
 function appearsBefore(raw: ReactorRequest['headers'], at: number, name: string): boolean {
@@ -180,12 +196,15 @@ export interface ScopeParts {
 /**
  * Build the shared scope parts. Headers: values trimmed, names with `_` dropped (CVE-2015-0219),
  * grouped by name in first-appearance order (Twisted's order), `Daphne-Root-Path` consumed into
- * `root_path` (url-unquoted).
+ * `root_path` (url-unquoted). Addresses and the path come from the server's `shared` parts.
  */
-export function buildScopeParts(request: ReactorRequest, config: ResolvedServerConfig): ScopeParts {
+export function buildScopeParts(
+  request: ReactorRequest,
+  config: ResolvedServerConfig,
+  shared: SharedScopeParts,
+): ScopeParts {
   const [target, query] = splitTarget(request.url)
-  // Kept by every idle WebSocket: consecutive requests for one path share one string.
-  const rawPath = target === lastRawPath ? lastRawPath : (lastRawPath = target)
+  const rawPath = shared.rawPath(target)
   let rootPath = config.rootPath
   const raw = request.headers
   // Sized up front: an idle WebSocket keeps this array, and push() would leave ~12 spare slots.
@@ -205,8 +224,8 @@ export function buildScopeParts(request: ReactorRequest, config: ResolvedServerC
   }
   if (count !== headers.length) headers.length = count
   if (repeated) headers = groupByName(raw, headers)
-  const client = clientAddress(request.remote)
-  const server = serverAddress(request.local)
+  const client = shared.client(request.remote)
+  const server = shared.server(request.local)
   const parts: ScopeParts = {
     path: unquote(rawPath),
     rawPath,

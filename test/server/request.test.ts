@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { ReactorRequest } from '../../src/server/reactor/types.js'
 import { resolveServerConfig } from '../../src/server/config.js'
-import { buildScopeParts, checkRequest, splitTarget, unquote } from '../../src/server/request.js'
+import {
+  buildScopeParts,
+  checkRequest,
+  SharedScopeParts,
+  splitTarget,
+  unquote,
+} from '../../src/server/request.js'
 
 function request(url: string, headers: [string, string][] = []): ReactorRequest {
   return {
@@ -68,6 +74,7 @@ describe('request parsing', () => {
         ['x-foo', '2'],
       ]),
       resolveServerConfig(),
+      new SharedScopeParts(),
     )
     expect(parts.headers.map(([n, v]) => [text(n), text(v)])).toEqual([
       ['x-foo', '1'],
@@ -89,6 +96,7 @@ describe('request parsing', () => {
         ['c', '6'],
       ]),
       resolveServerConfig(),
+      new SharedScopeParts(),
     )
     expect(parts.headers.map(([n, v]) => [text(n), text(v)])).toEqual([
       ['a', '1'],
@@ -107,6 +115,7 @@ describe('request parsing', () => {
         ['a', 'b'],
       ]),
       resolveServerConfig({ rootPath: '/cfg' }),
+      new SharedScopeParts(),
     )
     expect(parts.rootPath).toBe('/my root')
     expect(parts.headers.map(([n]) => text(n))).toEqual(['a'])
@@ -118,15 +127,66 @@ describe('request parsing', () => {
       ['x-forwarded-port', '80'],
       ['x-forwarded-proto', 'https'],
     ]
-    expect(buildScopeParts(request('/', headers), resolveServerConfig()).client).toEqual([
-      '127.0.0.1',
-      5000,
-    ])
+    const plain = buildScopeParts(
+      request('/', headers),
+      resolveServerConfig(),
+      new SharedScopeParts(),
+    )
+    expect(plain.client).toEqual(['127.0.0.1', 5000])
     const parts = buildScopeParts(
       request('/', headers),
       resolveServerConfig({ proxyHeaders: true }),
+      new SharedScopeParts(),
     )
     expect(parts.client).toEqual(['10.1.2.3', 80])
     expect(parts.forwardedScheme).toBe('https')
+  })
+})
+
+describe('SharedScopeParts', () => {
+  const local = (host: string, port: number) => ({ host, port })
+
+  it('shares one server address per listener address, whichever object reports it', () => {
+    const shared = new SharedScopeParts()
+    const a = shared.server(local('127.0.0.1', 8000))
+    expect(a).toEqual(['127.0.0.1', 8000])
+    const b = shared.server(local('127.0.0.1', 8001))
+    const v6 = shared.server(local('::1', 8000))
+    expect(b).toEqual(['127.0.0.1', 8001])
+    expect(v6).toEqual(['::1', 8000])
+    expect(shared.server(local('127.0.0.1', 8000))).toBe(a)
+    expect(shared.server(local('127.0.0.1', 8001))).toBe(b)
+    expect(shared.server(null)).toBe(null)
+    expect(new SharedScopeParts().server(local('127.0.0.1', 8000))).not.toBe(a)
+  })
+
+  it('shares the client address per host only when the port is unknown', () => {
+    const shared = new SharedScopeParts()
+    const a = shared.client({ host: '10.0.0.1', port: 0 })
+    expect(a).toEqual(['10.0.0.1', 0])
+    expect(shared.client({ host: '10.0.0.2', port: 0 })).toEqual(['10.0.0.2', 0])
+    expect(shared.client({ host: '10.0.0.1', port: 0 })).toBe(a)
+    const withPort = shared.client({ host: '10.0.0.1', port: 4000 })
+    expect(withPort).toEqual(['10.0.0.1', 4000])
+    expect(shared.client({ host: '10.0.0.1', port: 4000 })).not.toBe(withPort)
+    expect(shared.client(null)).toBe(null)
+  })
+
+  it('stays bounded under many hosts and listener addresses, and still answers right', () => {
+    const shared = new SharedScopeParts()
+    for (let i = 0; i < 3000; i++) {
+      const host = `10.0.${i >> 8}.${i & 255}`
+      expect(shared.client({ host, port: 0 })).toEqual([host, 0])
+      expect(shared.server(local(host, 80))).toEqual([host, 80])
+    }
+  })
+
+  it('hands the next request for the same path the string the last one holds', () => {
+    const shared = new SharedScopeParts()
+    const first = '/ws/echo/'
+    expect(shared.rawPath(first)).toBe(first)
+    const again = ['/ws/', 'echo/'].join('')
+    expect(shared.rawPath(again)).toBe(first)
+    expect(shared.rawPath('/other/')).toBe('/other/')
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ReactorRequest } from '../../src/server/reactor/types.js'
 import { resolveServerConfig } from '../../src/server/config.js'
-import { buildScopeParts } from '../../src/server/request.js'
+import { buildScopeParts, SharedScopeParts } from '../../src/server/request.js'
 import { headerPair, pathBytes } from '../../src/server/shared-bytes.js'
 
 const text = (b: Uint8Array) => Buffer.from(b).toString('latin1')
@@ -57,10 +57,11 @@ describe('shared scope bytes', () => {
   })
 
   it('shares the client address per host when the reactor knows no port, and the server address per listener', () => {
-    const a = buildScopeParts(request([['host', 'x']]), config)
-    const b = buildScopeParts(request([['host', 'x']]), config)
-    const other = buildScopeParts(request([], 0, '10.0.0.2'), config)
-    const withPort = buildScopeParts(request([], 4000), config)
+    const shared = new SharedScopeParts()
+    const a = buildScopeParts(request([['host', 'x']]), config, shared)
+    const b = buildScopeParts(request([['host', 'x']]), config, shared)
+    const other = buildScopeParts(request([], 0, '10.0.0.2'), config, shared)
+    const withPort = buildScopeParts(request([], 4000), config, shared)
     expect(a.client).toEqual(['10.0.0.1', 0])
     expect(b.client).toBe(a.client)
     expect(other.client).toEqual(['10.0.0.2', 0])
@@ -69,13 +70,14 @@ describe('shared scope bytes', () => {
     expect(a.headers).toHaveLength(1)
     expect(b.headers[0]).toBe(a.headers[0])
     const local = { host: '127.0.0.1', port: 8000 }
-    const first = buildScopeParts({ ...request([]), local }, config)
-    const second = buildScopeParts({ ...request([]), local }, config)
+    const first = buildScopeParts({ ...request([]), local }, config, shared)
+    const second = buildScopeParts({ ...request([]), local }, config, shared)
     expect(first.server).toEqual(['127.0.0.1', 8000])
     expect(second.server).toBe(first.server)
     const elsewhere = buildScopeParts(
       { ...request([]), local: { host: '::1', port: 9000 } },
       config,
+      shared,
     )
     expect(elsewhere.server).toEqual(['::1', 9000])
   })
@@ -88,6 +90,7 @@ describe('shared scope bytes', () => {
         ['accept', '*/*'],
       ]),
       config,
+      new SharedScopeParts(),
     )
     expect(parts.headers).toHaveLength(2)
     expect(parts.headers.map(([n, v]) => [text(n), text(v)])).toEqual([

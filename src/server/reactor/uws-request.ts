@@ -15,20 +15,17 @@ export interface ListenInfo {
 }
 
 /** Any byte outside ASCII: the rare case where uWS's UTF-8 decoding needs undoing. */
-export const NON_ASCII = /[^\x00-\x7f]/
+export const NON_ASCII = /[\u0080-\uffff]/
 
 /** A UTF-8-decoded string back to one character per original byte (what node gives). */
 function utf8ToLatin1(text: string): string {
   return isAscii(text) ? text : Buffer.from(text, 'utf8').toString('latin1')
 }
 
-/** Where `COLLECT` puts `forEach`'s names and values: module state, so a request allocates no closure. */
-let collected: string[] | null = null
-let nonAscii = false
-
-function COLLECT(key: string, value: string): void {
-  if (!nonAscii && !isAscii(value)) nonAscii = true
-  collected!.push(key, value)
+/** True when every value of a flat `[name, value, …]` list is ASCII. */
+function valuesAscii(headers: string[]): boolean {
+  for (let i = 1; i < headers.length; i += 2) if (!isAscii(headers[i] as string)) return false
+  return true
 }
 
 /**
@@ -42,19 +39,15 @@ export function copyRequest(
   info: ListenInfo,
 ): ReactorRequest {
   const headers: string[] = []
-  collected = headers
-  nonAscii = false
-  try {
-    req.forEach(COLLECT)
-  } finally {
-    collected = null
-  }
-  if (nonAscii) {
+  req.forEach((name, value) => {
+    headers.push(name, value)
+  })
+  if (!valuesAscii(headers)) {
     const seen = new Set<string>()
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string
       const value = headers[i + 1] as string
-      if (NON_ASCII.test(value)) {
+      if (!isAscii(value)) {
         headers[i + 1] = seen.has(name) ? utf8ToLatin1(value) : req.getHeader(name)
       }
       seen.add(name)
@@ -69,18 +62,10 @@ export function copyRequest(
     httpVersion: '1.1',
     headers,
     // uWS 20.30 exposes no peer port; 0 stands for "unknown".
-    remote: info.unix ? null : peer(peerHost(res)),
+    remote: info.unix ? null : { host: peerHost(res), port: 0 },
     local: info.local,
     tls: info.tls,
   }
-}
-
-// The last peer, as one object: consecutive requests from one address share it.
-let lastPeer: { host: string; port: number } = { host: '', port: 0 }
-
-function peer(host: string): { host: string; port: number } {
-  if (host !== lastPeer.host) lastPeer = { host, port: 0 }
-  return lastPeer
 }
 
 function peerHost(res: UwsHttpResponse): string {
@@ -107,7 +92,7 @@ export function formatAddress(bytes: Uint8Array): string {
   // The longest run of two or more zero groups becomes "::" (the first one on a tie).
   let bestStart = -1
   let bestLength = 1
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++
       continue
@@ -129,16 +114,7 @@ export function formatAddress(bytes: Uint8Array): string {
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
 }
 
-// The last IPv4 address formatted, as one number, and its text: clients behind one address (or
-// a benchmark's loopback) then share one string instead of building it per request.
-let lastIPv4 = -1
-let lastIPv4Text = ''
-
-/** Four bytes from `at` as dotted IPv4 (no intermediate array, unlike `join`). */
+/** Four bytes from `at` as dotted IPv4. */
 function dotted(bytes: Uint8Array, at: number): string {
-  const key = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
-  if (key === lastIPv4) return lastIPv4Text
-  lastIPv4 = key
-  lastIPv4Text = `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`
-  return lastIPv4Text
+  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`
 }
