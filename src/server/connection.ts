@@ -3,13 +3,12 @@
  * queue, connected/disconnected times, and the reaction to the app's promise settling (Daphne's
  * `application_checker`, but event-driven: no polling loop).
  *
- * Performance notes: an idle WebSocket keeps one connection object, so per-connection state is
- * kept small; the connection is also its app's receive queue (it extends ReceiveQueue: every
- * object an idle connection keeps costs GC time on every handshake after it). The app-facing
- * `send` and the app promise's reactions are bound methods, not arrow functions (no context
- * object each). Times are milliseconds since this module loaded
- * (`clock()`): they stay small integers (Smis) for ~24 days of uptime, where `Date.now()` values
- * would each be boxed in a 16-byte heap number.
+ * Memory: an idle WebSocket keeps one connection object for its whole life, and every object an
+ * idle connection keeps costs GC time on every handshake after it. So per-connection state is
+ * kept small: the connection is also its app's receive queue (it extends ReceiveQueue), the
+ * app-facing `send` and the app promise's reactions are bound methods, not arrow functions (no
+ * context object each), and times are `clock()` values, small integers (Smis) for the first
+ * 2^30 ms (about 12.4 days) of uptime where `Date.now()` values would each be a heap number.
  * @module
  */
 import { CancelledError, RouteNotFound } from '../framework/asgi/errors.js'
@@ -36,8 +35,9 @@ const EPOCH = Date.now() - 1
 /** Milliseconds since the server module loaded (≥ 1): the clock of connection timestamps. */
 export function clock(): number {
   const t = Date.now() - EPOCH
-  // `| 0` yields a small integer, stored unboxed; Date.now() arithmetic would store a boxed
-  // double. Past ~12 days of uptime the value is left as it is (correct, just boxed).
+  // `| 0` makes it an integer that fields store unboxed: below 2^30 it is a Smi on every V8
+  // build (31-bit Smis with pointer compression). Past 2^30 ms, about 12.4 days of uptime, the
+  // value is left as it is: correct, just boxed (and `| 0` would wrap past 2^31).
   return t < 0x40000000 ? t | 0 : t
 }
 
@@ -204,7 +204,8 @@ export abstract class AppConnection<In = unknown>
     if (this.disconnectedAt !== 0) {
       if (!this.appDone && now - this.disconnectedAt > this.ctx.config.applicationCloseTimeout) {
         log.warn(
-          `Application instance for connection ${this.describe()} took too long to shut down and was killed.`,
+          `Application instance for connection ${this.describe()} took too long to shut down ` +
+            'and was killed.',
         )
         this.kill()
       }

@@ -1,7 +1,9 @@
 /**
  * The ASGI WebSocket state machine, reactor-agnostic: one instance (and one app instance) per
  * connection. `websocket.connect` is queued before the handshake; the app's accept or close
- * decides between 101 and `403 Access denied`. Guards are worded like starlette/uvicorn.
+ * decides between 101 and `403 Access denied`. Every event the app sends is checked and read
+ * here, once, with the protocol rules of framework/asgi/websocket-protocol.ts (what each phase
+ * allows, the payload, the close code, the error wording); consumers do not check it again.
  *
  * Deliberate differences from Daphne: accept `headers` are sent
  * (daphne#326); close `reason` is sent and every RFC-valid code is allowed (daphne#374); empty
@@ -22,9 +24,10 @@
  * `websocketMaxBufferedBytes` queued), or when the budget is spent and it holds the most. The
  * close frame follows what is already queued, so a client that reads again still gets it.
  *
- * Performance notes: an idle WebSocket keeps this object, its scope and its receive queue, so
- * the object holds no derived strings (the client's `host:port` and the decoded path are
- * rebuilt when a line is logged), booleans share one flags field, and times are `clock()` Smis.
+ * Memory and the hot paths: an idle WebSocket keeps this object, its scope and its receive
+ * queue, so the object holds no derived strings (the client's `host:port` and the decoded path
+ * are rebuilt when a line is logged), booleans share one flags field, and times are `clock()`
+ * Smis.
  * Access events (and their Date) are only built when `onAction` is set. The send path allocates
  * nothing: the payload goes to the reactor as given (text stays a string) and `send()` returns
  * the shared resolved promise.
@@ -198,9 +201,9 @@ export class WebSocketConnection
     return `WebSocket ${this.rawPath}`
   }
 
-  /** `host:port` of the client for log lines, `None` when unknown (Daphne's wording). */
-  private clientText(): string {
-    return describeClient(this.client) ?? 'None'
+  /** The connection and its client (`host:port`, `None` when unknown: Daphne's) for log lines. */
+  private label(): string {
+    return `${this.describe()} [${describeClient(this.client) ?? 'None'}]`
   }
 
   /** The reactor reported backpressure and has not drained yet. */
@@ -297,8 +300,9 @@ export class WebSocketConnection
     // Closed meanwhile (the budget shed it while its pending messages went out): nothing to do.
     if (this.state !== State.Open) return
     // Over websocketMaxBufferedBytes: a client that does not read. Never drop silently.
+    const max = this.ctx.config.websocketMaxBufferedBytes
     log.warn(
-      `${this.describe()} [${this.clientText()}]: send buffer full (over ${this.ctx.config.websocketMaxBufferedBytes} bytes), closing the connection with 1008`,
+      `${this.label()}: send buffer full (over ${max} bytes), closing the connection with 1008`,
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Send buffer full')
   }
@@ -309,8 +313,10 @@ export class WebSocketConnection
 
   /** The send budget is spent and this client holds the most of it. */
   shed(): void {
+    const budget = this.ctx.config.websocketBufferBudget
     log.warn(
-      `${this.describe()} [${this.clientText()}]: server send buffers full (over ${this.ctx.config.websocketBufferBudget} bytes) and ${this.queued} of them queued here, closing the connection with 1008`,
+      `${this.label()}: server send buffers full (over ${budget} bytes) and ${this.queued} ` +
+        'of them queued here, closing the connection with 1008',
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Server send buffers full')
   }
@@ -375,9 +381,8 @@ export class WebSocketConnection
   }
 
   private tooBig(): void {
-    log.info(
-      `${this.describe()} [${this.clientText()}]: message over ${this.ctx.config.websocketMaxMessageSize} bytes, closing with 1009`,
-    )
+    const max = this.ctx.config.websocketMaxMessageSize
+    log.info(`${this.label()}: message over ${max} bytes, closing with 1009`)
     this.closeSocket(WS_1009_MESSAGE_TOO_BIG, 'Message too big')
   }
 
@@ -398,9 +403,8 @@ export class WebSocketConnection
       (code === 1002 || code === 1007 || code === 1009 || (code === 1006 && reason))
     ) {
       // Protocol violations the reactor caught (unmasked frame, bad UTF-8, over its ceiling).
-      log.info(
-        `${this.describe()} [${this.clientText()}]: connection ended abnormally (${code}${reason ? `: ${reason}` : ''})`,
-      )
+      const detail = reason ? `${code}: ${reason}` : `${code}`
+      log.info(`${this.label()}: connection ended abnormally (${detail})`)
     }
     this.socket = null
     this.ended(code, reason)
@@ -457,7 +461,8 @@ export class WebSocketConnection
       const limit = Math.min(config.websocketHandshakeTimeout, config.websocketConnectTimeout)
       if (now - this.connectedAt > limit) {
         log.warn(
-          `${this.describe()} [${this.clientText()}]: the application neither accepted nor closed the handshake within ${limit} ms; rejecting it.`,
+          `${this.label()}: the application neither accepted nor closed the handshake ` +
+            `within ${limit} ms; rejecting it.`,
         )
         this.reject(403, 'Access denied')
       }
@@ -481,9 +486,7 @@ export class WebSocketConnection
     }
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt > config.pingTimeout) {
-        log.info(
-          `${this.describe()} [${this.clientText()}]: no answer to ping within ${config.pingTimeout} ms, dropping it`,
-        )
+        log.info(`${this.label()}: no answer to ping within ${config.pingTimeout} ms, dropping it`)
         socket.terminate()
       }
     } else if (now - this.lastActive >= config.pingInterval) {
