@@ -72,7 +72,12 @@ export class ApplicationCommunicator {
   }
 
   readonly #send = (message: AsgiSendEvent): Promise<void> => {
-    if (message === null || typeof message !== 'object' || typeof message.type !== 'string') {
+    // typeof null is 'object'; the types rule null out, JavaScript apps do not.
+    if (
+      (message as unknown) === null ||
+      typeof message !== 'object' ||
+      typeof message.type !== 'string'
+    ) {
       return Promise.reject(
         new AsgiProtocolError(
           "Expected an ASGI message object with a string 'type', " +

@@ -64,7 +64,7 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
 
   protected override checkOutput(message: AsgiSendEvent): boolean {
     const scope = this.scope as WebSocketScope
-    const next = checkWebsocketSend(this.#phase, message, scope.subprotocols ?? [])
+    const next = checkWebsocketSend(this.#phase, message, scope.subprotocols)
     if (next === DROP) return false
     this.#phase = next
     return true
@@ -83,7 +83,7 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
     if (response.type === 'websocket.close') return [false, response.code ?? 1000]
     check(
       response.type === 'websocket.accept',
-      `Expected type 'websocket.accept' or 'websocket.close', but was '${String(response.type)}'`,
+      `Expected type 'websocket.accept' or 'websocket.close', but was '${response.type}'`,
     )
     this.responseHeaders = response.headers === undefined ? [] : [...response.headers]
     return [true, response.subprotocol ?? null]
@@ -118,7 +118,7 @@ export class WebsocketCommunicator extends ApplicationCommunicator {
     const response = await this.receiveOutput(timeout)
     check(
       response.type === 'websocket.send',
-      `Expected type 'websocket.send', but was '${String(response.type)}'`,
+      `Expected type 'websocket.send', but was '${response.type}'`,
     )
     const hasText = response.text !== undefined && response.text !== null
     const hasBytes = response.bytes !== undefined && response.bytes !== null
