@@ -64,7 +64,7 @@ export function isSettled(value: unknown): boolean {
 /** The key under which a `receive` callable carries its {@link ReceiveSource}. */
 export const RECEIVE_SOURCE: unique symbol = Symbol.for('channels-ts.receive-source')
 
-/** Where a {@link ReceiveSource} delivers. Its methods must not throw. */
+/** What a {@link ReceiveSource} hands events over to. Its methods must not throw. */
 export interface ReceiveSink<T = unknown> {
   /** The event `receive()` would have resolved with. */
   receiveEvent(event: T): void

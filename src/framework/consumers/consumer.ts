@@ -145,11 +145,12 @@ export class AsyncConsumer {
         new AsgiProtocolError('Cannot send: the consumer is not serving a connection yet'),
       )
     }
-    if (!this.#queued) return this.#deliver(message)
-    return this.defer(() => this.#deliver(message))
+    if (!this.#queued) return this.#sendNow(message)
+    return this.defer(() => this.#sendNow(message))
   }
 
-  #deliver(message: AsgiSendEvent): Promise<void> {
+  /** Check `message` against the consumer's state, then call the server's `send` with it. */
+  #sendNow(message: AsgiSendEvent): Promise<void> {
     try {
       // Dropped: settled, so the consumer loop need not await it.
       if (!this.admitSend(message)) return SETTLED

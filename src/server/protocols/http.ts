@@ -167,13 +167,14 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
 
   protected handleSend(message: unknown): Promise<void> {
     try {
-      return this.dispatch(message)
+      return this.respond(message)
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
-  private dispatch(message: unknown): Promise<void> {
+  /** Apply one `http.response.*` event from the app to the response (may throw). */
+  private respond(message: unknown): Promise<void> {
     const type = messageType(message)
     if (type === '') throw new ValueError('Message has no type defined')
     if (this.aborted || this.abandoned) return SETTLED // the client is gone: Daphne ignores it
