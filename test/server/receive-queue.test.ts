@@ -9,7 +9,7 @@ import { ReceiveQueue } from '../../src/server/receive-queue.js'
 import { recordLogs } from '../helpers/with-server.js'
 
 describe('ReceiveQueue', () => {
-  it('delivers queued events in order', async () => {
+  it('hands queued events over in order', async () => {
     const queue = new ReceiveQueue<number>()
     for (let i = 0; i < 5; i++) queue.push(i)
     expect(queue.size).toBe(5)
@@ -63,7 +63,7 @@ describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => 
     let inCall = false
     const sink = {
       receiveEvent(event: number) {
-        if (inCall) throw new Error('delivered synchronously')
+        if (inCall) throw new Error('handed over synchronously')
         got.push(event)
         if (rearm) arm()
       },
@@ -100,7 +100,7 @@ describe('ReceiveQueue as a ReceiveSource (the consumer loop fast path)', () => 
     }
   })
 
-  it('delivers asynchronously, never inside receiveInto or push, and in order', async () => {
+  it('hands over asynchronously, never inside receiveInto or push, and in order', async () => {
     const queue = new ReceiveQueue<number>()
     queue.push(0)
     const { got, arm } = recorder(queue)

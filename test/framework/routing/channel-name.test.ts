@@ -31,7 +31,7 @@ describe('ChannelNameRouter', () => {
     expect(router.applicationMapping.test).toBe(app)
   })
 
-  it('never dispatches to Object.prototype members', async () => {
+  it('never routes to Object.prototype members', async () => {
     const router = new ChannelNameRouter({ test: mockApplication(1) })
     await expect(call(router, { channel: 'constructor' })).rejects.toBeInstanceOf(ValueError)
   })

@@ -52,7 +52,7 @@ describe('ProtocolTypeRouter', () => {
     )
   })
 
-  it('never dispatches to Object.prototype members', async () => {
+  it('never routes to Object.prototype members', async () => {
     const router = new ProtocolTypeRouter({ http: mockApplication(1) })
     for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
       await expect(call(router, { type })).rejects.toBeInstanceOf(ValueError)
