@@ -22,7 +22,7 @@ import type {
   WebSocketScope,
   WebSocketSendEvent,
 } from '../asgi/types.js'
-import { SETTLED } from '../asgi/fast-path.js'
+import { isSettled, SETTLED } from '../asgi/fast-path.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
 import { stopConsumer } from './stop-consumer.js'
@@ -85,9 +85,6 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   websocket_connect(_message: WebSocketConnectEvent): Promise<void> {
     const groups = this.groups ?? []
     if (groups.length > 0) return this.#joinAndConnect(groups)
-    // The default connect() is accept(), which raises neither AcceptConnection nor
-    // DenyConnection: its promise needs no handler for them (one closure and promise less).
-    if (this.connect === AsyncWebsocketConsumer.prototype.connect) return this.accept()
     let result: void | Promise<void>
     try {
       result = this.connect()
@@ -95,6 +92,9 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
       return this.#connectFailed(error)
     }
     if (result === undefined || result === null || typeof result.then !== 'function') return SETTLED
+    // SETTLED (what the default connect(), accept(), gets from the server) cannot reject: it
+    // needs no handler for AcceptConnection/DenyConnection (one closure and promise less).
+    if (isSettled(result)) return SETTLED
     return Promise.resolve(result).then(undefined, (error: unknown) => this.#connectFailed(error))
   }
 
