@@ -3,9 +3,10 @@
 // eslint-config-prettier turns off the rules that would disagree with it.
 import js from '@eslint/js'
 import prettier from 'eslint-config-prettier'
+import { defineConfig } from 'eslint/config'
 import tseslint from 'typescript-eslint'
 
-export default tseslint.config(
+export default defineConfig(
   // templates/ holds {{ placeholders }}, so its files are not valid TypeScript until rendered.
   { ignores: ['dist/', '.bench/', 'coverage/', '**/node_modules/', 'templates/'] },
   js.configs.recommended,
