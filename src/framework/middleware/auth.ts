@@ -6,7 +6,7 @@
  */
 import { ImproperlyConfigured, ValueError } from '../asgi/errors.js'
 import { ScopeCopier } from '../asgi/scope-copy.js'
-import type { Application, Receive, Scope, Send } from '../asgi/types.js'
+import type { AnyApplication, Receive, Scope, Send } from '../asgi/types.js'
 import {
   AnonymousUser,
   backendName,
@@ -55,7 +55,8 @@ export type AuthScope<S extends Scope = Scope> = S & {
   user: ScopeUser
 }
 
-const NO_SESSION = 'Cannot find session in scope. You should wrap your consumer in SessionMiddleware.'
+const NO_SESSION =
+  'Cannot find session in scope. You should wrap your consumer in SessionMiddleware.'
 
 function sessionOf(scope: ScopeLike, message = NO_SESSION): Session {
   if (!('session' in scope)) throw new ValueError(message)
@@ -78,14 +79,20 @@ function userOf(session: Session): ScopeUser | Promise<ScopeUser> {
   return userFromBackend(session, userId, backendPath)
 }
 
-async function userFromBackend(session: Session, userId: unknown, backendPath: unknown): Promise<ScopeUser> {
+async function userFromBackend(
+  session: Session,
+  userId: unknown,
+  backendPath: unknown,
+): Promise<ScopeUser> {
   const loaded = loadBackends().find((b) => b.name === backendPath)
   if (loaded === undefined) return new AnonymousUser()
   let user = (await loaded.backend.getUser(String(userId))) ?? null
   if (user !== null && typeof user.getSessionAuthHash === 'function') {
     const stored = session.get(HASH_SESSION_KEY)
     const verified =
-      typeof stored === 'string' && stored !== '' && constantTimeCompare(stored, user.getSessionAuthHash())
+      typeof stored === 'string' &&
+      stored !== '' &&
+      constantTimeCompare(stored, user.getSessionAuthHash())
     if (!verified) {
       await session.flush()
       user = null
@@ -110,13 +117,17 @@ export async function login(
     throw new ValueError('User must be passed as an argument or must be present in the scope.')
   }
   // Not in Channels (Django fails later on the missing pk): refuse to store "null" as an id.
-  if (target instanceof AnonymousUser || target.id === null || target.id === undefined) {
+  // Read as unknown: JavaScript callers may pass a user without one.
+  const id: unknown = target.id
+  if (target instanceof AnonymousUser || id === null || id === undefined) {
     throw new ValueError('Cannot log in an anonymous user.')
   }
-  const authHash = typeof target.getSessionAuthHash === 'function' ? target.getSessionAuthHash() : ''
+  const authHash =
+    typeof target.getSessionAuthHash === 'function' ? target.getSessionAuthHash() : ''
   if (session.has(SESSION_KEY)) {
     const other = session.get(SESSION_KEY) !== String(target.id)
-    const stale = authHash !== '' && !constantTimeCompare(String(session.get(HASH_SESSION_KEY, '')), authHash)
+    const stale =
+      authHash !== '' && !constantTimeCompare(String(session.get(HASH_SESSION_KEY, '')), authHash)
     // Never reuse another user's session.
     if (other || stale) await session.flush()
   } else {
@@ -225,14 +236,14 @@ export class AuthMiddleware extends BaseMiddleware {
     let copy: ScopeLike
     let pending: Promise<void> | undefined
     try {
-      copy = SCOPE.copy(scope) as ScopeLike
+      copy = SCOPE.copy(scope)
       this.populateScope(copy)
       pending = this.resolveScope(copy)
-      if (pending === undefined) return this.inner(copy as Scope, receive, send)
+      if (pending === undefined) return this.inner(copy, receive, send)
     } catch (error) {
       return Promise.reject(error)
     }
-    return pending.then(() => this.inner(copy as Scope, receive, send))
+    return pending.then(() => this.inner(copy, receive, send))
   }
 }
 
@@ -241,7 +252,7 @@ export class AuthMiddleware extends BaseMiddleware {
  * Channels' `AuthMiddlewareStack`.
  */
 export function AuthMiddlewareStack(
-  inner: Application<any>,
+  inner: AnyApplication,
   options: SessionMiddlewareOptions = {},
 ): CookieMiddleware {
   return new CookieMiddleware(new SessionMiddleware(new AuthMiddleware(inner), options))
