@@ -16,7 +16,8 @@
  * min(websocketHandshakeTimeout, websocketConnectTimeout) is rejected with 403 and a warning
  * (autobahn aborts the TCP connection instead). The message size limit is enforced here, with
  * the reactor's own ceiling kept above it, so an oversized message gets close 1009 and never
- * reaches the app; a message past the reactor's ceiling ends the connection (uWS sends no close frame).
+ * reaches the app; a message past the reactor's ceiling ends the connection (uWS sends no close
+ * frame).
  * Backpressure: `send()` never waits (Daphne's doesn't either); when the reactor had to queue a
  * message we note it (`backpressured`, cleared once drained) and report the queue to the
  * process-wide send budget. A client that does not read is closed with 1008 rather than left to
