@@ -1,7 +1,7 @@
 /**
  * uWebSockets.js WebSocket adaptor: the deferred upgrade (the app decides before the handshake),
- * the per-socket user data that points at the server's `WebSocketHandlers` (dispatch with no
- * lookup), and `ReactorWebSocket` over a uWS socket.
+ * the per-socket user data that points at the server's `WebSocketHandlers` (handlers called with
+ * no lookup), and `ReactorWebSocket` over a uWS socket.
  * @module
  */
 import type {
@@ -318,7 +318,7 @@ export interface UwsBehaviorOptions extends UwsSocketLimits {
   sockets: SlotList<UwsSocket>
 }
 
-/** The `app.ws('/*', …)` behaviour: uWS events dispatched straight to the socket's handlers. */
+/** The `app.ws('/*', …)` behaviour: uWS events go straight to the socket's handlers. */
 export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavior<UwsUserData> {
   const { sockets } = options
   const limits: UwsSocketLimits = {
