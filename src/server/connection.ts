@@ -68,7 +68,7 @@ export interface TrackedConnection {
   /** Index in the server's table (-1 when not in it); the server's bookkeeping. */
   slot: number
   readonly appPromise: Promise<void> | null
-  describe(): string
+  label(): string
   sweep(now: number): void
   shutdown(): void
   kill(): void
@@ -107,8 +107,8 @@ export abstract class AppConnection<In = unknown>
     return this
   }
 
-  /** `describe()` for logs: e.g. `GET /x` or `WebSocket /ws/`. */
-  abstract describe(): string
+  /** The connection as logs name it: e.g. `GET /x` or `WebSocket /ws/`. */
+  abstract label(): string
   /** Handle one app → server event; throws (synchronously is fine) on misuse. */
   protected abstract handleSend(message: unknown): Promise<void>
   /** The app raised; the connection answers (500 page, close 1011, abort). */
@@ -168,7 +168,7 @@ export abstract class AppConnection<In = unknown>
       if (error instanceof RouteNotFound) {
         // The client asked for a path nothing serves: its mistake, not an application crash
         // (Daphne answers 500 here). Logged without a stack; answered 404 / 403.
-        log.warn(`Not Found: ${this.describe()}: ${errorMessage(error)}`)
+        log.warn(`Not Found: ${this.label()}: ${errorMessage(error)}`)
         if (!this.queue.isCancelled) this.onRouteNotFound()
       } else if (error !== null && !(error instanceof CancelledError)) {
         // A cancelled app rethrowing CancelledError is a normal end (Daphne ignores it too).
@@ -178,10 +178,7 @@ export abstract class AppConnection<In = unknown>
         this.onAppReturn()
       }
     } catch (failure) {
-      log.error(
-        `Server error while finishing ${this.describe()}: ${errorMessage(failure)}`,
-        failure,
-      )
+      log.error(`Server error while finishing ${this.label()}: ${errorMessage(failure)}`, failure)
     }
     if (this.disconnectedAt !== 0) this.release()
   }
@@ -204,7 +201,7 @@ export abstract class AppConnection<In = unknown>
     if (this.disconnectedAt !== 0) {
       if (!this.appDone && now - this.disconnectedAt > this.ctx.config.applicationCloseTimeout) {
         log.warn(
-          `Application instance for connection ${this.describe()} took too long to shut down ` +
+          `Application instance for connection ${this.label()} took too long to shut down ` +
             'and was killed.',
         )
         this.kill()

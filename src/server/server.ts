@@ -351,7 +351,7 @@ class AsgiServer implements Server, ServerContext {
       try {
         connection.sweep(now)
       } catch (error) {
-        log.error(`Server error during housekeeping of ${connection.describe()}`, error)
+        log.error(`Server error during housekeeping of ${connection.label()}`, error)
       }
     })
   }

@@ -116,7 +116,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     this.run(app, scope)
   }
 
-  describe(): string {
+  label(): string {
     return `${this.method} ${this.rawPath}`
   }
 
@@ -348,7 +348,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
 
   protected onAppReturn(): void {
     if (this.aborted || this.phase === Phase.Finished) return
-    log.error(`ASGI callable returned without completing the response to ${this.describe()}.`)
+    log.error(`ASGI callable returned without completing the response to ${this.label()}.`)
     this.onAppError()
   }
 

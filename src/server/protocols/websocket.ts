@@ -198,13 +198,13 @@ export class WebSocketConnection
     this.upgrade?.onAborted(() => this.onUpgradeAborted())
   }
 
-  describe(): string {
+  label(): string {
     return `WebSocket ${this.rawPath}`
   }
 
   /** The connection and its client (`host:port`, `None` when unknown: Daphne's) for log lines. */
-  private label(): string {
-    return `${this.describe()} [${describeClient(this.client) ?? 'None'}]`
+  private labelWithClient(): string {
+    return `${this.label()} [${describeClient(this.client) ?? 'None'}]`
   }
 
   /** The reactor reported backpressure and has not drained yet. */
@@ -303,7 +303,8 @@ export class WebSocketConnection
     // Over websocketMaxBufferedBytes: a client that does not read. Never drop silently.
     const max = this.ctx.config.websocketMaxBufferedBytes
     log.warn(
-      `${this.label()}: send buffer full (over ${max} bytes), closing the connection with 1008`,
+      `${this.labelWithClient()}: send buffer full (over ${max} bytes), ` +
+        'closing the connection with 1008',
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Send buffer full')
   }
@@ -316,8 +317,8 @@ export class WebSocketConnection
   shed(): void {
     const budget = this.ctx.config.websocketBufferBudget
     log.warn(
-      `${this.label()}: server send buffers full (over ${budget} bytes) and ${this.queued} ` +
-        'of them queued here, closing the connection with 1008',
+      `${this.labelWithClient()}: server send buffers full (over ${budget} bytes) and ` +
+        `${this.queued} of them queued here, closing the connection with 1008`,
     )
     this.closeSocket(WS_1008_POLICY_VIOLATION, 'Server send buffers full')
   }
@@ -383,7 +384,7 @@ export class WebSocketConnection
 
   private tooBig(): void {
     const max = this.ctx.config.websocketMaxMessageSize
-    log.info(`${this.label()}: message over ${max} bytes, closing with 1009`)
+    log.info(`${this.labelWithClient()}: message over ${max} bytes, closing with 1009`)
     this.closeSocket(WS_1009_MESSAGE_TOO_BIG, 'Message too big')
   }
 
@@ -405,7 +406,7 @@ export class WebSocketConnection
     ) {
       // Protocol violations the reactor caught (unmasked frame, bad UTF-8, over its ceiling).
       const detail = reason ? `${code}: ${reason}` : `${code}`
-      log.info(`${this.label()}: connection ended abnormally (${detail})`)
+      log.info(`${this.labelWithClient()}: connection ended abnormally (${detail})`)
     }
     this.socket = null
     this.ended(code, reason)
@@ -448,7 +449,7 @@ export class WebSocketConnection
 
   protected onAppReturn(): void {
     if (this.state === State.Connecting) {
-      log.error(`ASGI callable returned without accepting or closing ${this.describe()}.`)
+      log.error(`ASGI callable returned without accepting or closing ${this.label()}.`)
       this.reject(403, 'Access denied')
     } else {
       // Nobody is left to read its messages (Daphne keeps it open until the client leaves).
@@ -462,7 +463,7 @@ export class WebSocketConnection
       const limit = Math.min(config.websocketHandshakeTimeout, config.websocketConnectTimeout)
       if (now - this.connectedAt > limit) {
         log.warn(
-          `${this.label()}: the application neither accepted nor closed the handshake ` +
+          `${this.labelWithClient()}: the application neither accepted nor closed the handshake ` +
             `within ${limit} ms; rejecting it.`,
         )
         this.reject(403, 'Access denied')
@@ -487,7 +488,8 @@ export class WebSocketConnection
     }
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt > config.pingTimeout) {
-        log.info(`${this.label()}: no answer to ping within ${config.pingTimeout} ms, dropping it`)
+        const limit = config.pingTimeout
+        log.info(`${this.labelWithClient()}: no answer to ping within ${limit} ms, dropping it`)
         socket.terminate()
       }
     } else if (now - this.lastActive >= config.pingInterval) {

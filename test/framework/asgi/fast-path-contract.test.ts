@@ -212,7 +212,7 @@ class Connection extends AppConnection<ChannelMessage> {
     this.run(app, SCOPE)
   }
 
-  describe(): string {
+  label(): string {
     return 'test connection'
   }
 
