@@ -221,8 +221,8 @@ export class DispatchLoop implements LayerReceiver, ReceiveSink<ChannelMessage> 
       // completed at once, e.g. the default connect()'s accept()).
       if (!isSettled(result) && isThenable(result)) {
         // The first awaited handler (usually websocket.connect) gets fresh bound methods, so a
-        // consumer that then stays idle keeps none; from the second on they are kept (96 B),
-        // so a busy consumer allocates nothing per message here.
+        // consumer that then stays idle keeps none; from the second on the two are kept, so a
+        // busy consumer allocates nothing per message here.
         if (!this.#awaited) {
           this.#awaited = true
           result.then(this.#resumed.bind(this), this.receiveError.bind(this))
