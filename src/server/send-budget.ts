@@ -10,8 +10,9 @@
  * reactor until its client reads them or the reactor's close timeout cuts it off. Counting them
  * on would make the budget close the clients that do read, one after another, until then.
  *
- * Performance notes: a send written at once never gets here; only connections with bytes queued
- * are in the set, and only going over the budget walks it.
+ * Performance notes: a send the reactor writes at once, or holds for the end of the event-loop
+ * turn, never gets here; only connections with bytes queued are in the set, and only going over
+ * the budget walks it.
  * @module
  */
 

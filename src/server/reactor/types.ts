@@ -112,7 +112,9 @@ export type SendResult = (typeof SendResult)[keyof typeof SendResult]
 export interface ReactorWebSocket {
   /**
    * Send one message: a string as a text frame, bytes as a binary frame. DROPPED (nothing is
-   * queued) when more than the reactor's `maxBackpressure` is already queued.
+   * queued) when more than the reactor's `maxBackpressure` is already queued. A reactor may hold
+   * the message until the event-loop turn ends (uWS does, to write a socket's messages together);
+   * frames keep their order, and held bytes are not backpressure.
    */
   send(data: string | Uint8Array): SendResult
   /**
@@ -126,7 +128,7 @@ export interface ReactorWebSocket {
   terminate(): void
   /** Send a ping frame. */
   ping(): void
-  /** Bytes queued but not yet written (0 once closed). */
+  /** Bytes queued but not yet written, held ones included (0 once closed). */
   bufferedAmount(): number
   /** Run several sends as one syscall. */
   cork(fn: () => void): void

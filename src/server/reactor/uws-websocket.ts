@@ -1,7 +1,8 @@
 /**
  * uWebSockets.js WebSocket adaptor: the deferred upgrade (the app decides before the handshake),
  * the per-socket user data that points at the server's `WebSocketHandlers` (handlers called with
- * no lookup), and `ReactorWebSocket` over a uWS socket.
+ * no lookup), and `ReactorWebSocket` over a uWS socket, whose sends are written once per
+ * event-loop turn (`SendBatch`).
  * @module
  */
 import type {
@@ -28,21 +29,62 @@ export interface UwsUserData {
 }
 
 /**
- * Text frames and close reasons decode straight from uWS memory: ~55 ns less per message than a
- * Buffer view + toString. `ignoreBOM` keeps a leading U+FEFF as the peer sent it, like toString.
+ * Text frames and close reasons decode straight from uWS memory, with no Buffer view in between.
+ * `ignoreBOM` keeps a leading U+FEFF as the peer sent it, as `Buffer#toString` does.
  */
 const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
-/** uWS `send` results: queued behind unsent data, and (our own) not queued at all. */
+/** uWS `send` results: written, queued behind unsent data, and (our own) not queued at all. */
+const SUCCESS: SendResult = 1
 const BACKPRESSURE: SendResult = 0
 const DROPPED: SendResult = 2
 
-/** What every socket of a behaviour shares: the reactor's send-buffer options. */
+/**
+ * Most bytes a socket holds for the end of the turn (string length counts UTF-16 units, a lower
+ * bound of its UTF-8 size): uWS's cork buffer, which one cork writes in one syscall. A message
+ * that would take a socket past it is written at once, after what the socket holds.
+ */
+const HOLD_LIMIT = 16 * 1024
+
+/**
+ * The sockets holding messages, written once per event-loop turn (`setImmediate`).
+ *
+ * Written at once, every WebSocket message is one `sendto`: a group send to N members makes N
+ * per message. Held until the turn ends, each socket's messages go out together, one syscall per
+ * socket per turn however many messages the turn sent it, as uWS's own `publish` drains its
+ * topics once per loop iteration. A busy server gains the most: the more messages a turn
+ * carries, the fewer writes per message. A socket sent one message a turn (an echo reply) still
+ * gets one plain send, at the end of the turn instead of at once.
+ */
+export class SendBatch {
+  #sockets: UwsSocket[] = []
+  #scheduled = false
+
+  /** `socket` just began holding messages: write them when this turn ends. */
+  add(socket: UwsSocket): void {
+    this.#sockets.push(socket)
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(this.#flush)
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false
+    // A socket that begins holding during the flush waits for the next turn's.
+    const sockets = this.#sockets
+    this.#sockets = []
+    for (const socket of sockets) socket.flush()
+  }
+}
+
+/** What every socket of a behaviour shares: the reactor's send-buffer options and batch. */
 export interface UwsSocketLimits {
   /** Queued bytes past which `send` drops messages; 0 = no limit. */
   maxBackpressure: number
   /** How long a closing socket may go without its client reading before it is cut off. */
   closeTimeout: number
+  /** Where sends are held until the turn ends; null writes each send at once. */
+  batch: SendBatch | null
 }
 
 /** A close held back until the data queued before it is written (see `UwsSocket.close`). */
@@ -58,10 +100,17 @@ interface Lingering {
  *
  * uWS itself is given no send limit: a close frame it would drop over `maxBackpressure` never
  * reaches a slow client, so the limit is kept here, and close frames always get queued.
+ *
+ * With a batch, a send is held until the turn ends and reported SUCCESS while the client keeps
+ * up: held bytes are bounded by HOLD_LIMIT and reach the kernel this turn, so they are not
+ * backpressure (as bytes held by a cork are not), though `bufferedAmount` counts them. Once uWS
+ * queues data for the socket (its client is behind), each send is written at once again, and
+ * backpressure and `maxBackpressure` are judged as without a batch.
  */
 export class UwsSocket implements ReactorWebSocket, Slotted {
   #ws!: UwsWebSocket<UwsUserData>
   #limits!: UwsSocketLimits
+  #batch: SendBatch | null = null
   /** The server was told the connection ended; sends are dropped from then on. */
   closed = false
   /** uWS ran its close handler: the uWS socket must not be touched any more. */
@@ -70,8 +119,11 @@ export class UwsSocket implements ReactorWebSocket, Slotted {
   slot = -1
   /** What our own `close()` sent, reported to onClose instead of uWS's view of it. */
   sentClose: { code: number; reason: string } | null = null
-  /** The last send was queued behind unsent data: look at the queue before the next one. */
+  /** The last write was queued behind unsent data: look at the queue before the next one. */
   #pressured = false
+  /** Messages held for the batch's flush, in order, and their size as HOLD_LIMIT counts it. */
+  #held: (string | Uint8Array)[] | null = null
+  #heldSize = 0
   #lingering: Lingering | null = null
 
   constructor(readonly handlers: WebSocketHandlers) {}
@@ -80,10 +132,32 @@ export class UwsSocket implements ReactorWebSocket, Slotted {
   attach(ws: UwsWebSocket<UwsUserData>, limits: UwsSocketLimits): void {
     this.#ws = ws
     this.#limits = limits
+    this.#batch = limits.batch
   }
 
   send(data: string | Uint8Array): SendResult {
     if (this.closed) return DROPPED
+    const batch = this.#batch
+    if (batch !== null && !this.#pressured) {
+      const size = typeof data === 'string' ? data.length : data.byteLength
+      if (this.#heldSize + size <= HOLD_LIMIT) {
+        const held = this.#held
+        if (held === null) {
+          this.#held = [data]
+          batch.add(this)
+        } else {
+          held.push(data)
+        }
+        this.#heldSize += size
+        return SUCCESS
+      }
+    }
+    this.flush()
+    return this.#write(data)
+  }
+
+  /** Write one message now; DROPPED when uWS already queues more than `maxBackpressure`. */
+  #write(data: string | Uint8Array): SendResult {
     const ws = this.#ws
     // Only a socket already behind reads its queue: the usual send makes one native call.
     if (this.#pressured) {
@@ -99,12 +173,33 @@ export class UwsSocket implements ReactorWebSocket, Slotted {
     return result
   }
 
+  /** Write the held messages: one with a plain send, several in one cork (one syscall). */
+  flush(): void {
+    const held = this.#held
+    if (held === null) return
+    this.#held = null
+    this.#heldSize = 0
+    if (held.length === 1) this.#writeHeld(held[0]!)
+    else this.#ws.cork(() => this.#writeAllHeld(held))
+  }
+
+  #writeAllHeld(held: (string | Uint8Array)[]): void {
+    for (const data of held) this.#writeHeld(data)
+  }
+
+  /** A held message was already accepted: it is written whatever uWS queues. */
+  #writeHeld(data: string | Uint8Array): void {
+    if (this.#ws.send(data, typeof data !== 'string') === BACKPRESSURE) this.#pressured = true
+  }
+
   close(code: number, reason = ''): void {
     if (this.closed) return
     // A code no close frame may carry gets a frame without a status, as the peer will see it.
     this.sentClose = isSendableCloseCode(code)
       ? { code, reason: truncateCloseReason(reason) }
       : { code: 1005, reason: '' }
+    // The held messages were accepted before the close: they go out first.
+    this.flush()
     const queued = this.#ws.getBufferedAmount()
     // Nothing queued: uWS sends the frame now and runs the close handler synchronously, which
     // marks us closed and tells the server.
@@ -144,6 +239,9 @@ export class UwsSocket implements ReactorWebSocket, Slotted {
   /** uWS's close handler ran: the socket is gone; tell the server unless it already knows. */
   ended(code: number, message: ArrayBuffer): void {
     this.#gone = true
+    // Held messages have no connection left to go to (the batch skips this socket).
+    this.#held = null
+    this.#heldSize = 0
     if (this.#lingering !== null) clearTimeout(this.#lingering.timer)
     this.#lingering = null
     if (this.closed) return
@@ -156,15 +254,19 @@ export class UwsSocket implements ReactorWebSocket, Slotted {
 
   terminate(): void {
     // Also cuts off a lingering close (`stop()` terminates every socket still in the list).
+    // uWS runs the close handler at once: `ended` drops what the socket holds.
     if (!this.#gone) this.#ws.close()
   }
 
   ping(): void {
-    if (!this.closed) this.#ws.ping()
+    if (this.closed) return
+    // After the messages sent before it, as the peer would see them without a batch.
+    this.flush()
+    this.#ws.ping()
   }
 
   bufferedAmount(): number {
-    return this.closed ? 0 : this.#ws.getBufferedAmount()
+    return this.closed ? 0 : this.#ws.getBufferedAmount() + heldBytes(this.#held)
   }
 
   cork(fn: () => void): void {
@@ -178,45 +280,23 @@ export class UwsSocket implements ReactorWebSocket, Slotted {
   }
 }
 
+/** The UTF-8 size of held messages (only read when the server asks how much is queued). */
+function heldBytes(held: readonly (string | Uint8Array)[] | null): number {
+  if (held === null) return 0
+  let bytes = 0
+  for (const data of held)
+    bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
+  return bytes
+}
+
 /** Accept headers ready for `writeHeader`: names, and values as uWS-safe latin-1. */
 type WireHeaders = readonly (readonly [string, string | Uint8Array])[]
 
-const NO_HEADERS: WireHeaders = []
-
-/** The last frozen header list converted, and its result (the server shares one per name). */
-let lastHeaders: AcceptOptions['headers'] | null = null
-let lastWire: WireHeaders = NO_HEADERS
-
-/** `safeHeaders` + latin-1 bytes; memoized by identity for frozen lists (they cannot change). */
+/** `safeHeaders` (no header can split the 101), values as latin-1 bytes for uWS. */
 function wireHeaders(headers: NonNullable<AcceptOptions['headers']>): WireHeaders {
-  if (headers === lastHeaders) return lastWire
-  const wire = safeHeaders({ status: 101, headers }).map(
+  return safeHeaders({ status: 101, headers }).map(
     ([name, value]) => [name, latin1Bytes(value)] as const,
   )
-  if (Object.isFrozen(headers) && headers.every((pair) => Object.isFrozen(pair))) {
-    lastHeaders = headers
-    lastWire = wire
-  }
-  return wire
-}
-
-/** The upgrade `UPGRADE` performs: module state, so an accept allocates no closure. */
-let upgradeRes: UwsHttpResponse | null = null
-let upgradeData: UwsUserData | null = null
-let upgradeKey = ''
-let upgradeProtocol = ''
-let upgradeContext: UwsContext | null = null
-let upgradeHeaders: WireHeaders = NO_HEADERS
-
-function UPGRADE(): void {
-  const res = upgradeRes!
-  // Extra headers need the 101 status written first, or uWS writes "200 OK" for them.
-  if (upgradeHeaders.length > 0) {
-    res.writeStatus('101 Switching Protocols')
-    for (const [name, value] of upgradeHeaders) res.writeHeader(name, value)
-  }
-  // No extensions: compression is off, so permessage-deflate is never negotiated.
-  res.upgrade(upgradeData, upgradeKey, upgradeProtocol, '', upgradeContext!)
 }
 
 /** A pending upgrade: uWS's `res` and `context` are kept until the server decides. */
@@ -275,24 +355,28 @@ export class UwsUpgradeResponder implements UpgradeResponder {
 
   accept(options: AcceptOptions, handlers: WebSocketHandlers): void {
     if (this.#done) return
-    const extra = options.headers === undefined ? NO_HEADERS : wireHeaders(options.headers)
+    const headers =
+      options.headers === undefined || options.headers.length === 0
+        ? null
+        : wireHeaders(options.headers)
     this.#done = true
     this.#pending.delete(this)
-    upgradeRes = this.#res
-    upgradeData = { socket: new UwsSocket(handlers) }
-    upgradeKey = this.#key
-    upgradeProtocol = options.subprotocol ?? ''
-    upgradeContext = this.#context
-    upgradeHeaders = extra
-    try {
-      if (uwsScope.depth > 0) UPGRADE()
-      else upgradeRes.cork(UPGRADE)
-    } finally {
-      upgradeRes = null
-      upgradeData = null
-      upgradeContext = null
-      upgradeHeaders = NO_HEADERS
+    const data: UwsUserData = { socket: new UwsSocket(handlers) }
+    const protocol = options.subprotocol ?? ''
+    // Inside a uWS callback the response is corked already.
+    if (uwsScope.depth > 0) this.#upgrade(data, protocol, headers)
+    else this.#res.cork(() => this.#upgrade(data, protocol, headers))
+  }
+
+  #upgrade(data: UwsUserData, protocol: string, headers: WireHeaders | null): void {
+    const res = this.#res
+    // Extra headers need the 101 status written first, or uWS writes "200 OK" for them.
+    if (headers !== null) {
+      res.writeStatus('101 Switching Protocols')
+      for (const [name, value] of headers) res.writeHeader(name, value)
     }
+    // No extensions: compression is off, so permessage-deflate is never negotiated.
+    res.upgrade(data, this.#key, protocol, '', this.#context)
   }
 
   reject(head: ResponseHead, body?: Uint8Array): void {
@@ -324,6 +408,7 @@ export function createBehavior(options: UwsBehaviorOptions): UwsWebSocketBehavio
   const limits: UwsSocketLimits = {
     maxBackpressure: options.maxBackpressure,
     closeTimeout: options.closeTimeout,
+    batch: options.batch,
   }
   return {
     maxPayloadLength: options.maxPayloadLength,

@@ -24,7 +24,7 @@ import type { UwsApp, UwsContext, UwsHttpRequest, UwsHttpResponse, UwsModule } f
 import { uwsScope } from './uws-api.js'
 import { UwsHttpResponder, writeHead } from './uws-http.js'
 import { copyRequest, type ListenInfo } from './uws-request.js'
-import { createBehavior, type UwsSocket, UwsUpgradeResponder } from './uws-websocket.js'
+import { createBehavior, SendBatch, type UwsSocket, UwsUpgradeResponder } from './uws-websocket.js'
 import { parseSubprotocols, validateHandshake, wantsWebSocket, websocketKey } from './handshake.js'
 import { prepareUnixPath, type UnixPathClaim } from './unix-lock.js'
 import { onSignal } from './signals.js'
@@ -104,6 +104,12 @@ function listenError(endpoint: Endpoint, message: string, code: string, cause?: 
   return Object.assign(new Error(text, { cause }), { code })
 }
 
+/**
+ * How WebSocket sends reach uWS: held and written once per event-loop turn (see `SendBatch`), or
+ * each written at once, the plain path the batch is tested against. Not a server setting.
+ */
+export type UwsSendMode = 'batched' | 'immediate'
+
 /** The reactor on uWebSockets.js. */
 export class UwsReactor implements Reactor {
   readonly name = 'uws' as const
@@ -116,12 +122,19 @@ export class UwsReactor implements Reactor {
   readonly #sockets = new SlotList<UwsSocket>()
   /** In-flight HTTP responses and pending upgrades, for `stop()`. */
   readonly #responses = new Set<{ destroy(): void }>()
+  /** Every listener's sockets share one batch: one flush per turn. */
+  readonly #batch: SendBatch | null
 
-  constructor(options: ReactorOptions, loadedUws: LoadedUws = getUws()) {
+  constructor(
+    options: ReactorOptions,
+    loadedUws: LoadedUws = getUws(),
+    sends: UwsSendMode = 'batched',
+  ) {
     this.#uws = loadedUws.uws
     this.engine = loadedUws.engine
     this.native = loadedUws.native
     this.#options = options
+    this.#batch = sends === 'batched' ? new SendBatch() : null
   }
 
   async listen(endpoint: Endpoint, handlers: ReactorHandlers): Promise<Listener> {
@@ -274,6 +287,7 @@ export class UwsReactor implements Reactor {
         compression: this.#uws.DISABLED ?? 0,
         upgrade,
         sockets: this.#sockets,
+        batch: this.#batch,
       }),
     )
     app.any('/*', (res, req) => {
