@@ -239,7 +239,7 @@ class AsgiServer implements Server, ServerContext {
       log.info(`Killed ${remaining.length} pending application instances`)
       // Give cancelled apps a moment to see their CancelledError and unwind.
       await Promise.race([
-        Promise.allSettled(remaining.map((c) => c.appPromise)),
+        Promise.allSettled(remaining.flatMap((c) => c.appPromise ?? [])),
         new Promise((resolve) => setTimeout(resolve, 50)),
       ])
     }

@@ -21,9 +21,11 @@ function toBytes(value: unknown, what: string): Uint8Array {
 
 /** Convert headers to ASGI byte pairs, keeping names as given (Channels does not lower-case). */
 export function toHeaderPairs(headers: HeadersInit): HeaderPair[] {
-  if (headers === null || typeof headers !== 'object') {
+  // Checked as unknown: JavaScript callers can pass anything.
+  const input: unknown = headers
+  if (input === null || typeof input !== 'object') {
     throw new TypeError(
-      `Headers must be [name, value] pairs or a record, got ${describeValue(headers)}`,
+      `Headers must be [name, value] pairs or a record, got ${describeValue(input)}`,
     )
   }
   const pairs: HeaderPair[] = []
@@ -31,7 +33,8 @@ export function toHeaderPairs(headers: HeadersInit): HeaderPair[] {
     Symbol.iterator in headers
       ? (headers as Iterable<readonly [HeaderValue, HeaderValue]>)
       : Object.entries(headers)
-  for (const pair of entries) {
+  for (const entry of entries) {
+    const pair: unknown = entry
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new TypeError(`Each header must be a [name, value] pair, got ${describeValue(pair)}`)
     }

@@ -69,7 +69,7 @@ export class AsyncHttpConsumer extends AsyncConsumer {
     return this.send({
       type: 'http.response.start',
       status,
-      headers: headers === undefined || headers === null ? [] : toHeaderPairs(headers),
+      headers: (headers as HeadersInit | null | undefined) == null ? [] : toHeaderPairs(headers),
     })
   }
 
@@ -106,7 +106,8 @@ export class AsyncHttpConsumer extends AsyncConsumer {
 
   /** `http.request`: buffer chunks (up to the limit); on the last one run `handle()`. */
   async http_request(message: HttpRequestEvent): Promise<void> {
-    const chunk = message.body
+    // ASGI lets a server leave `body` out of an empty chunk.
+    const chunk = message.body as Uint8Array | undefined
     const limit = this.#limit()
     if (this.#size < 0) {
       this.#size = 0
@@ -189,7 +190,7 @@ export class AsyncHttpConsumer extends AsyncConsumer {
 
 /** The request's Content-Length, or -1 when it has none (or an unreadable one). */
 function declaredLength(scope: HttpScope): number {
-  const value = getHeader(scope.headers ?? [], 'content-length')
+  const value = getHeader(scope.headers, 'content-length')
   if (value === undefined || !/^\s*\d+\s*$/.test(value)) return -1
   return Number(value)
 }
