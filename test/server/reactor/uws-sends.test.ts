@@ -189,7 +189,7 @@ describe.each<UwsSendMode>(['batched', 'immediate'])('uWS sends, %s', (mode) => 
     expect(pair.frames).toEqual([...accepted, { close: [1008, 'Send buffer full'] }])
   })
 
-  it('serves a slow client: everything arrives in order, with backpressure and onDrain', async () => {
+  it('serves a slow client: all in order, with backpressure and onDrain', async () => {
     const pair = await openPair(mode, { ...OPTIONS, maxBackpressure: 0 })
     pair.tcp.pause()
     const sent: (string | Uint8Array)[] = []
@@ -243,7 +243,7 @@ describe.each<UwsSendMode>(['batched', 'immediate'])('uWS sends, %s', (mode) => 
     expect(pair.record.closes()[0]!.code).toBe(1006)
   })
 
-  it('terminate() and stop() drop what a socket holds without touching a closed socket', async () => {
+  it('terminate() and stop() drop what a socket holds, touching no closed socket', async () => {
     const first = await openPair(mode)
     first.socket.send('held')
     first.socket.terminate()
