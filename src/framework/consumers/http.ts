@@ -69,7 +69,8 @@ export class AsyncHttpConsumer extends AsyncConsumer {
     return this.send({
       type: 'http.response.start',
       status,
-      headers: (headers as HeadersInit | null | undefined) == null ? [] : toHeaderPairs(headers),
+      // null from a JavaScript caller means no headers, like undefined.
+      headers: headers === undefined || (headers as unknown) === null ? [] : toHeaderPairs(headers),
     })
   }
 
