@@ -6,7 +6,7 @@
 import { ValueError } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
 import { WS_1003_UNSUPPORTED_DATA, WS_1007_INVALID_FRAME_PAYLOAD_DATA } from '../asgi/status.js'
-import { AsyncWebsocketConsumer } from './websocket.js'
+import { AsyncWebsocketConsumer, isThenable } from './websocket.js'
 import { describeValue } from '../../util/describe.js'
 
 /** The frame that failed to decode, as `receive()` got it. */
@@ -16,14 +16,6 @@ export interface DecodeErrorFrame {
 }
 
 const log = getLogger('channels.consumers')
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  )
-}
 
 /**
  * Channels' `AsyncJsonWebsocketConsumer`: text frames are decoded with `decodeJson` and handed
@@ -49,7 +41,8 @@ export class AsyncJsonWebsocketConsumer extends AsyncWebsocketConsumer {
    * where Python's `json.dumps` writes `{"a": 1}`; both decode to the same value.
    */
   static encodeJson(content: unknown): string {
-    const text = JSON.stringify(content)
+    // undefined for undefined, a function or a symbol, whatever the types say.
+    const text = JSON.stringify(content) as string | undefined
     if (text === undefined) throw new TypeError(`Cannot encode ${describeValue(content)} as JSON`)
     return text
   }

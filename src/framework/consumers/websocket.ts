@@ -61,6 +61,25 @@ function supportsGroups(layer: ChannelLayer | null): layer is ChannelLayer {
 
 const NO_GROUPS: readonly string[] = Object.freeze([])
 
+/** The groups to join: `null` (Channels' `None`, from JavaScript) is none. */
+function joined(groups: readonly string[] | null): readonly string[] {
+  return groups ?? NO_GROUPS
+}
+
+/** A raw ASGI event rather than send options (`null` from JavaScript is neither). */
+function isEvent(options: unknown): options is AsgiSendEvent {
+  return typeof options === 'object' && options !== null && 'type' in options
+}
+
+/** True for a promise or any object with a `then` method (a hook may return either). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
+}
+
 /**
  * Channels' `AsyncWebsocketConsumer`. Override `connect()` (default: accept), `receive()` and
  * `disconnect()`; set `groups` to join groups for the connection's lifetime. The server checks
@@ -83,15 +102,15 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
    * per handshake).
    */
   websocket_connect(_message: WebSocketConnectEvent): Promise<void> {
-    const groups = this.groups ?? []
+    const groups = joined(this.groups)
     if (groups.length > 0) return this.#joinAndConnect(groups)
-    let result: void | Promise<void>
+    let result: unknown
     try {
       result = this.connect()
     } catch (error) {
       return this.#connectFailed(error)
     }
-    if (result === undefined || result === null || typeof result.then !== 'function') return SETTLED
+    if (!isThenable(result)) return SETTLED
     // SETTLED (what the default connect(), accept(), gets from the server) cannot reject: it
     // needs no handler for AcceptConnection/DenyConnection (one closure and promise less).
     if (isSettled(result)) return SETTLED
@@ -121,7 +140,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   }
 
   /** Accept the connection, optionally choosing a subprotocol and adding response headers. */
-  accept(subprotocol?: string | null, headers?: AcceptHeaders): Promise<void> {
+  accept(subprotocol?: string | null, headers?: AcceptHeaders | null): Promise<void> {
     const message: WebSocketAcceptEvent = {
       type: 'websocket.accept',
       subprotocol: subprotocol ?? null,
@@ -137,7 +156,8 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   websocket_receive(message: WebSocketReceiveEvent): void | Promise<void> {
     // `!= null`: Hypercorn sends `{text: null, bytes}` for binary frames.
     if (message.text != null) return this.receive(message.text, undefined)
-    return this.receive(undefined, message.bytes ?? undefined)
+    const bytes: unknown = message.bytes
+    return this.receive(undefined, (bytes ?? undefined) as Uint8Array | undefined)
   }
 
   /** Handle one frame from the client. The default ignores it. */
@@ -148,7 +168,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
    * event. Throws ValueError when neither text nor bytes is given.
    */
   override send(options?: WebsocketSendOptions | AsgiSendEvent): Promise<void> {
-    if (options !== null && typeof options === 'object' && 'type' in options) {
+    if (isEvent(options)) {
       return super.send(options)
     }
     const { textData, bytesData, close } = options ?? {}
@@ -183,12 +203,10 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
    * away (no promise, no async frame per disconnect).
    */
   websocket_disconnect(message: WebSocketDisconnectEvent): Promise<void> {
-    const groups = this.groups ?? []
+    const groups = joined(this.groups)
     if (groups.length > 0) return this.#leaveAndStop(groups, message.code)
-    const result = this.disconnect(message.code)
-    if (result !== undefined && result !== null && typeof result.then === 'function') {
-      return Promise.resolve(result).then(throwStop)
-    }
+    const result: unknown = this.disconnect(message.code)
+    if (isThenable(result)) return Promise.resolve(result).then(throwStop)
     throw STOP
   }
 

@@ -45,7 +45,7 @@ const enum Phase {
 const EMPTY = Buffer.alloc(0)
 /** Headers by which the app already chose the framing itself. */
 const FRAMING_HEADER = /^(content-length|transfer-encoding)$/i
-const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveEvent
+const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' })
 /** Unreceived body bytes above which the reactor stops reading (uvicorn's HIGH_WATER_LIMIT). */
 export const BODY_HIGH_WATER = 64 * 1024
 
@@ -204,7 +204,9 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       throw new ValueError('Specifying a status code is required for a Response message.')
     }
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
-      throw new ValueError(`Invalid HTTP status code ${String(status)} in response start.`)
+      const shown =
+        typeof status === 'number' || typeof status === 'string' ? status : describeValue(status)
+      throw new ValueError(`Invalid HTTP status code ${shown} in response start.`)
     }
     const headers: ResponseHead['headers'] = []
     let hasServer = false
@@ -239,7 +241,8 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
     }
     const more = message.more_body === true
     const response = this.response
-    let writable = true
+    // Set inside the cork callback, which control flow analysis does not follow.
+    let writable = true as boolean
     response.cork(() => {
       const starting = this.phase === Phase.Started
       // A streamed response ending with the body unread: the reactor reads on, dropping it.
