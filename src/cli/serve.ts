@@ -13,6 +13,7 @@ import {
 import { channelLayers } from '../framework/layers/index.js'
 import { configureSettings } from '../framework/settings/index.js'
 import { formatAccessLog, type AccessEvent } from '../server/access-log.js'
+import { createTurnBuffer } from './turn-buffer.js'
 import type { ServerOptions } from '../server/config.js'
 import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
@@ -247,10 +248,20 @@ function openAccessLog(
   ctx: CliContext,
 ): AccessLogSink | undefined {
   if (path === undefined && verbosity < 1) return undefined
-  if (path === undefined || path === '-') return { write: ctx.stdout, close: async () => undefined }
+  if (path === undefined || path === '-') {
+    const lines = createTurnBuffer(ctx.stdout)
+    return {
+      write: (line) => lines.write(line),
+      close: async () => lines.flush(),
+    }
+  }
   const stream: WriteStream = createWriteStream(path, { flags: 'a' })
+  const lines = createTurnBuffer((text) => void stream.write(text))
   return {
-    write: (line) => void stream.write(line),
-    close: () => new Promise((resolve) => stream.end(() => resolve())),
+    write: (line) => lines.write(line),
+    close: () => {
+      lines.flush()
+      return new Promise((resolve) => stream.end(() => resolve()))
+    },
   }
 }
