@@ -6,7 +6,8 @@
 import { ValueError } from '../asgi/errors.js'
 import { getLogger } from '../asgi/logging.js'
 import { WS_1003_UNSUPPORTED_DATA, WS_1007_INVALID_FRAME_PAYLOAD_DATA } from '../asgi/status.js'
-import { AsyncWebsocketConsumer, isThenable } from './websocket.js'
+import { isThenable } from './dispatch-loop.js'
+import { AsyncWebsocketConsumer } from './websocket.js'
 import { describeValue } from '../../util/describe.js'
 
 /** The frame that failed to decode, as `receive()` got it. */

@@ -25,6 +25,7 @@ import type {
 import { isSettled, SETTLED } from '../asgi/fast-path.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { AsyncConsumer } from './consumer.js'
+import { isThenable } from './dispatch-loop.js'
 import { stopConsumer } from './stop-consumer.js'
 import { toHeaderPairs, type HeaderValue } from './header-bytes.js'
 
@@ -69,15 +70,6 @@ function joined(groups: readonly string[] | null): readonly string[] {
 /** A raw ASGI event rather than send options (`null` from JavaScript is neither). */
 function isEvent(options: unknown): options is AsgiSendEvent {
   return typeof options === 'object' && options !== null && 'type' in options
-}
-
-/** True for a promise or any object with a `then` method (a hook may return either). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  )
 }
 
 /**
