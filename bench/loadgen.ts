@@ -9,6 +9,13 @@
  * Each mode prints one final `RESULT key=value …` line (conn also prints `OPENED n` once all are
  * open, so a runner can sample the server while they are held). Durations are in milliseconds.
  * `--origin URL` sends an Origin header (servers behind Channels' origin validation need one).
+ * `--url` may list several URLs, comma-separated: connection i goes to entry i mod n (a room spread
+ * over several server processes) and the fan-out sender uses the first, as `wsbench -url` does.
+ * `--sio` makes fan-out speak Socket.IO v4 over its WebSocket transport:
+ * `/ws/chat/<room>/` becomes `/socket.io/?EIO=4&transport=websocket&room=<room>`, messages are
+ * `message` events. Fan-out also prints `DELIVERED` once every message has arrived (before its
+ * sockets close) and reports the delivery latency's p50 and p99 from the `t:<ms>` stamp each
+ * message carries.
  */
 import type { Socket } from 'node:net'
 import { parseArgs } from 'node:util'
@@ -30,26 +37,55 @@ const { positionals, values } = parseArgs({
     srcips: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '60000' },
     origin: { type: 'string' },
+    sio: { type: 'boolean', default: false },
     /** conn mode: `raw` (bare-socket handshakes) or `ws` (the ws library). */
     client: { type: 'string', default: 'raw' },
   },
 })
 
-const url = values.url
+const urls = values.url.split(',')
+const url = urls[0]!
 const srcIps = Number(values.srcips)
+const sio = values.sio
+
+/** Socket.IO's WebSocket transport URL for a benchmark URL (a chat path names the room). */
+function sioUrl(benchUrl: string): string {
+  const { origin, pathname } = new URL(benchUrl)
+  const room = /^\/ws\/chat\/([^/]+)\/?$/.exec(pathname)?.[1]
+  const wsOrigin = origin.replace(/^http/, 'ws')
+  return `${wsOrigin}/socket.io/?EIO=4&transport=websocket${room ? `&room=${room}` : ''}`
+}
 
 /** Open one client, spreading source addresses over 127.0.0.1..N so 10k sockets fit the port range. */
 function dial(i: number): Promise<WebSocket> {
+  const target = urls[i % urls.length]!
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(sio ? sioUrl(target) : target, {
       perMessageDeflate: false,
       localAddress: srcIps > 1 ? `127.0.0.${1 + (i % srcIps)}` : undefined,
       handshakeTimeout: 10_000,
       headers: values.origin ? { origin: values.origin } : undefined,
     })
-    ws.once('open', () => resolve(ws))
     ws.once('error', reject)
+    if (!sio) {
+      ws.once('open', () => resolve(ws))
+      return
+    }
+    // engine.io's open packet ('0{…}'), then the namespace connect ('40') and its ack ('40{…}');
+    // engine.io pings ('2') are answered ('3') for as long as the socket lives.
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString()
+      if (text === '2') ws.send('3')
+      else if (text.startsWith('0{')) ws.send('40')
+      else if (text.startsWith('40')) resolve(ws)
+      else if (text.startsWith('44')) reject(new Error(`socket.io connect refused: ${text}`))
+    })
   })
+}
+
+/** A chat message frame: the payload itself, or a Socket.IO `message` event carrying it. */
+function frame(payload: string): string {
+  return sio ? `42${JSON.stringify(['message', payload])}` : payload
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -165,6 +201,15 @@ async function conn(): Promise<string> {
   return `mode=conn client=${values.client} opened=${held.length} errors=${errors} secs=${secs.toFixed(2)} rate=${(held.length / secs).toFixed(0)} hs_p50_ms=${percentile(handshakes, 0.5).toFixed(3)} hs_p99_ms=${percentile(handshakes, 0.99).toFixed(3)} alive_after_hold=${alive}`
 }
 
+/** The send time a fan-out message carries (`t:<ms since the epoch>`), NaN without one. */
+function stamp(data: Buffer): number {
+  let i = data.lastIndexOf('t:') + 2
+  if (i < 2) return Number.NaN
+  let ms = 0
+  for (let c = data[i]; c !== undefined && c >= 48 && c <= 57; c = data[++i]) ms = ms * 10 + c - 48
+  return ms
+}
+
 async function fanout(): Promise<string> {
   const receivers = Number(values.c)
   const messages = Number(values.m)
@@ -172,6 +217,7 @@ async function fanout(): Promise<string> {
   let received = 0
   let errors = 0
   let finished = 0
+  const latencies: number[] = []
   let allDone!: () => void
   const done = new Promise<void>((resolve) => (allDone = resolve))
   const sockets: WebSocket[] = []
@@ -187,6 +233,7 @@ async function fanout(): Promise<string> {
       // Only room broadcasts count (a server may greet a new member with something else).
       if (!data.includes('"message"')) return
       received++
+      latencies.push(Date.now() - stamp(data))
       if (++count === messages && ++finished === receivers) allDone()
     })
     ws.on('error', () => errors++)
@@ -200,16 +247,18 @@ async function fanout(): Promise<string> {
   console.log('STARTED')
   const start = performance.now()
   for (let n = 0; n < messages; n++) {
-    sender.send(JSON.stringify({ message: `m${n} t:${Date.now()}` }))
+    sender.send(frame(JSON.stringify({ message: `m${n} t:${Date.now()}` })))
     await new Promise((r) => setTimeout(r, every))
   }
   const timeout = setTimeout(allDone, Number(values.timeout))
   await done
   clearTimeout(timeout)
   const secs = (performance.now() - start) / 1000
+  console.log('DELIVERED')
   for (const ws of [...sockets, sender]) ws.terminate()
   const expected = receivers * messages
-  return `mode=fanout receivers=${receivers} msgs=${messages} expected=${expected} received=${received} sender_received=${senderReceived} secs=${secs.toFixed(2)} deliveries_per_s=${(received / secs).toFixed(0)} errors=${errors}`
+  const sorted = latencies.filter((ms) => Number.isFinite(ms)).sort((a, b) => a - b)
+  return `mode=fanout receivers=${receivers} msgs=${messages} expected=${expected} received=${received} sender_received=${senderReceived} secs=${secs.toFixed(2)} deliveries_per_s=${(received / secs).toFixed(0)} p50_ms=${percentile(sorted, 0.5)} p99_ms=${percentile(sorted, 0.99)} errors=${errors}`
 }
 
 const modes: Record<string, () => Promise<string>> = { echo, conn, fanout }

@@ -7,6 +7,11 @@
  *   npm run bench -- --quick           smoke run: tiny workload, one run (used by `npm test`)
  *   npm run bench -- --runs 5 --out .bench --servers channels-ts,uws
  *   npm run bench -- --node-options ''  every server on Node's default flags
+ *   npm run bench -- --no-cluster      without the cross-process section (bench/cluster.ts)
+ *   npm run bench -- --cluster-servers uws-redis,channels-ts-pubsub --wsbench /path/to/wsbench
+ *
+ * The cross-process section runs two processes of each subject on one fresh redis-server (Debian's
+ * `redis-server`, or `$REDIS_SERVER`); it is skipped, with a note, when there is none.
  *
  * Every server runs under the same Node flags, `--node-options` (default: what the README
  * recommends for production, `--max-semi-space-size=2`: V8's young generation otherwise grows to
@@ -18,6 +23,19 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measureRunserver, type RunserverFigures } from './runserver.js'
 import { canPin, median } from './proc.js'
+import {
+  CLUSTER_SUBJECTS,
+  clusterSpecs,
+  FULL_CLUSTER,
+  QUICK_CLUSTER,
+  renderClusterTable,
+  runCluster,
+  summarise,
+  type ClusterFigures,
+  type ClusterLoadgen,
+  type ClusterReport,
+} from './cluster.js'
+import { haveRedisServer } from './redis.js'
 import {
   perRunRatios,
   renderSvg,
@@ -38,6 +56,10 @@ const { values } = parseArgs({
     out: { type: 'string', default: '.bench' },
     servers: { type: 'string', default: `${SUBJECT},uws,ws` },
     'no-runserver': { type: 'boolean', default: false },
+    'no-cluster': { type: 'boolean', default: false },
+    'cluster-servers': { type: 'string', default: CLUSTER_SUBJECTS.join(',') },
+    /** The Go wsbench binary to drive the cross-process fan-outs instead of bench/loadgen.ts. */
+    wsbench: { type: 'string' },
     port: { type: 'string', default: '18700' },
     'node-options': { type: 'string', default: '--max-semi-space-size=2' },
   },
@@ -82,6 +104,8 @@ async function main(): Promise<void> {
     progress('runserver: cold start and hot reload …')
     runserver = await measureRunserver({ root: ROOT, runs: quick ? 1 : 5, port: port++ })
   }
+
+  const cluster = values['no-cluster'] ? null : await runClusterSection(quick, runs, port)
 
   const med = (name: string, key: keyof RunFigures) => median(figures[name]!.map((f) => f[key]))
   const pick = (key: keyof RunFigures) =>
@@ -170,6 +194,12 @@ async function main(): Promise<void> {
   console.log(
     `\n${table}\n\nEvery server ran with node flags: ${NODE_FLAGS.join(' ') || '(Node defaults)'}\n`,
   )
+  if (cluster) {
+    const w = cluster.workload
+    console.log(
+      `Across processes: 2 processes per subject on one Redis, ${w.members} members split over them, median of ${runs}; load generator: ${cluster.loadgen}\n\n${renderClusterTable(cluster)}\n`,
+    )
+  }
   const out = resolve(values.out)
   mkdirSync(out, { recursive: true })
   const json = {
@@ -182,6 +212,7 @@ async function main(): Promise<void> {
     rows: rows.map((r) => ({ ...r, met: targetMet(r) })),
     raw: figures,
     runserver,
+    cluster,
   }
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 2)}\n`)
   writeFileSync(
@@ -193,6 +224,40 @@ async function main(): Promise<void> {
     ),
   )
   progress(`wrote ${join(out, 'results.json')} and ${join(out, 'benchmark.svg')}`)
+}
+
+/** The cross-process section: every subject once per run, interleaved like the servers above. */
+async function runClusterSection(
+  quick: boolean,
+  runs: number,
+  firstPort: number,
+): Promise<ClusterReport | null> {
+  if (!haveRedisServer()) {
+    progress('cross-process: skipped (no redis-server on PATH; apt-get install redis-server)')
+    return null
+  }
+  const specs = clusterSpecs(NODE_FLAGS)
+  const subjects = values['cluster-servers'].split(',').filter((s) => specs[s])
+  const workload = quick ? QUICK_CLUSTER : FULL_CLUSTER
+  const loadgen: ClusterLoadgen = values.wsbench
+    ? { kind: 'wsbench', path: resolve(values.wsbench) }
+    : { kind: 'node' }
+  const pinned = canPin()
+  const raw: Record<string, ClusterFigures[]> = Object.fromEntries(subjects.map((s) => [s, []]))
+  let port = firstPort
+  for (let run = 1; run <= runs; run++) {
+    for (const name of subjects) {
+      progress(`cross-process run ${run}/${runs}: ${name} …`)
+      const f = await runCluster(specs[name]!, [port, port + 1], workload, pinned, loadgen)
+      port += 2
+      raw[name]!.push(f)
+      progress(
+        `cross-process run ${run}/${runs}: ${name}: ${f.serverUsPerDelivery.toFixed(2)} µs server + ${f.redisUsPerDelivery.toFixed(2)} µs Redis per delivery, p50 ${f.p50Ms} ms, ${f.lost} lost`,
+      )
+    }
+  }
+  const generator = loadgen.kind === 'node' ? 'bench/loadgen.ts' : `wsbench (${loadgen.path})`
+  return summarise(raw, specs, workload, generator)
 }
 
 await main()
