@@ -89,5 +89,6 @@ describe('cross-process summary', () => {
     const table = renderClusterTable(report)
     expect(table).toContain('| messages lost (all runs) | 2 |')
     expect(table).not.toContain('none lost')
+    expect(table).not.toContain('| target')
   })
 })
