@@ -55,7 +55,7 @@ describe('runserver', () => {
       ALLOWED_HOSTS: ['*'],
       ASGI_APPLICATION: undefined,
       CHANNEL_LAYERS: {
-        default: { BACKEND: 'channels_redis.core.RedisChannelLayer' },
+        default: { BACKEND: 'channels_postgres.core.PostgresChannelLayer' },
         other: { CONFIG: {} },
       },
     })
@@ -63,13 +63,15 @@ describe('runserver', () => {
     const lines = result.stderr.split('\n').filter((line) => line.startsWith('?: '))
     expect(lines).toEqual([
       '?: (channels.E001) You have not set ASGI_APPLICATION, which is needed to run the server.',
-      "?: (channels.E003) Cannot import BACKEND 'channels_redis.core.RedisChannelLayer' " +
+      "?: (channels.E003) Cannot import BACKEND 'channels_postgres.core.PostgresChannelLayer' " +
         'specified for default.',
       '?: (channels.E003) No BACKEND specified for other.',
       '?: (channels.E004) The SECRET_KEY setting must not be empty when DEBUG is False.',
     ])
     expect(result.stderr).toContain(
-      "\tHINT: Known backends: 'channels.layers.InMemoryChannelLayer', 'InMemoryChannelLayer'.",
+      "\tHINT: Known backends: 'channels.layers.InMemoryChannelLayer', 'InMemoryChannelLayer', " +
+        "'channels_redis.core.RedisChannelLayer', 'RedisChannelLayer', " +
+        "'channels_redis.pubsub.RedisPubSubChannelLayer', 'RedisPubSubChannelLayer'.",
     )
     expect(result.stderr).toMatch(/\n\nSystem check identified 4 issues \(0 silenced\)\.\n$/)
   })

@@ -4,6 +4,13 @@
  */
 export type { ChannelLayer, ChannelLayerConfig, LayerExtension, LayerReceiver } from './types.js'
 export { InMemoryChannelLayer } from './in-memory.js'
+export {
+  InvalidToken,
+  MessageDecodeError,
+  RedisChannelLayer,
+  RedisConnectionError,
+  RedisPubSubChannelLayer,
+} from './redis/index.js'
 export type { InMemoryChannelLayerOptions } from './in-memory.js'
 export type { ChannelQueueView } from './channel-queue.js'
 export { compileCapacities, globToRegExp } from './capacity.js'

@@ -6,6 +6,8 @@
 import { InvalidChannelLayerError } from '../asgi/errors.js'
 import { getSettings } from '../settings/settings.js'
 import { InMemoryChannelLayer } from './in-memory.js'
+import { RedisChannelLayer } from './redis/core.js'
+import { RedisPubSubChannelLayer } from './redis/pubsub.js'
 import type { ChannelLayer, ChannelLayerConfig } from './types.js'
 import { describeValue } from '../../util/describe.js'
 
@@ -38,6 +40,12 @@ export function layerBackendNames(): string[] {
 const inMemory: LayerFactory = (config) => new InMemoryChannelLayer(config)
 registerLayerBackend('channels.layers.InMemoryChannelLayer', inMemory)
 registerLayerBackend('InMemoryChannelLayer', inMemory)
+const redisCore: LayerFactory = (config) => new RedisChannelLayer(config)
+registerLayerBackend('channels_redis.core.RedisChannelLayer', redisCore)
+registerLayerBackend('RedisChannelLayer', redisCore)
+const redisPubSub: LayerFactory = (config) => new RedisPubSubChannelLayer(config)
+registerLayerBackend('channels_redis.pubsub.RedisPubSubChannelLayer', redisPubSub)
+registerLayerBackend('RedisPubSubChannelLayer', redisPubSub)
 
 /** Caches channel layers per alias, built lazily from the `CHANNEL_LAYERS` setting. */
 export class ChannelLayerManager {

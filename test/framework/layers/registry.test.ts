@@ -159,7 +159,7 @@ describe('getChannelLayer', () => {
 
   it('lets a new backend name plug in', () => {
     const made: ChannelLayer[] = []
-    const previous = registerLayerBackend('channels_redis.core.RedisChannelLayer', (config) => {
+    const previous = registerLayerBackend('thirdparty.layers.CustomLayer', (config) => {
       const layer = new InMemoryChannelLayer({ capacity: config.capacity as number })
       made.push(layer)
       return layer
@@ -167,7 +167,7 @@ describe('getChannelLayer', () => {
     expect(previous).toBeUndefined()
     configureSettings({
       CHANNEL_LAYERS: {
-        default: { BACKEND: 'channels_redis.core.RedisChannelLayer', CONFIG: { capacity: 9 } },
+        default: { BACKEND: 'thirdparty.layers.CustomLayer', CONFIG: { capacity: 9 } },
       },
     })
     expect(getChannelLayer()).toBe(made[0])

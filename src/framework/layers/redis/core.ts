@@ -1,0 +1,423 @@
+/**
+ * channels_redis's `RedisChannelLayer`, on the same keys and bytes, so TypeScript and Django
+ * processes share channels and groups on one Redis:
+ *
+ * - a channel is a sorted set at `prefix + name`, scored by send time (seconds); every channel of
+ *   one process (`specific.<client prefix>!<id>`) shares ONE key, `prefix + 'specific.<client
+ *   prefix>!'`, and its messages carry their target in `__asgi_channel__` (a list for a group);
+ * - a group is a sorted set at `prefix + ':group:' + name` of channel names scored by join time;
+ * - a message is 12 random bytes ‖ msgpack (Fernet-encrypted when keys are configured);
+ * - a receive runs the backup script, `BZPOPMIN`s, keeps the message in `key$inflight` while it
+ *   is handed on, then `ZPOPMIN`s the backup: a receive interrupted in between loses nothing.
+ *
+ * One receive loop per Redis key runs while a receiver of that key waits (see Mailboxes).
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { ChannelFull } from '../../asgi/errors.js'
+import { getLogger } from '../../asgi/logging.js'
+import type { ChannelMessage } from '../../asgi/types.js'
+import { capacityFor } from '../capacity.js'
+import type { CapacityRule } from '../capacity.js'
+import { cloneMessage } from '../clone.js'
+import type { ChannelLayer, LayerExtension, LayerReceiver } from '../types.js'
+import {
+  nonLocalName,
+  requireValidChannelName,
+  requireValidGroupName,
+  requireValidMessage,
+  RESERVED_MESSAGE_KEY,
+} from '../validation.js'
+import { CoreSerializer, packMessage } from './codec.js'
+import { consistentHash, parseCoreConfig } from './config.js'
+import { HostConnections, type RedisConnection, type Reply } from './connection.js'
+import { Mailboxes } from './mailboxes.js'
+
+const logger = getLogger('channels.layers.redis')
+
+/** Seconds a BZPOPMIN blocks before the loop checks whether anybody still waits. */
+const BLOCK_SECONDS = 5
+
+/** channels_redis's backup script: move `$inflight` messages back into the queue, scores kept. */
+const CLEANUP_SCRIPT = `
+            local backed_up = redis.call('ZRANGE', ARGV[2], 0, -1, 'WITHSCORES')
+            for i = #backed_up, 1, -2 do
+                redis.call('ZADD', ARGV[1], backed_up[i], backed_up[i - 1])
+            end
+            redis.call('DEL', ARGV[2])
+        `
+
+/** channels_redis's group_send script: add to each key below its capacity, count the rest. */
+const GROUP_SEND_SCRIPT = `
+                local over_capacity = 0
+                local current_time = ARGV[#ARGV - 1]
+                local expiry = ARGV[#ARGV]
+                for i=1,#KEYS do
+                    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+                        redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+                        redis.call('EXPIRE', KEYS[i], expiry)
+                    else
+                        over_capacity = over_capacity + 1
+                    end
+                end
+                return over_capacity
+            `
+
+/** channels_redis's flush script: delete every key under the prefix. */
+const FLUSH_SCRIPT = `
+            local keys = redis.call('keys', ARGV[1])
+            for i=1,#keys,5000 do
+                redis.call('del', unpack(keys, i, math.min(i+4999, #keys)))
+            end
+        `
+
+/** The channels_redis core layer (`channels_redis.core.RedisChannelLayer`). */
+export class RedisChannelLayer implements ChannelLayer {
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush']
+  /** Key prefix (`asgi`). */
+  readonly prefix: string
+  /** Seconds a queued message lives. */
+  readonly expiry: number
+  /** Seconds a group membership lives after its last groupAdd. */
+  readonly groupExpiry: number
+  /** Default channel capacity. */
+  readonly capacity: number
+  /** This process's part of its channel names (one uuid4 hex per layer, as channels_redis). */
+  readonly clientPrefix = randomUUID().replaceAll('-', '')
+
+  private readonly capacityRules: CapacityRule[]
+  private readonly hosts: HostConnections[]
+  private readonly serializer: CoreSerializer
+  private readonly mailboxes: Mailboxes
+  private readonly loops = new Set<string>()
+  private readonly loopsDone = new Set<Promise<void>>()
+  private lastScore = 0
+  private sendIndex = 0
+  private receiveIndex = 0
+  private closed = false
+
+  constructor(config: Record<string, unknown> = {}) {
+    const options = parseCoreConfig(config)
+    this.prefix = options.prefix
+    this.expiry = options.expiry
+    this.groupExpiry = options.groupExpiry
+    this.capacity = options.capacity
+    this.capacityRules = options.capacityRules
+    this.hosts = options.hosts.map((spec) => new HostConnections(spec))
+    this.serializer = new CoreSerializer({
+      symmetricEncryptionKeys: options.symmetricEncryptionKeys,
+      expiry: options.expiry,
+    })
+    this.mailboxes = new Mailboxes({
+      capacityOf: (channel) => this.getCapacity(channel),
+      keyOf: nonLocalName,
+      onDemand: (key) => this.startLoops(key),
+    })
+  }
+
+  /** The capacity of a channel: the first matching `channel_capacity` rule, else `capacity`. */
+  getCapacity(channel: string): number {
+    return capacityFor(this.capacityRules, channel, this.capacity)
+  }
+
+  toString(): string {
+    return `RedisChannelLayer(hosts=[${this.hosts.map((h) => h.label).join(', ')}])`
+  }
+
+  async send(channel: string, message: ChannelMessage): Promise<void> {
+    requireValidMessage(message)
+    requireValidChannelName(channel)
+    let payload = message
+    const specific = channel.includes('!')
+    if (specific) payload = { ...message, [RESERVED_MESSAGE_KEY]: channel }
+    const member = this.serializer.serialize(payload)
+    const nonLocal = nonLocalName(channel)
+    const key = this.prefix + nonLocal
+    // channels_redis 4.0 hashes the FULL specific name here but the non-local name everywhere
+    // else; with several hosts that sends to a host nobody reads. The non-local name is used
+    // here, and a process reads its own key on every host, so both spellings arrive.
+    const host = this.hosts[specific ? this.hashOf(nonLocal) : this.nextSendIndex()]!
+    const now = this.score()
+    const [, count] = await Promise.all([
+      host.call(['ZREMRANGEBYSCORE', key, '0', String(Math.trunc(now) - this.expirySeconds())]),
+      host.call(['ZCOUNT', key, '-inf', '+inf']),
+    ])
+    if ((count as number) >= this.getCapacity(channel)) throw new ChannelFull(channel)
+    await Promise.all([
+      host.call(['ZADD', key, String(now), member]),
+      host.call(['EXPIRE', key, String(this.expirySeconds())]),
+    ])
+  }
+
+  receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage> {
+    try {
+      this.checkReceivable(channel)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.mailboxes.receive(channel, options?.signal)
+  }
+
+  receiveInto(channel: string, receiver: LayerReceiver): void {
+    this.checkReceivable(channel)
+    this.mailboxes.receiveInto(channel, receiver)
+  }
+
+  cancelReceive(channel: string, receiver: LayerReceiver): void {
+    this.mailboxes.cancelReceive(channel, receiver)
+  }
+
+  async newChannel(prefix = 'specific'): Promise<string> {
+    return this.newChannelNow(prefix)
+  }
+
+  /** `{prefix}.{client prefix}!{uuid4 hex}`, as channels_redis names channels. */
+  newChannelNow(prefix = 'specific'): string {
+    const name = `${prefix}.${this.clientPrefix}!${randomUUID().replaceAll('-', '')}`
+    requireValidChannelName(name)
+    return name
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    requireValidGroupName(group)
+    requireValidChannelName(channel)
+    const key = this.groupKey(group)
+    const host = this.hosts[this.hashOf(group)]!
+    await Promise.all([
+      host.call(['ZADD', key, String(Date.now() / 1000), channel]),
+      host.call(['EXPIRE', key, String(Math.max(1, Math.trunc(this.groupExpiry)))]),
+    ])
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    requireValidGroupName(group)
+    requireValidChannelName(channel)
+    await this.hosts[this.hashOf(group)]!.call(['ZREM', this.groupKey(group), channel])
+  }
+
+  async groupSend(group: string, message: ChannelMessage): Promise<void> {
+    requireValidMessage(message)
+    requireValidGroupName(group)
+    const key = this.groupKey(group)
+    const host = this.hosts[this.hashOf(group)]!
+    const now = this.score()
+    const expired = String(Math.trunc(now) - Math.trunc(this.groupExpiry))
+    const [, names] = await Promise.all([
+      host.call(['ZREMRANGEBYSCORE', key, '0', expired]),
+      host.call(['ZRANGE', key, '0', '-1']),
+    ])
+    const channels = (names as Buffer[]).map((name) => name.toString('utf8'))
+    if (channels.length === 0) {
+      // Nobody to send to, but a message that cannot be encoded is still refused.
+      packMessage(message)
+      return
+    }
+    // One message per Redis key, listing that key's channels (a process's channels share one).
+    const perKey = new Map<string, { channels: string[]; capacity: number; host: number }>()
+    for (const channel of channels) {
+      const nonLocal = nonLocalName(channel)
+      const channelKey = this.prefix + nonLocal
+      const entry = perKey.get(channelKey)
+      if (entry !== undefined) entry.channels.push(channel)
+      else {
+        perKey.set(channelKey, {
+          channels: [channel],
+          capacity: this.getCapacity(channel),
+          host: this.hashOf(nonLocal),
+        })
+      }
+    }
+    const perHost = new Map<number, string[]>()
+    for (const [channelKey, entry] of perKey) {
+      const keys = perHost.get(entry.host)
+      if (keys === undefined) perHost.set(entry.host, [channelKey])
+      else keys.push(channelKey)
+    }
+    const members = new Map<string, Buffer>()
+    for (const [channelKey, entry] of perKey) {
+      members.set(
+        channelKey,
+        this.serializer.serialize({ ...message, [RESERVED_MESSAGE_KEY]: entry.channels }),
+      )
+    }
+    const expiredMessages = String(Math.trunc(now) - this.expirySeconds())
+    await Promise.all(
+      [...perHost].map(async ([index, keys]) => {
+        const target = this.hosts[index]!
+        const args: (string | Buffer)[] = ['EVAL', GROUP_SEND_SCRIPT, String(keys.length), ...keys]
+        for (const channelKey of keys) args.push(members.get(channelKey)!)
+        for (const channelKey of keys) args.push(luaCapacity(perKey.get(channelKey)!.capacity))
+        args.push(String(now), String(this.expirySeconds()))
+        const cleanups = keys.map((k) => target.call(['ZREMRANGEBYSCORE', k, '0', expiredMessages]))
+        const [over] = await Promise.all([target.call(args), ...cleanups])
+        if ((over as number) > 0) {
+          logger.info(
+            `${String(over)} of ${channels.length} channels over capacity in group ${group}`,
+          )
+        }
+      }),
+    )
+  }
+
+  /** Delete every key under the prefix on every host (channels_redis's flush). */
+  async flush(): Promise<void> {
+    this.mailboxes.clearBuffers()
+    await Promise.all(
+      this.hosts.map((host) => host.call(['EVAL', FLUSH_SCRIPT, '0', `${this.prefix}*`])),
+    )
+  }
+
+  /** Stop the receive loops, reject waiting receivers and close every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.mailboxes.cancelAll()
+    await Promise.all(this.hosts.map((host) => host.close()))
+    await Promise.all(this.loopsDone)
+  }
+
+  private checkReceivable(channel: string): void {
+    requireValidChannelName(channel)
+    if (this.closed) throw new Error('The channel layer is closed')
+    if (channel.includes('!') && !nonLocalName(channel).endsWith(`${this.clientPrefix}!`)) {
+      throw new Error(`Wrong client prefix: ${channel} is not a channel of this process`)
+    }
+  }
+
+  /** Start reading `key` (a process key on every host, a normal channel on one at a time). */
+  private startLoops(key: string): void {
+    if (this.closed) return
+    const hosts = key.endsWith('!') ? this.hosts.map((_, i) => i) : [-1]
+    for (const index of hosts) {
+      const id = `${index} ${key}`
+      if (this.loops.has(id)) continue
+      this.loops.add(id)
+      const done = this.readLoop(key, index).finally(() => {
+        this.loops.delete(id)
+        this.loopsDone.delete(done)
+        // A receiver may have arrived after the loop decided to stop.
+        if (this.mailboxes.wanted(key)) this.startLoops(key)
+      })
+      this.loopsDone.add(done)
+    }
+  }
+
+  /** Pop messages of `key` from host `fixedHost` (-1: round-robin) while somebody waits. */
+  private async readLoop(key: string, fixedHost: number): Promise<void> {
+    const redisKey = this.prefix + key
+    const backup = `${redisKey}$inflight`
+    const processKey = key.endsWith('!')
+    let failures = 0
+    while (!this.closed && this.mailboxes.wanted(key)) {
+      const host = this.hosts[fixedHost === -1 ? this.nextReceiveIndex() : fixedHost]!
+      let connection: RedisConnection | undefined
+      try {
+        connection = await host.acquire()
+        await connection.call(['EVAL', CLEANUP_SCRIPT, '0', redisKey, backup])
+        const reply = await connection.call(['BZPOPMIN', redisKey, String(BLOCK_SECONDS)])
+        failures = 0
+        if (reply === null) continue
+        const [, member, score] = reply as [Buffer, Buffer, Buffer | number]
+        const backedUp = connection.call(['ZADD', backup, String(score), member])
+        if (!processKey && !this.mailboxes.hasReceiver(key)) {
+          // Its receiver left while we waited: the message stays in the backup, and the next
+          // receive of this channel (here or in another process) puts it back first.
+          await backedUp
+          break
+        }
+        this.handOn(key, redisKey, member, processKey)
+        await backedUp
+        await connection.call(['ZPOPMIN', backup])
+      } catch (error) {
+        if (this.isClosed()) break
+        failures++
+        // The host logs the outage once; the loop retries with a growing pause.
+        if (failures === 1 && !connection?.lost) {
+          logger.error(`Receiving on ${redisKey} failed`, error)
+        }
+        await sleep(Math.min(100 * 2 ** Math.min(failures - 1, 5), 2000))
+      } finally {
+        if (connection !== undefined) host.release(connection)
+      }
+    }
+  }
+
+  /** Decode a popped message and deliver it to its channel(s); undecodable ones are skipped. */
+  private handOn(key: string, redisKey: string, member: Buffer, processKey: boolean): void {
+    let message: ChannelMessage
+    try {
+      message = this.serializer.deserialize(member)
+    } catch (error) {
+      logger.error(
+        `Skipped a message on ${redisKey} that cannot be read: ${(error as Error).message}`,
+      )
+      return
+    }
+    const target: unknown = message[RESERVED_MESSAGE_KEY]
+    Reflect.deleteProperty(message, RESERVED_MESSAGE_KEY)
+    if (!processKey) {
+      this.mailboxes.deliver(key, message)
+      return
+    }
+    if (typeof target === 'string') this.mailboxes.deliver(target, message)
+    else if (Array.isArray(target)) {
+      target.forEach((channel, i) => {
+        if (typeof channel !== 'string') return
+        this.mailboxes.deliver(channel, i === 0 ? message : cloneMessage(message))
+      })
+    } else {
+      logger.error(`Skipped a message on ${redisKey} without a target channel`)
+    }
+  }
+
+  /**
+   * The send time as a score, in seconds like Python's `time.time()`, strictly increasing within
+   * the process: equal scores would pop in the order of their (random) bytes, not of sending.
+   */
+  private score(): number {
+    const now = (performance.timeOrigin + performance.now()) / 1000
+    this.lastScore = now > this.lastScore ? now : this.lastScore + 1e-6
+    return this.lastScore
+  }
+
+  /** `closed`, read where an await may have changed it. */
+  private isClosed(): boolean {
+    return this.closed
+  }
+
+  private groupKey(group: string): string {
+    return `${this.prefix}:group:${group}`
+  }
+
+  private hashOf(name: string): number {
+    return consistentHash(name, this.hosts.length)
+  }
+
+  private nextSendIndex(): number {
+    const index = this.sendIndex
+    this.sendIndex = (index + 1) % this.hosts.length
+    return index
+  }
+
+  private nextReceiveIndex(): number {
+    const index = this.receiveIndex
+    this.receiveIndex = (index + 1) % this.hosts.length
+    return index
+  }
+
+  /** Whole seconds for EXPIRE and the expiry cut-off (at least 1: EXPIRE 0 deletes the key). */
+  private expirySeconds(): number {
+    return Math.max(1, Math.trunc(this.expiry))
+  }
+}
+
+/** A capacity for the Lua script's `tonumber` (which reads no "Infinity"). */
+function luaCapacity(capacity: number): string {
+  return capacity === Infinity ? String(Number.MAX_SAFE_INTEGER) : String(capacity)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+export type { Reply }
