@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- --quick` as a smoke test: every server starts, every phase runs, and the
  * report comes out in its three forms. Nothing here looks at a timing: the figures are only
- * checked to be present and finite, and the group fan-out to have lost nothing.
+ * checked to be present and finite, and the group fan-outs (in one process, and across two on
+ * one Redis) to have lost nothing.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -13,6 +14,13 @@ import { ensureBuilt } from '../e2e/helpers.js'
 const ROOT = join(import.meta.dirname, '../..')
 const out = mkdtempSync(join(tmpdir(), 'channels-bench-quick-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+interface ClusterSection {
+  subjects: string[]
+  medians: Record<string, Record<string, number>>
+  lostTotal: Record<string, number>
+  targets: { text: string; ratio: number }[]
+}
 
 interface Row {
   key: string
@@ -40,6 +48,7 @@ describe('npm run bench -- --quick', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
       quick: boolean
       rows: Row[]
+      cluster: ClusterSection | null
     }
     expect(results.quick).toBe(true)
     expect(results.rows.map((r) => r.key)).toEqual([
@@ -61,6 +70,27 @@ describe('npm run bench -- --quick', () => {
     expect(fanout.extra).toEqual({ ok: true, text: '0 lost' })
     const reload = results.rows.find((r) => r.key === 'reload')!
     expect(reload.extra).toEqual({ ok: true, text: '0 dropped' })
+
+    // Across processes: every subject ran on a real redis-server, and every member got every message.
+    expect(run.stdout).toContain('| figure | raw uWS + Redis pub/sub | Socket.IO + redis-adapter |')
+    const cluster = results.cluster!
+    expect(cluster.subjects).toEqual([
+      'uws-redis',
+      'socketio-redis',
+      'channels-ts-core',
+      'channels-ts-pubsub',
+    ])
+    for (const subject of cluster.subjects) {
+      const figures = cluster.medians[subject]!
+      for (const key of ['serverUsPerDeliveryWhole', 'redisUsPerDeliveryWhole', 'p50Ms']) {
+        expect(Number.isFinite(figures[key]), `${subject} ${key}`).toBe(true)
+      }
+      expect(cluster.lostTotal[subject], `${subject} lost`).toBe(0)
+    }
+    expect(cluster.targets.map((t) => t.text)).toEqual([
+      'pub/sub layer ≤ 2× raw uWS + Redis',
+      'core layer < Socket.IO + redis-adapter',
+    ])
 
     const svg = readFileSync(join(out, 'benchmark.svg'), 'utf8')
     expect(svg.startsWith('<svg')).toBe(true)
