@@ -4,6 +4,12 @@
  */
 import { defineSettings } from 'channels-ts'
 
+const { REDIS_URL, CHANNEL_LAYER_BACKEND = 'core' } = process.env
+const REDIS_BACKENDS: Record<string, string> = {
+  core: 'channels_redis.core.RedisChannelLayer',
+  pubsub: 'channels_redis.pubsub.RedisPubSubChannelLayer',
+}
+
 export default defineSettings({
   // Keep the key used in production secret!
   SECRET_KEY: '{{ secret_key }}',
@@ -16,9 +22,21 @@ export default defineSettings({
   // 'module.path.export', resolved to {{ project_name }}/routing.ts, export `application`.
   ASGI_APPLICATION: '{{ project_name }}.routing.application',
 
-  // The in-memory layer works within one process (runserver). Use a Redis layer to scale out.
+  // The in-memory layer works within one process. Several processes, or Django next to this
+  // server, share groups through Redis (README: "Channel layers"). Setting REDIS_URL selects
+  // channels_redis's core layer here (CHANNEL_LAYER_BACKEND=pubsub for its pub/sub layer);
+  // written out, it reads:
+  //   default: {
+  //     BACKEND: 'channels_redis.core.RedisChannelLayer',
+  //     CONFIG: { hosts: ['redis://127.0.0.1:6379'] },
+  //   },
   CHANNEL_LAYERS: {
-    default: { BACKEND: 'channels.layers.InMemoryChannelLayer' },
+    default: REDIS_URL
+      ? {
+          BACKEND: REDIS_BACKENDS[CHANNEL_LAYER_BACKEND] ?? CHANNEL_LAYER_BACKEND,
+          CONFIG: { hosts: [REDIS_URL] },
+        }
+      : { BACKEND: 'channels.layers.InMemoryChannelLayer' },
   },
 
   // runserver serves these under STATIC_URL while DEBUG is on.
