@@ -103,7 +103,9 @@ export function parseUrl(text: string, where = 'hosts'): AddressHost {
   try {
     url = new URL(text)
   } catch {
-    throw new ValueError(`${where}: invalid Redis URL ${JSON.stringify(text)}`)
+    throw new ValueError(
+      `${where}: invalid Redis URL ${JSON.stringify(text)}${portProblem(text) ?? ''}`,
+    )
   }
   const scheme = url.protocol.slice(0, -1)
   if (scheme !== 'redis' && scheme !== 'rediss' && scheme !== 'unix') {
@@ -129,6 +131,16 @@ export function parseUrl(text: string, where = 'hosts'): AddressHost {
     spec.label = `${scheme}://${url.host || 'localhost'}${spec.db ? `/${spec.db}` : ''}`
   }
   return spec
+}
+
+/** Python's urllib words for a bad port (what redis-py's `from_url` raises), when that is why. */
+function portProblem(text: string): string | undefined {
+  const port = /^[a-z][a-z\d+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(
+    text,
+  )?.[1]
+  if (port === undefined || port === '') return undefined
+  if (!/^\d+$/.test(port)) return `: Port could not be cast to integer value as '${port}'`
+  return Number(port) > 65535 ? ': Port out of range 0-65535' : undefined
 }
 
 // redis-py's connection keyword arguments that mean something here.
@@ -356,7 +368,8 @@ export function parsePubSubConfig(config: unknown): PubSubConfig {
     channel_capacity: 'the pub/sub layer keeps no queues, so there is no capacity',
   })
   const hosts = options.hosts
-  if (Array.isArray(hosts) && hosts.length === 0) {
+  // channels_redis's pub/sub layer asserts this (a bare string included) when it first connects.
+  if (Array.isArray(hosts) ? hosts.length === 0 : hosts !== undefined && hosts !== null) {
     throw new ValueError('`hosts` must be a list with at least one Redis server')
   }
   return { hosts: decodeHosts(hosts), prefix: checkPrefix(options.prefix) }
