@@ -208,6 +208,8 @@ async function findMaster(spec: SentinelHost): Promise<ConnectOptions> {
  */
 export class HostConnections {
   private commandConnection: Promise<RedisConnection> | undefined
+  /** The command connection once open (what `live()` reads without awaiting). */
+  private liveCommand: RedisConnection | undefined
   private readonly idleBlocking: RedisConnection[] = []
   private readonly lent = new Set<RedisConnection>()
   private down = false
@@ -219,10 +221,25 @@ export class HostConnections {
     return this.spec.label
   }
 
-  /** Run a command on the shared connection (opened on first use, replaced when lost). */
+  /**
+   * Run a command on the shared connection (opened on first use, replaced when lost). On an
+   * open connection the command is queued during this call, so commands reach Redis in the
+   * order of the calls.
+   */
   async call(args: readonly (string | Buffer)[]): Promise<Reply> {
+    const live = this.live()
+    if (live !== undefined) return live.call(args)
     const connection = await this.command()
     return connection.call(args)
+  }
+
+  /**
+   * The shared command connection if it is open right now, else undefined (not opened yet, or
+   * lost): a command given to it is queued at once, in order behind every earlier one.
+   */
+  live(): RedisConnection | undefined {
+    const connection = this.liveCommand
+    return connection === undefined || connection.lost ? undefined : connection
   }
 
   /** The shared command connection. */
@@ -297,6 +314,7 @@ export class HostConnections {
     const all: Promise<unknown>[] = []
     const command = this.commandConnection
     this.commandConnection = undefined
+    this.liveCommand = undefined
     const blocked = [...this.lent].filter((c) => !c.lost && c.clientId !== undefined)
     if (blocked.length > 0) {
       try {
@@ -319,10 +337,16 @@ export class HostConnections {
     if (this.commandConnection !== stale) return this.command()
     const next = this.open()
     this.commandConnection = next
-    next.catch(() => {
-      // A failed connect is not cached: the next call tries again.
-      if (this.commandConnection === next) this.commandConnection = undefined
-    })
+    this.liveCommand = undefined
+    next.then(
+      (connection) => {
+        if (this.commandConnection === next) this.liveCommand = connection
+      },
+      () => {
+        // A failed connect is not cached: the next call tries again.
+        if (this.commandConnection === next) this.commandConnection = undefined
+      },
+    )
     return next
   }
 

@@ -30,13 +30,45 @@ import {
 } from '../validation.js'
 import { CoreSerializer, packMessage } from './codec.js'
 import { consistentHash, parseCoreConfig } from './config.js'
-import { HostConnections, type RedisConnection, type Reply } from './connection.js'
+import {
+  HostConnections,
+  RedisConnectionError,
+  type RedisConnection,
+  type Reply,
+} from './connection.js'
 import { Mailboxes } from './mailboxes.js'
+import { WriteBehind } from './write-behind.js'
 
 const logger = getLogger('channels.layers.redis')
 
 /** Seconds a BZPOPMIN blocks before the loop checks whether anybody still waits. */
 const BLOCK_SECONDS = 5
+
+/**
+ * Messages a process key gives up at once. Only this process reads its key, and channels_redis
+ * buffers what it pops from it per channel too; popping what is there in one round trip instead
+ * of one per message keeps a busy process from falling behind its key (whose capacity then
+ * drops messages) and hands a turn's messages to the consumers together.
+ */
+const POP_BATCH = 100
+
+/**
+ * The backup script's cleanup, then pop up to ARGV[3] messages of ARGV[1] and keep them in the
+ * backup ARGV[2] (scores kept), as the blocking receive keeps its one message: what this
+ * process dies holding goes back to the queue on the next receive.
+ */
+const POP_BATCH_SCRIPT = `
+            local backed_up = redis.call('ZRANGE', ARGV[2], 0, -1, 'WITHSCORES')
+            for i = #backed_up, 1, -2 do
+                redis.call('ZADD', ARGV[1], backed_up[i], backed_up[i - 1])
+            end
+            redis.call('DEL', ARGV[2])
+            local popped = redis.call('ZPOPMIN', ARGV[1], ARGV[3])
+            for i = 1, #popped, 2 do
+                redis.call('ZADD', ARGV[2], popped[i + 1], popped[i])
+            end
+            return popped
+        `
 
 /** channels_redis's backup script: move `$inflight` messages back into the queue, scores kept. */
 const CLEANUP_SCRIPT = `
@@ -91,6 +123,9 @@ export class RedisChannelLayer implements ChannelLayer {
   private readonly mailboxes: Mailboxes
   private readonly loops = new Set<string>()
   private readonly loopsDone = new Set<Promise<void>>()
+  private readonly groupSends = new WriteBehind()
+  /** Resolves once the latest group send has queued its messages (they go out in call order). */
+  private queuedTail: Promise<void> = Promise.resolve()
   private lastScore = 0
   private sendIndex = 0
   private receiveIndex = 0
@@ -137,6 +172,8 @@ export class RedisChannelLayer implements ChannelLayer {
     // else; with several hosts that sends to a host nobody reads. The non-local name is used
     // here, and a process reads its own key on every host, so both spellings arrive.
     const host = this.hosts[specific ? this.hashOf(nonLocal) : this.nextSendIndex()]!
+    // After the group sends still being queued, so a channel gets its messages in call order.
+    if (this.groupSends.size > 0) await this.queuedTail
     const now = this.score()
     const [, count] = await Promise.all([
       host.call(['ZREMRANGEBYSCORE', key, '0', String(Math.trunc(now) - this.expirySeconds())]),
@@ -195,24 +232,62 @@ export class RedisChannelLayer implements ChannelLayer {
     await this.hosts[this.hashOf(group)]!.call(['ZREM', this.groupKey(group), channel])
   }
 
+  /**
+   * channels_redis's group send: the group's members, then one message per Redis key through
+   * the group send script. On a connected host it returns once the members are asked for, and
+   * the messages go out in call order after them (see WriteBehind).
+   */
   async groupSend(group: string, message: ChannelMessage): Promise<void> {
     requireValidMessage(message)
     requireValidGroupName(group)
-    const key = this.groupKey(group)
+    // Refused here whoever the members turn out to be (and if there are none).
+    packMessage(message)
     const host = this.hosts[this.hashOf(group)]!
-    const now = this.score()
-    const expired = String(Math.trunc(now) - Math.trunc(this.groupExpiry))
-    const [, names] = await Promise.all([
-      host.call(['ZREMRANGEBYSCORE', key, '0', expired]),
-      host.call(['ZRANGE', key, '0', '-1']),
-    ])
-    const channels = (names as Buffer[]).map((name) => name.toString('utf8'))
-    if (channels.length === 0) {
-      // Nobody to send to, but a message that cannot be encoded is still refused.
-      packMessage(message)
-      return
+    const connected = host.live() !== undefined
+    if (connected && !this.groupSends.accepts(host)) await this.groupSends.drain()
+    const sent = this.fanOut(group, message, host)
+    if (connected) this.groupSends.track(host, sent, `Sending to group ${group}`)
+    else await sent
+  }
+
+  private async fanOut(group: string, message: ChannelMessage, host: HostConnections) {
+    const previous = this.queuedTail
+    let queued!: () => void
+    this.queuedTail = new Promise((resolve) => (queued = resolve))
+    try {
+      const key = this.groupKey(group)
+      const now = this.score()
+      const expired = String(Math.trunc(now) - Math.trunc(this.groupExpiry))
+      const [, names] = await Promise.all([
+        host.call(['ZREMRANGEBYSCORE', key, '0', expired]),
+        host.call(['ZRANGE', key, '0', '-1']),
+      ])
+      const channels = (names as Buffer[]).map((name) => name.toString('utf8'))
+      const batches = this.groupSendBatches(channels, message, now)
+      await previous
+      const sent = batches.map(async ({ host: index, args, cleanups }) => {
+        const target = this.hosts[index]!
+        // The expired messages go first, so they do not count against the capacity.
+        for (const cleanup of cleanups) void target.call(cleanup).catch(() => undefined)
+        const over = await target.call(args)
+        if ((over as number) > 0) {
+          logger.info(
+            `${String(over)} of ${channels.length} channels over capacity in group ${group}`,
+          )
+        }
+      })
+      queued()
+      await Promise.all(sent)
+    } finally {
+      queued()
     }
-    // One message per Redis key, listing that key's channels (a process's channels share one).
+  }
+
+  /**
+   * The commands of a group send, per host: one message per Redis key listing that key's
+   * channels (a process's channels share one key), and the expired messages' cleanup.
+   */
+  private groupSendBatches(channels: string[], message: ChannelMessage, now: number) {
     const perKey = new Map<string, { channels: string[]; capacity: number; host: number }>()
     for (const channel of channels) {
       const nonLocal = nonLocalName(channel)
@@ -233,34 +308,23 @@ export class RedisChannelLayer implements ChannelLayer {
       if (keys === undefined) perHost.set(entry.host, [channelKey])
       else keys.push(channelKey)
     }
-    const members = new Map<string, Buffer>()
-    for (const [channelKey, entry] of perKey) {
-      members.set(
-        channelKey,
-        this.serializer.serialize({ ...message, [RESERVED_MESSAGE_KEY]: entry.channels }),
-      )
-    }
     const expiredMessages = String(Math.trunc(now) - this.expirySeconds())
-    await Promise.all(
-      [...perHost].map(async ([index, keys]) => {
-        const target = this.hosts[index]!
-        const args: (string | Buffer)[] = ['EVAL', GROUP_SEND_SCRIPT, String(keys.length), ...keys]
-        for (const channelKey of keys) args.push(members.get(channelKey)!)
-        for (const channelKey of keys) args.push(luaCapacity(perKey.get(channelKey)!.capacity))
-        args.push(String(now), String(this.expirySeconds()))
-        const cleanups = keys.map((k) => target.call(['ZREMRANGEBYSCORE', k, '0', expiredMessages]))
-        const [over] = await Promise.all([target.call(args), ...cleanups])
-        if ((over as number) > 0) {
-          logger.info(
-            `${String(over)} of ${channels.length} channels over capacity in group ${group}`,
-          )
-        }
-      }),
-    )
+    return [...perHost].map(([index, keys]) => {
+      const args: (string | Buffer)[] = ['EVAL', GROUP_SEND_SCRIPT, String(keys.length), ...keys]
+      for (const channelKey of keys) {
+        const entry = perKey.get(channelKey)!
+        args.push(this.serializer.serialize({ ...message, [RESERVED_MESSAGE_KEY]: entry.channels }))
+      }
+      for (const channelKey of keys) args.push(luaCapacity(perKey.get(channelKey)!.capacity))
+      args.push(String(now), String(this.expirySeconds()))
+      const cleanups = keys.map((k) => ['ZREMRANGEBYSCORE', k, '0', expiredMessages])
+      return { host: index, args, cleanups }
+    })
   }
 
   /** Delete every key under the prefix on every host (channels_redis's flush). */
   async flush(): Promise<void> {
+    await this.groupSends.drain()
     this.mailboxes.clearBuffers()
     await Promise.all(
       this.hosts.map((host) => host.call(['EVAL', FLUSH_SCRIPT, '0', `${this.prefix}*`])),
@@ -272,6 +336,7 @@ export class RedisChannelLayer implements ChannelLayer {
     if (this.closed) return
     this.closed = true
     this.mailboxes.cancelAll()
+    await this.groupSends.drain()
     await Promise.all(this.hosts.map((host) => host.close()))
     await Promise.all(this.loopsDone)
   }
@@ -313,6 +378,23 @@ export class RedisChannelLayer implements ChannelLayer {
       let connection: RedisConnection | undefined
       try {
         connection = await host.acquire()
+        if (processKey) {
+          const popped = (await connection.call([
+            'EVAL',
+            POP_BATCH_SCRIPT,
+            '0',
+            redisKey,
+            backup,
+            String(POP_BATCH),
+          ])) as Buffer[]
+          if (popped.length > 0) {
+            for (let i = 0; i < popped.length; i += 2) this.handOn(key, redisKey, popped[i]!, true)
+            // Queued ahead of the next pop on this connection: no round trip of its own.
+            void connection.call(['DEL', backup]).catch(() => undefined)
+            failures = 0
+            continue
+          }
+        }
         await connection.call(['EVAL', CLEANUP_SCRIPT, '0', redisKey, backup])
         const reply = await connection.call(['BZPOPMIN', redisKey, String(BLOCK_SECONDS)])
         failures = 0
@@ -331,8 +413,9 @@ export class RedisChannelLayer implements ChannelLayer {
       } catch (error) {
         if (this.isClosed()) break
         failures++
-        // The host logs the outage once; the loop retries with a growing pause.
-        if (failures === 1 && !connection?.lost) {
+        // The host logs the outage once (also when it cannot connect at all); the loop retries
+        // with a growing pause.
+        if (failures === 1 && !connection?.lost && !(error instanceof RedisConnectionError)) {
           logger.error(`Receiving on ${redisKey} failed`, error)
         }
         await sleep(Math.min(100 * 2 ** Math.min(failures - 1, 5), 2000))

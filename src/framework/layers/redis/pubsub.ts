@@ -20,14 +20,17 @@ import { pubSubSerializer } from './codec.js'
 import { consistentHash, parsePubSubConfig } from './config.js'
 import { HostConnections, type RedisConnection } from './connection.js'
 import { Mailboxes } from './mailboxes.js'
+import { WriteBehind } from './write-behind.js'
 
 const logger = getLogger('channels.layers.redis')
 
 /**
  * Messages a channel holds for a receiver that is busy. channels_redis leaves this unbounded; a
- * consumer that stopped reading would then grow the process without limit.
+ * consumer that stopped reading would then grow the process without limit. Generous, because
+ * the messages of a burst (all read from one socket chunk) are buffered before the consumer
+ * gets to run, and a full buffer drops its oldest message.
  */
-const BUFFER_LIMIT = 100
+const BUFFER_LIMIT = 1000
 
 /** The channels_redis pub/sub layer (`channels_redis.pubsub.RedisPubSubChannelLayer`). */
 export class RedisPubSubChannelLayer implements ChannelLayer {
@@ -41,6 +44,7 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
   private readonly channels = new Set<string>()
   /** Group channel (`{prefix}__group__{group}`) → this process's member channels. */
   private readonly groups = new Map<string, Set<string>>()
+  private readonly sends = new WriteBehind()
   private closed = false
 
   constructor(config: Record<string, unknown> = {}) {
@@ -67,7 +71,7 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
   async send(channel: string, message: ChannelMessage): Promise<void> {
     requireValidMessage(message)
     requireValidChannelName(channel)
-    await this.shardOf(channel).publish(channel, pubSubSerializer.serialize(message))
+    await this.publish(channel, pubSubSerializer.serialize(message))
   }
 
   receive(channel: string, options?: { signal?: AbortSignal }): Promise<ChannelMessage> {
@@ -159,12 +163,12 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
   async groupSend(group: string, message: ChannelMessage): Promise<void> {
     requireValidMessage(message)
     requireValidGroupName(group)
-    const groupChannel = this.groupChannel(group)
-    await this.shardOf(groupChannel).publish(groupChannel, pubSubSerializer.serialize(message))
+    await this.publish(this.groupChannel(group), pubSubSerializer.serialize(message))
   }
 
   /** Drop buffered messages and every group membership of this process. */
   async flush(): Promise<void> {
+    await this.sends.drain()
     this.mailboxes.clearBuffers()
     const groupChannels = [...this.groups.keys()]
     this.groups.clear()
@@ -178,7 +182,22 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
     this.mailboxes.cancelAll()
     this.channels.clear()
     this.groups.clear()
+    await this.sends.drain()
     await Promise.all(this.shards.map((shard) => shard.close()))
+  }
+
+  /**
+   * PUBLISH `data` to `name`. On a connected host the send returns once the command is queued
+   * (see WriteBehind); otherwise it waits for the connection and the reply, and so rejects when
+   * the host cannot be reached.
+   */
+  private async publish(name: string, data: Buffer): Promise<void> {
+    const shard = this.shardOf(name)
+    if (!this.sends.accepts(shard)) await this.sends.drain()
+    const connected = shard.host.live() !== undefined
+    const published = shard.publish(name, data)
+    if (connected) this.sends.track(shard, published, `Publishing to ${name}`)
+    else await published
   }
 
   private nameChannel(prefix: string): string {
