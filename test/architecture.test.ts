@@ -226,6 +226,15 @@ describe('the import graph of src/', () => {
     expect(loaders.length).toBeGreaterThan(0)
     expect(loaders.filter((path) => !/^src\/server\/reactor\/uws[^/]*\.ts$/.test(path))).toEqual([])
   })
+
+  it('talks to Redis and msgpack only from the Redis layers (src/framework/layers/redis/)', () => {
+    const packages = ['@redis/client', '@msgpack/msgpack']
+    const users = [...graph]
+      .filter(([, imports]) => imports.packages.some((name) => packages.includes(name)))
+      .map(([path]) => path)
+    expect(users.length).toBeGreaterThan(0)
+    expect(users.filter((path) => !path.startsWith('src/framework/layers/redis/'))).toEqual([])
+  })
 })
 
 describe('findCycles', () => {
