@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ValueError } from '../../../../src/framework/asgi/errors.js'
 import { getChannelLayer } from '../../../../src/framework/layers/registry.js'
 import { consistentHash } from '../../../../src/framework/layers/redis/config.js'
@@ -290,12 +290,19 @@ describe('two hosts: every key lands on the host channels_redis would pick', () 
       }
       // A group of normal channels: one message per channel, on hash(channel)'s host.
       for (const channel of normal) await layer.groupAdd('shard-normals', channel)
+      // groupSend returns once its commands are queued on a live connection (write-behind), so
+      // the stores are waited for.
       await layer.groupSend('shard-normals', { type: 'to.normal' })
-      for (const [i, channel] of normal.entries()) {
-        const host = normalIndexes[i]![0]!
-        expect(await zcard(shards[host]!, `asgi${channel}`)).toBe(1)
-        expect(await zcard(shards[1 - host]!, `asgi${channel}`)).toBe(0)
-      }
+      await vi.waitFor(
+        async () => {
+          for (const [i, channel] of normal.entries()) {
+            const host = normalIndexes[i]![0]!
+            expect(await zcard(shards[host]!, `asgi${channel}`)).toBe(1)
+            expect(await zcard(shards[1 - host]!, `asgi${channel}`)).toBe(0)
+          }
+        },
+        { timeout: 5_000, interval: 20 },
+      )
       // A send to a channel of this process: its shared key, on hash(non-local name)'s host.
       await layer.send(mine, { type: 'to.mine' })
       const processKey = `asgi${nonLocalName(mine)}`
