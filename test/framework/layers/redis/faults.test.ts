@@ -374,6 +374,50 @@ describe('pub/sub layer: Redis restarted under traffic', () => {
   })
 })
 
+describe('a send queued on a live connection when Redis dies before running it', () => {
+  let redis: RedisServer
+
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+
+  afterAll(async () => {
+    await redis.stop()
+  })
+
+  it('core groupSend and pub/sub send/groupSend have returned; the message is lost and the failure logged', async () => {
+    const port = redis.port
+    const coreLayer = core({ hosts: [redis.url] })
+    const psLayer = pubsub({ hosts: [redis.url] })
+    const mine = coreLayer.newChannelNow()
+    await coreLayer.groupAdd('dies', mine)
+    const channel = await psLayer.newChannel()
+    await psLayer.groupAdd('dies', channel)
+    await psLayer.send(channel, { type: 'warm' })
+    expect(await psLayer.receive(channel)).toEqual({ type: 'warm' })
+    // Redis holds every command from now on, then dies without running them.
+    expect(await redis.cli('CLIENT', 'PAUSE', '10000', 'ALL')).toBe('OK')
+    await coreLayer.groupSend('dies', { type: 'never.stored' })
+    await psLayer.send(channel, { type: 'never.published' })
+    await psLayer.groupSend('dies', { type: 'never.published' })
+    await redis.stop('SIGKILL')
+    await eventually(() => expect(logged('error', 'failed after it was queued')).toHaveLength(3))
+    expect(logged('error', 'Sending to group dies failed after it was queued')).toHaveLength(1)
+    expect(logged('error', `Publishing to ${channel} failed after it was queued`)).toHaveLength(1)
+    expect(
+      logged('error', 'Publishing to asgi__group__dies failed after it was queued'),
+    ).toHaveLength(1)
+    // Nothing is retried once Redis is back: the next message each channel gets is a new one.
+    redis = await startRedis({ port })
+    await coreLayer.send(mine, { type: 'after' })
+    expect(await coreLayer.receive(mine)).toEqual({ type: 'after' })
+    await subscribed(redis, channel)
+    await psLayer.send(channel, { type: 'after' })
+    expect(await psLayer.receive(channel)).toEqual({ type: 'after' })
+    expect(unhandled).toEqual([])
+  })
+})
+
 // ---- 4. messages that cannot be encoded -------------------------------------------------------
 
 describe('a message that cannot be encoded is refused at send and groupSend', () => {
