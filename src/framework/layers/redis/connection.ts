@@ -213,6 +213,8 @@ export class HostConnections {
   private readonly idleBlocking: RedisConnection[] = []
   private readonly lent = new Set<RedisConnection>()
   private down = false
+  /** A connection to the host has worked once (the words of the outage warnings). */
+  private connected = false
   private closed = false
 
   constructor(readonly spec: HostSpec) {}
@@ -293,8 +295,10 @@ export class HostConnections {
       (connection) => {
         if (this.down) {
           this.down = false
-          logger.warn(`Reconnected to Redis at ${this.spec.label}`)
+          const what = this.connected ? 'Reconnected' : 'Connected'
+          logger.warn(`${what} to Redis at ${this.spec.label}`)
         }
+        this.connected = true
         return connection
       },
       (error: unknown) => {
@@ -353,7 +357,8 @@ export class HostConnections {
   private lost(error: unknown): void {
     if (this.closed || this.down) return
     this.down = true
-    logger.warn(`Lost the connection to Redis at ${this.spec.label}: ${errorText(error)}`)
+    const what = this.connected ? 'Lost the connection to' : 'Cannot reach'
+    logger.warn(`${what} Redis at ${this.spec.label}: ${errorText(error)}; retrying on next use`)
   }
 
   private checkOpen(): void {

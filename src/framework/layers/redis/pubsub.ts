@@ -18,7 +18,7 @@ import {
 } from '../validation.js'
 import { pubSubSerializer } from './codec.js'
 import { consistentHash, parsePubSubConfig } from './config.js'
-import { HostConnections, type RedisConnection } from './connection.js'
+import { HostConnections, RedisConnectionError, type RedisConnection } from './connection.js'
 import { Mailboxes } from './mailboxes.js'
 import { WriteBehind } from './write-behind.js'
 
@@ -360,5 +360,7 @@ class Shard {
 }
 
 function logFailure(error: unknown): void {
+  // An unreachable host is logged once by its HostConnections, not once per channel.
+  if (error instanceof RedisConnectionError) return
   logger.warn(`Redis pub/sub subscription failed: ${(error as Error).message}`)
 }

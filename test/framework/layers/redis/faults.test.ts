@@ -192,8 +192,9 @@ describe('Redis down at startup (nothing listens on the port yet)', () => {
     await psLayer.send(psChannel, { type: 'first.pubsub' })
     expect(await psReceived).toEqual({ type: 'first.pubsub' })
     // Both layers said once per layer that Redis was unreachable, and once that it is back.
-    expect(logged('warn', `Reconnected to Redis at ${url}`)).toHaveLength(2)
-    expect(logged('warn', `Lost the connection to Redis at ${url}`)).toHaveLength(2)
+    expect(logged('warn', `Connected to Redis at ${url}`)).toHaveLength(2)
+    expect(logged('warn', `Cannot reach Redis at ${url}`)).toHaveLength(2)
+    expect(logged('warn', 'Lost the connection')).toEqual([])
     expect(logged('error', '')).toEqual([])
     expect(unhandled).toEqual([])
   })
