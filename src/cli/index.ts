@@ -1,7 +1,7 @@
 /**
- * The `channels` command: `runserver`, `serve`, `startproject`, `startapp`. `main` parses argv
- * with commander, lazy-imports the command module, and is the only place that turns an error into
- * red text and an exit code.
+ * The `channels` command: `runserver`, `serve`, `runworker`, `startproject`, `startapp`. `main`
+ * parses argv with commander, lazy-imports the command module, and is the only place that turns
+ * an error into red text and an exit code.
  * @module
  */
 import { Command, CommanderError, Option } from 'commander'
@@ -263,6 +263,35 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .action(async (name: string, directory: string | undefined) => {
       const { startapp } = await import('./startapp.js')
       setExitCode(await startapp(name, directory, ctx))
+    })
+
+  program
+    .command('runworker')
+    .description(
+      "Run a worker for the application's 'channel' scopes: messages sent to the named " +
+        'channels of a channel layer (Redis).',
+    )
+    .argument('<channels...>', 'channels to listen on')
+    .option('--layer <alias>', 'channel layer alias to use', 'default')
+    .option(
+      '-v, --verbosity <level>',
+      'how verbose to make the output',
+      (v) => parseInteger('--verbosity', v),
+      1,
+    )
+    .option(
+      '--application-close-timeout <seconds>',
+      'seconds the messages being handled get to finish after SIGINT/SIGTERM',
+      (v) => parseInteger('--application-close-timeout', v),
+      10,
+    )
+    .option(
+      '--settings <path>',
+      'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)',
+    )
+    .action(async (channels: string[], options: Record<string, unknown>) => {
+      const { runworker } = await import('./runworker.js')
+      setExitCode(await runworker(channels, options, ctx))
     })
 
   return program

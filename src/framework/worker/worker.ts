@@ -71,7 +71,7 @@ export class Worker {
       // Channels: ValueError("Channel layer is not valid").
       throw new TypeError(`Channel layer is not valid: got ${describeValue(given)}`)
     }
-    this.channels = checkChannels(options.channels)
+    this.channels = workerChannels(options.channels)
     this.application = options.application
     this.channelLayer = options.channelLayer
     this.applicationCloseTimeout = options.applicationCloseTimeout ?? 10_000
@@ -209,8 +209,11 @@ function untilAborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
 }
 
-/** The channel names, checked: valid, no `!`, at least one; duplicates dropped. */
-function checkChannels(channels: readonly string[]): string[] {
+/**
+ * The channel names a worker receives on, checked (valid names, no `!`, at least one; a
+ * TypeError otherwise), duplicates dropped.
+ */
+export function workerChannels(channels: readonly string[]): string[] {
   const given: unknown = channels
   if (!Array.isArray(given) || given.length === 0) {
     throw new TypeError('A worker needs at least one channel name')
