@@ -52,7 +52,12 @@ export default defineConfig(
     files: ['**/static/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', WebSocket: 'readonly' },
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        WebSocket: 'readonly',
+        fetch: 'readonly',
+      },
     },
   },
   prettier,

@@ -1,17 +1,20 @@
 /**
  * The Channels tutorial's chat consumer: everyone in `/ws/chat/<room>/` joins the group
- * `chat_<room>`; a `{"message": ...}` from one client is broadcast to all of them. Plus an echo
- * consumer, handy for trying things out.
+ * `chat_<room>`; a `{"message": ...}` from one client is broadcast to all of them, and kept in the
+ * chat log (worker.ts), which the room page loads from `/chat/<room>/history/` when it opens.
+ * Plus an echo consumer, handy for trying things out.
  */
-import { AsyncWebsocketConsumer, type AuthScope } from 'channels-ts'
+import { AsyncHttpConsumer, AsyncWebsocketConsumer, type AuthScope } from 'channels-ts'
+import { keepMessage, roomHistory } from './worker.js'
 
 export class ChatConsumer extends AsyncWebsocketConsumer {
+  roomName = ''
   roomGroupName = ''
 
   override async connect(): Promise<void> {
     // The route admits 1 to 94 word characters, so `chat_<room>` is a valid group name.
-    const roomName = String(this.scope.url_route?.kwargs.room_name)
-    this.roomGroupName = `chat_${roomName}`
+    this.roomName = String(this.scope.url_route?.kwargs.room_name)
+    this.roomGroupName = `chat_${this.roomName}`
     // Join the room group.
     await this.channelLayer!.groupAdd(this.roomGroupName, this.channelName)
     await this.accept()
@@ -28,11 +31,10 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
   override async receive(textData?: string): Promise<void> {
     const message = chatMessage(textData)
     if (message === undefined) return
-    await this.channelLayer!.groupSend(this.roomGroupName, {
-      type: 'chat.message',
-      message,
-      user: this.#userName(),
-    })
+    const user = this.#userName()
+    await this.channelLayer!.groupSend(this.roomGroupName, { type: 'chat.message', message, user })
+    // Not awaited: the room does not wait for the log (keepMessage never fails).
+    void keepMessage(this.channelLayer!, this.roomName, { user, message })
   }
 
   /** A message from the room group (type 'chat.message'): send it down the WebSocket. */
@@ -64,6 +66,17 @@ function chatMessage(textData: string | undefined): string | undefined {
   if (data === null || typeof data !== 'object') return undefined
   const { message } = data as { message?: unknown }
   return typeof message === 'string' ? message : undefined
+}
+
+/** `GET /chat/<room>/history/`: the room's kept messages, as JSON, for the page to show first. */
+export class HistoryConsumer extends AsyncHttpConsumer {
+  override async handle(): Promise<void> {
+    const room = String(this.scope.url_route?.kwargs.room_name)
+    const messages = await roomHistory(this.channelLayer!, room)
+    // kept: false when no worker answered; the page says so.
+    const body = JSON.stringify({ messages: messages ?? [], kept: messages !== null })
+    await this.sendResponse(200, body, { headers: { 'content-type': 'application/json' } })
+  }
 }
 
 /** Sends every frame back as it came: text as text, bytes as bytes. */

@@ -1,21 +1,25 @@
 /**
- * The root application (ASGI_APPLICATION): HTTP pages and the WebSocket routes.
+ * The root application (ASGI_APPLICATION): HTTP pages, the WebSocket routes, and the channels a
+ * worker serves (`channels runworker chat-log`).
  */
 import {
   AllowedHostsOriginValidator,
   AuthMiddlewareStack,
+  ChannelNameRouter,
   ProtocolTypeRouter,
   URLRouter,
   path,
   rePath,
 } from 'channels-ts'
-import { ChatConsumer, EchoConsumer } from '../chat/consumers.js'
+import { ChatConsumer, EchoConsumer, HistoryConsumer } from '../chat/consumers.js'
+import { CHAT_LOG_CHANNEL, ChatLogConsumer } from '../chat/worker.js'
 import { PageConsumer } from './pages.js'
 
 export const application = new ProtocolTypeRouter({
   http: new URLRouter([
     path('', PageConsumer.asAsgi({ page: 'index.html' })),
     rePath(String.raw`^chat/(?<room_name>\w{1,94})/$`, PageConsumer.asAsgi({ page: 'chat.html' })),
+    rePath(String.raw`^chat/(?<room_name>\w{1,94})/history/$`, HistoryConsumer.asAsgi()),
   ]),
   websocket: AllowedHostsOriginValidator(
     AuthMiddlewareStack(
@@ -27,4 +31,8 @@ export const application = new ProtocolTypeRouter({
       ]),
     ),
   ),
+  // Messages sent to these channels, run by `channels runworker chat-log` (chat/worker.ts).
+  channel: new ChannelNameRouter({
+    [CHAT_LOG_CHANNEL]: ChatLogConsumer.asAsgi(),
+  }),
 })
