@@ -1,9 +1,11 @@
 /**
  * The import rules of src/ (docs/architecture.md, "What may import what"): the framework never
  * imports the server or the CLI, the server uses only the framework's asgi/ and reaches the
- * reactors through their types and registry, nothing imports the CLI, src/util is a leaf, only
- * the uWS reactor loads uWebSockets.js, and no module imports itself through others. Type-only imports count:
- * a cycle of types still ties the modules' meaning together.
+ * reactors through their types and registry, nothing imports the CLI, src/testing (the
+ * `channels-ts/testing` entry) uses the server only through its public entry and nothing imports
+ * it, src/util is a leaf, only the uWS reactor loads uWebSockets.js, and no module imports itself
+ * through others. Type-only imports count: a cycle of types still ties the modules' meaning
+ * together.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
@@ -213,6 +215,17 @@ describe('the import graph of src/', () => {
     const entry = new Set(['src/server/reactor/types.ts', 'src/server/reactor/index.ts'])
     const inside = (target: string) => under('server/reactor')(target) && !entry.has(target)
     expect(violations(graph, outside, inside)).toEqual([])
+  })
+
+  it('lets src/testing use the framework and only the public entry of the server', () => {
+    expect(graph.get('src/testing/index.ts')?.local).toContain('src/framework/testing/index.ts')
+    const serverInternals = (target: string) =>
+      under('server')(target) && target !== 'src/server/index.ts'
+    expect(violations(graph, under('testing'), serverInternals)).toEqual([])
+  })
+
+  it('keeps src/testing a package entry: nothing else under src/ imports it', () => {
+    expect(violations(graph, (path) => !under('testing')(path), under('testing'))).toEqual([])
   })
 
   it('keeps src/util a leaf: its modules import only each other', () => {
