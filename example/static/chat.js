@@ -30,7 +30,7 @@ socket.addEventListener('message', (event) => {
     log.scrollTop = log.scrollHeight
   } else if ('user' in data) {
     // The consumer's hello: who we are (scope.user, from AuthMiddlewareStack). We are in the
-    // room now, so no message can fall between the history and the socket.
+    // room now: later messages come over the socket, earlier ones with the history.
     document.querySelector('#user-name').textContent = data.user ?? 'an anonymous visitor'
     loadHistory()
   }
