@@ -63,6 +63,12 @@ export interface ServerOptions {
   /** Stop gracefully on SIGINT/SIGTERM (default false; the CLI turns it on). */
   signalHandlers?: boolean
   /**
+   * Refuse a TCP port another socket already listens on (default true). False is for the workers
+   * of one supervisor sharing a port (`channels serve --workers N`): uWS listens with
+   * SO_REUSEPORT, node shares its cluster primary's socket.
+   */
+  exclusive?: boolean
+  /**
    * node reactor: a client that has not sent a whole request head within this gets 408 and is
    * disconnected (default 10 s; null = never). uWS has its own fixed ~10 s.
    */
@@ -110,6 +116,7 @@ export interface ResolvedServerConfig {
   readonly serverName: string
   readonly lifespan: 'auto' | 'on' | 'off'
   readonly signalHandlers: boolean
+  readonly exclusive: boolean
   readonly headersTimeout: number | null
   readonly requestTimeout: number | null
   readonly keepAliveTimeout: number
@@ -220,6 +227,7 @@ export function resolveServerConfig(options: ServerOptions = {}): ResolvedServer
     serverName: options.serverName ?? 'channels-ts',
     lifespan,
     signalHandlers: options.signalHandlers ?? false,
+    exclusive: options.exclusive ?? true,
     ...slowClientLimits(options),
     onAction: options.onAction ?? null,
   })

@@ -154,6 +154,7 @@ class AsgiServer implements Server, ServerContext {
         maxPayloadLength: payloadCeiling(limit),
         maxBackpressure: this.config.websocketMaxBufferedBytes,
         closeTimeout: this.config.websocketCloseTimeout,
+        exclusive: this.config.exclusive,
         ...reactorLimits(this.config),
       })
     } catch (error) {
