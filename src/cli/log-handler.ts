@@ -26,17 +26,20 @@ export interface LogHandlerOptions {
   minLevel: LogLevel
   /** A Python logging format string (see {@link compileLogFormat}); default `%(message)s`. */
   format?: string
+  /** Put before each record's line (a worker's `[worker 2] `). */
+  prefix?: string
 }
 
 /** A handler writing records at or above `minLevel` to the context's stderr. */
 export function createLogHandler(ctx: CliContext, options: LogHandlerOptions): LogHandler {
   const format = compileLogFormat(options.format ?? PLAIN_LOG_FORMAT)
+  const prefix = options.prefix ?? ''
   return (record: LogRecord) => {
     if (ORDER[record.level] < ORDER[options.minLevel]) return
     // Python's Formatter appends the traceback after the formatted line.
     const stack =
       record.error instanceof Error ? `\n${record.error.stack ?? record.error.message}` : ''
-    const text = `${format(record, ctx.now())}${stack}`
+    const text = `${prefix}${format(record, ctx.now())}${stack}`
     const painted =
       record.level === 'error'
         ? ctx.paint.red(text)
