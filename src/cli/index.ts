@@ -4,6 +4,7 @@
  * an error into red text and an exit code.
  * @module
  */
+import { availableParallelism } from 'node:os'
 import { Command, CommanderError, Option } from 'commander'
 import { CommandError } from './errors.js'
 import { createContext, type CliContext, type CliDeps } from './io.js'
@@ -229,6 +230,12 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .option('--no-server-name', 'send no Server response header')
     .addOption(reactorOption())
     .option(
+      '--workers <count>',
+      'worker processes sharing the port, or auto (one per core); > 1 needs a Redis channel layer',
+      parseWorkers,
+      1,
+    )
+    .option(
       '--settings <path>',
       'the settings module (default: $CHANNELS_SETTINGS_MODULE, then ./settings.ts)',
     )
@@ -305,6 +312,16 @@ function validLogFormat(value: string): string {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
+}
+
+/** `--workers`: a whole number ≥ 1, or `auto` for one worker per core. */
+function parseWorkers(value: string): number {
+  if (value.trim() === 'auto') return availableParallelism()
+  if (/^\+?\d+$/.test(value.trim()) && Number(value) >= 1) return Number(value)
+  throw new CommandError(
+    `argument --workers: invalid value: '${value}' (a whole number ≥ 1, or auto)`,
+    { exitCode: USAGE_ERROR },
+  )
 }
 
 /** Integers only, like argparse's `type=int` (which refuses `1.5` and `12abc`). */

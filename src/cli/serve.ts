@@ -1,6 +1,8 @@
 /**
  * `channels serve`: the production server with Daphne's command line (daphne/cli.py). No reload,
- * no static files; the application is `module:attr` or, by default, ASGI_APPLICATION.
+ * no static files; the application is `module:attr` or, by default, ASGI_APPLICATION. With
+ * `--workers N` (N > 1) this process supervises N worker processes (workers/supervisor.ts), each
+ * of which runs this same function as a worker (workers/worker.ts).
  * @module
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
@@ -9,6 +11,7 @@ import {
   describeEndpoint,
   parseEndpoint,
   resolveEndpointStrings,
+  type Endpoint,
 } from '../server/endpoints/index.js'
 import { channelLayers } from '../framework/layers/index.js'
 import { configureSettings } from '../framework/settings/index.js'
@@ -22,6 +25,10 @@ import { systemCheck } from './checks.js'
 import { createLogHandler, DAPHNE_LOG_FORMAT } from './log-handler.js'
 import { createProjectLoader } from './project-loader.js'
 import { findSettings, type SettingsLocation } from './settings-loader.js'
+import { refuseInMemoryLayers } from './workers/in-memory-check.js'
+import { claimPorts } from './workers/ports.js'
+import { superviseWorkers } from './workers/supervisor.js'
+import { connectToSupervisor, type WorkerLink } from './workers/worker.js'
 
 /** serve's flags, as commander hands them over (Daphne's names). */
 export interface ServeOptions {
@@ -55,6 +62,8 @@ export interface ServeOptions {
   requestTimeout?: number
   keepAliveTimeout?: number
   maxConnections?: number
+  /** Worker processes sharing the endpoints (1: this process serves). */
+  workers?: number
 }
 
 const VERBOSITY: Record<number, LogLevel> = { 0: 'warn', 1: 'info', 2: 'debug', 3: 'debug' }
@@ -147,6 +156,11 @@ function slowClientLimits(options: ServeOptions): ServerOptions {
   }
 }
 
+/**
+ * PIPE_BUF: a worker's access-log writes to the stdout all workers share stay whole up to this.
+ */
+const PIPE_BUF = 4096
+
 /** Run the production server until SIGINT/SIGTERM; resolves to the exit code. */
 export async function serve(
   application: string | undefined,
@@ -160,14 +174,22 @@ export async function serve(
       { exitCode: 2 },
     )
   const serverOptions = serverOptionsFrom(options)
-  const endpoints = resolveEndpointStrings({
-    host: options.bind ?? null,
-    port: options.port ?? null,
-    unixSocket: options.unixSocket ?? null,
-    fileDescriptor: options.fd ?? null,
-    endpoints: options.endpoint ?? [],
-  })
+  // A supervisor's worker serves the supervisor's endpoints (port 0 resolved), on a shared port.
+  const worker = connectToSupervisor(ctx.env)
+  const endpoints =
+    worker?.endpoints ??
+    resolveEndpointStrings({
+      host: options.bind ?? null,
+      port: options.port ?? null,
+      unixSocket: options.unixSocket ?? null,
+      fileDescriptor: options.fd ?? null,
+      endpoints: options.endpoint ?? [],
+    })
   const parsed = endpoints.map(parseEndpoint)
+  const workers = worker?.workers ?? options.workers ?? 1
+  const supervising = worker === undefined && workers > 1
+  if (supervising) refuseUnsharable(parsed, workers)
+  if (worker) serverOptions.exclusive = false
 
   let location: SettingsLocation | undefined
   try {
@@ -177,12 +199,26 @@ export async function serve(
     if (application === undefined || options.settings !== undefined) throw error
   }
   process.setSourceMapsEnabled(true)
+  // A worker's lines start with its id; a single server's look as they always did.
+  const prefix = worker ? `[worker ${worker.id}] ` : ''
   const previousHandler = setLogHandler(
-    createLogHandler(ctx, { minLevel: level, format: options.logFmt ?? DAPHNE_LOG_FORMAT }),
+    createLogHandler(ctx, {
+      minLevel: level,
+      format: options.logFmt ?? DAPHNE_LOG_FORMAT,
+      prefix,
+    }),
   )
-  const accessLog = openAccessLog(options.accessLog, options.verbosity ?? 1, ctx)
+  if (supervising) {
+    try {
+      return await supervise(parsed, workers, serverOptions, ctx)
+    } finally {
+      setLogHandler(previousHandler)
+    }
+  }
+  const accessLog = openAccessLog(options.accessLog, options.verbosity ?? 1, ctx, worker)
   if (accessLog)
-    serverOptions.onAction = (event: AccessEvent) => accessLog.write(`${formatAccessLog(event)}\n`)
+    serverOptions.onAction = (event: AccessEvent) =>
+      accessLog.write(`${prefix}${formatAccessLog(event)}\n`)
   if (!location) configureSettings({})
   const loader = await createProjectLoader({
     projectDir: location?.projectDir ?? ctx.cwd,
@@ -192,6 +228,7 @@ export async function serve(
     // Daphne runs no checks, but settings that cannot work fail here rather than on a request.
     checks: location
       ? (settings) => {
+          refuseInMemoryLayers(settings, workers)
           const outcome = systemCheck(settings, {
             projectDir: location.projectDir,
             applicationGiven: application !== undefined,
@@ -225,14 +262,53 @@ export async function serve(
         logger.info(`Listening on ${describeEndpoint(endpoint)}`)
       }
     }
-    await untilAborted(ctx.shutdown())
+    const shutdown = ctx.shutdown()
+    worker?.listening()
+    await untilAborted(worker ? AbortSignal.any([shutdown, worker.stopped]) : shutdown)
     return 0
   } finally {
+    worker?.close()
     await server?.stop()
     await loader.dispose() // again, for the paths that threw before the first one
     await channelLayers.closeAll().catch(() => undefined)
     await accessLog?.close()
     setLogHandler(previousHandler)
+  }
+}
+
+/** The supervisor's part: check the ports, then run the workers until they have stopped. */
+async function supervise(
+  endpoints: Endpoint[],
+  workers: number,
+  serverOptions: ServerOptions,
+  ctx: CliContext,
+): Promise<number> {
+  // Signals from here on stop the workers gracefully rather than killing this process.
+  const shutdown = ctx.shutdown()
+  let claimed: Endpoint[]
+  try {
+    claimed = await claimPorts(endpoints)
+  } catch (error) {
+    throw new CommandError(describeServeListenError(error))
+  }
+  // A worker takes up to the application close timeout for its apps and the close timeout for
+  // its slowest client; beyond that and a margin it is stuck.
+  const stopGraceMs =
+    (serverOptions.applicationCloseTimeout ?? 10_000) +
+    (serverOptions.websocketCloseTimeout ?? 5_000) +
+    10_000
+  return superviseWorkers({ workers, endpoints: claimed, stopGraceMs, shutdown })
+}
+
+/** Endpoints the workers cannot share: refused before any worker starts. */
+function refuseUnsharable(endpoints: readonly Endpoint[], workers: number): void {
+  for (const endpoint of endpoints) {
+    if (endpoint.kind !== 'unix') continue
+    throw new CommandError(
+      `--workers ${workers} cannot serve unix:${endpoint.path}: a unix socket has one listening ` +
+        `socket per path, and each worker would claim the path (and its lock) for itself. ` +
+        `Serve TCP (or fd:) with --workers, or run one server per socket path.`,
+    )
   }
 }
 
@@ -246,10 +322,12 @@ function openAccessLog(
   path: string | undefined,
   verbosity: number,
   ctx: CliContext,
+  worker: WorkerLink | undefined,
 ): AccessLogSink | undefined {
   if (path === undefined && verbosity < 1) return undefined
   if (path === undefined || path === '-') {
-    const lines = createTurnBuffer(ctx.stdout)
+    // The workers share stdout; a file is opened for appending, whose writes stay whole anyway.
+    const lines = createTurnBuffer(ctx.stdout, worker ? { maxWriteBytes: PIPE_BUF } : {})
     return {
       write: (line) => lines.write(line),
       close: async () => lines.flush(),
