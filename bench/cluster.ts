@@ -5,11 +5,21 @@
  * three fan-outs with the members alternating between the two processes (the sender on the
  * first): a warm-up, then a short and a long one. The figure is the marginal cost of the long
  * fan-out's extra messages (long minus short, as `steady.sh` measures), so fixed costs cancel.
+ * One subject is `channels serve --workers 2`: one port, the kernel splits the members over the
+ * two workers, and its CPU is the supervisor's and both workers' on the same core 0.
  * @module
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { collectResult, cpuMicros, median, spawnPinned, waitForHttp } from './proc.js'
+import {
+  childPids,
+  collectResult,
+  cpuMicros,
+  median,
+  spawnPinned,
+  waitForHttp,
+  waitForOutput,
+} from './proc.js'
 import { startRedis, stopChild } from './redis.js'
 import { perRunRatios, ratioRange, SUBJECT } from './report.js'
 import { serverSpecs } from './server-specs.js'
@@ -31,6 +41,12 @@ export interface ClusterSpec {
   env?: (redisUrl: string) => Record<string, string>
   /** The clients speak Socket.IO's protocol. */
   sio?: boolean
+  /**
+   * One process on one port runs the room (a supervisor and its workers, whose CPU counts with
+   * it); it is ready when its output matches this. Otherwise two processes, ready when they
+   * answer HTTP.
+   */
+  onePort?: { ready: RegExp }
 }
 
 /** How hard the fan-outs push; `--quick` shrinks them to a smoke run. */
@@ -84,6 +100,24 @@ export function clusterSpecs(nodeFlags: readonly string[]): Record<string, Clust
     // example/settings.ts picks a Redis layer when REDIS_URL is set.
     env: (redisUrl) => ({ REDIS_URL: redisUrl, CHANNEL_LAYER_BACKEND: layer }),
   })
+  const workers: ClusterSpec = {
+    name: `${SUBJECT}-workers`,
+    label: `${SUBJECT} pub/sub layer, serve --workers 2`,
+    cwd: example.cwd,
+    command: (port) =>
+      node(
+        join(DIST, 'bin/channels.js'),
+        'serve',
+        '-b',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        ...['--workers', '2', '-v', '1', '--access-log', '/dev/null'],
+      ),
+    env: (redisUrl) => ({ REDIS_URL: redisUrl, CHANNEL_LAYER_BACKEND: 'pubsub' }),
+    // Info lines say when both workers listen; the access log (the joins) goes nowhere.
+    onePort: { ready: /All 2 workers are listening/ },
+  }
   return {
     'uws-redis': {
       name: 'uws-redis',
@@ -101,6 +135,7 @@ export function clusterSpecs(nodeFlags: readonly string[]): Record<string, Clust
     },
     [`${SUBJECT}-core`]: channels('core'),
     [`${SUBJECT}-pubsub`]: channels('pubsub'),
+    [workers.name]: workers,
   }
 }
 
@@ -129,6 +164,7 @@ export type ClusterLoadgen = { kind: 'node' } | { kind: 'wsbench'; path: string 
 
 interface Window {
   fields: Record<string, string>
+  /** CPU per server process group (a process, or a supervisor and its workers). */
   servers: number[]
   redis: number
   deliveries: number
@@ -149,9 +185,12 @@ async function fanout(
   messages: number,
   workload: ClusterWorkload,
   spec: ClusterSpec,
-  pids: { servers: number[]; redis: number },
+  pids: { servers: number[][]; redis: number },
 ): Promise<Window> {
-  const read = () => ({ servers: pids.servers.map(cpuMicros), redis: cpuMicros(pids.redis) })
+  const read = () => ({
+    servers: pids.servers.map((group) => group.reduce((sum, pid) => sum + cpuMicros(pid), 0)),
+    redis: cpuMicros(pids.redis),
+  })
   const list = urls.map((u) => `${u}/ws/chat/${room}/`).join(',')
   const origin = urls[0]!.replace(/^ws/, 'http')
   let start = read()
@@ -198,7 +237,8 @@ export async function runCluster(
   // Redis shares the client's core: core 0 and its CPU time are the servers'.
   const redis = await startRedis(pinned ? CLIENT_CORE : null)
   const env = { ...process.env, ...spec.env?.(redis.url) }
-  const servers = ports.map((port) =>
+  const used = spec.onePort ? ports.slice(0, 1) : ports
+  const servers = used.map((port) =>
     spawnPinned(pinned ? SERVER_CORE : null, spec.command(port, redis.url), { cwd: spec.cwd, env }),
   )
   let output = ''
@@ -208,14 +248,24 @@ export async function runCluster(
   }
   try {
     await Promise.all(
-      ports.map((port) =>
-        waitForHttp(`http://127.0.0.1:${port}/`, 20_000).catch((error: unknown) => {
+      used.map((port, i) =>
+        (spec.onePort
+          ? waitForOutput(servers[i]!, spec.onePort.ready, 30_000)
+          : waitForHttp(`http://127.0.0.1:${port}/`, 20_000)
+        ).catch((error: unknown) => {
           throw new Error(`${spec.name}: ${(error as Error).message}\n${output.slice(-2000)}`)
         }),
       ),
     )
-    const pids = { servers: servers.map((s) => s.pid!), redis: redis.pid }
-    const urls = ports.map((port) => `ws://127.0.0.1:${port}`)
+    // A supervisor's group: itself first, then its workers, each counted on its own so the
+    // first process share is the supervisor's.
+    const pids = {
+      servers: spec.onePort
+        ? [[servers[0]!.pid!], ...childPids(servers[0]!.pid!).map((pid) => [pid])]
+        : servers.map((s) => [s.pid!]),
+      redis: redis.pid,
+    }
+    const urls = used.map((port) => `ws://127.0.0.1:${port}`)
     const run = (room: string, members: number, messages: number) =>
       fanout(loadgen, pinned, urls, room, members, messages, workload, spec, pids)
     const warm = await run('warm', workload.warmMembers, workload.warmMessages)
@@ -344,7 +394,9 @@ export function renderClusterTable(report: ClusterReport): string {
   const whole = `whole fan-out of ${workload.messages}${report.loadgen.startsWith('wsbench') ? ', joins included' : ''}`
   row(`server CPU per delivery, ${whole} (µs)`, (s) => fmt(medians[s]!.serverUsPerDeliveryWhole))
   row(`Redis CPU per delivery, ${whole} (µs)`, (s) => fmt(medians[s]!.redisUsPerDeliveryWhole))
-  row('first process share of server CPU', (s) => fmt(medians[s]!.firstProcessShare))
+  row('first process share of server CPU (--workers: the supervisor)', (s) =>
+    fmt(medians[s]!.firstProcessShare),
+  )
   row(`p50 / p99 latency, ${workload.messages} msgs at ${workload.everyMs} ms (ms)`, (s) => {
     const m = medians[s]!
     return `${fmt(m.p50Ms, 0)} / ${fmt(m.p99Ms, 0)}`

@@ -128,3 +128,54 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
+
+/** The pids of `pid`'s child processes whose command is `comm` (a supervisor's workers). */
+export function childPids(pid: number, comm = 'node'): number[] {
+  const children: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue // a process that ended between the listing and the read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    // The field after the state is the parent pid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (ppid === pid && name === comm) children.push(Number(entry))
+  }
+  return children
+}
+
+/** Resolve once `child`'s stdout or stderr so far matches `pattern`; reject on exit or timeout. */
+export function waitForOutput(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = ''
+    const done = (error?: Error) => {
+      clearTimeout(timer)
+      child.stdout?.off('data', onData)
+      child.stderr?.off('data', onData)
+      child.off('exit', onExit)
+      if (error) reject(error)
+      else resolve()
+    }
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      if (pattern.test(output)) done()
+    }
+    const onExit = (code: number | null) =>
+      done(new Error(`exited with ${code} before ${pattern}\n${output.slice(-2000)}`))
+    const timer = setTimeout(
+      () => done(new Error(`no ${pattern} within ${timeoutMs} ms\n${output.slice(-2000)}`)),
+      timeoutMs,
+    )
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', onExit)
+  })
+}

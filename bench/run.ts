@@ -9,15 +9,18 @@
  *   npm run bench -- --node-options ''  every server on Node's default flags
  *   npm run bench -- --no-cluster      without the cross-process section (bench/cluster.ts)
  *   npm run bench -- --cluster-servers uws-redis,channels-ts-pubsub --wsbench /path/to/wsbench
+ *   npm run bench -- --no-workers      without the `serve --workers` echo section (bench/workers.ts)
  *
  * The cross-process section runs two processes of each subject on one fresh redis-server (Debian's
- * `redis-server`, or `$REDIS_SERVER`); it is skipped, with a note, when there is none.
+ * `redis-server`, or `$REDIS_SERVER`); it is skipped, with a note, when there is none, and so is
+ * the `--workers` section, whose example project needs a Redis layer. `--wsbench` drives both.
  *
  * Every server runs under the same Node flags, `--node-options` (default: what the README
  * recommends for production, `--max-semi-space-size=2`: V8's young generation otherwise grows to
  * 2 × 16 MB under load, which is memory no connection needs and, on this workload, slower).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -35,7 +38,7 @@ import {
   type ClusterLoadgen,
   type ClusterReport,
 } from './cluster.js'
-import { haveRedisServer } from './redis.js'
+import { haveRedisServer, startRedis } from './redis.js'
 import {
   perRunRatios,
   renderSvg,
@@ -46,6 +49,17 @@ import {
 } from './report.js'
 import { parseNodeFlags, serverSpecs } from './server-specs.js'
 import { FULL_WORKLOAD, QUICK_WORKLOAD, runServer, type RunFigures } from './ws-phases.js'
+import {
+  FULL_WORKERS,
+  QUICK_WORKERS,
+  renderWorkersTable,
+  runWorkersEcho,
+  summariseWorkers,
+  WORKERS_SETUPS,
+  type WorkersFigures,
+  type WorkersLoadgen,
+  type WorkersReport,
+} from './workers.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -57,6 +71,7 @@ const { values } = parseArgs({
     servers: { type: 'string', default: `${SUBJECT},uws,ws` },
     'no-runserver': { type: 'boolean', default: false },
     'no-cluster': { type: 'boolean', default: false },
+    'no-workers': { type: 'boolean', default: false },
     'cluster-servers': { type: 'string', default: CLUSTER_SUBJECTS.join(',') },
     /** The Go wsbench binary to drive the cross-process fan-outs instead of bench/loadgen.ts. */
     wsbench: { type: 'string' },
@@ -106,6 +121,8 @@ async function main(): Promise<void> {
   }
 
   const cluster = values['no-cluster'] ? null : await runClusterSection(quick, runs, port)
+  port += 2 * runs * CLUSTER_SUBJECTS.length
+  const workers = values['no-workers'] ? null : await runWorkersSection(quick, runs, port)
 
   const med = (name: string, key: keyof RunFigures) => median(figures[name]!.map((f) => f[key]))
   const pick = (key: keyof RunFigures) =>
@@ -200,6 +217,12 @@ async function main(): Promise<void> {
       `Across processes: 2 processes per subject on one Redis, ${w.members} members split over them, median of ${runs}; load generator: ${cluster.loadgen}\n\n${renderClusterTable(cluster)}\n`,
     )
   }
+  if (workers) {
+    const w = workers.workload
+    console.log(
+      `serve --workers: the example's echo, ${w.conns} connections for ${w.ms} ms, median of ${runs}; load generator: ${workers.loadgen} (on this ${availableParallelism()}-core machine, unpinned, it shares the cores with the workers)\n\n${renderWorkersTable(workers)}\n`,
+    )
+  }
   const out = resolve(values.out)
   mkdirSync(out, { recursive: true })
   const json = {
@@ -213,6 +236,7 @@ async function main(): Promise<void> {
     raw: figures,
     runserver,
     cluster,
+    workers,
   }
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 2)}\n`)
   writeFileSync(
@@ -258,6 +282,44 @@ async function runClusterSection(
   }
   const generator = loadgen.kind === 'node' ? 'bench/loadgen.ts' : `wsbench (${loadgen.path})`
   return summarise(raw, specs, workload, generator)
+}
+
+/** `serve --workers 2` against `--workers 1`: each placement once per run, interleaved. */
+async function runWorkersSection(
+  quick: boolean,
+  runs: number,
+  firstPort: number,
+): Promise<WorkersReport | null> {
+  if (!haveRedisServer()) {
+    progress('serve --workers: skipped (no redis-server on PATH; apt-get install redis-server)')
+    return null
+  }
+  const workload = quick ? QUICK_WORKERS : FULL_WORKERS
+  const loadgen: WorkersLoadgen = values.wsbench
+    ? { kind: 'wsbench', path: resolve(values.wsbench) }
+    : { kind: 'node' }
+  // Idle during the echo (its consumer never uses the layer): left unpinned.
+  const redis = await startRedis(null)
+  const raw: Record<string, WorkersFigures[]> = Object.fromEntries(
+    WORKERS_SETUPS.map((s) => [s.key, []]),
+  )
+  let port = firstPort
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const setup of WORKERS_SETUPS) {
+        progress(`serve --workers run ${run}/${runs}: ${setup.label} …`)
+        const f = await runWorkersEcho(setup, port++, workload, loadgen, NODE_FLAGS, redis.url)
+        raw[setup.key]!.push(f)
+        progress(
+          `serve --workers run ${run}/${runs}: ${setup.label}: ${f.rate.toFixed(0)} round trips/s, ${f.serverUsPerEcho.toFixed(2)} µs server CPU each, cores busy: server ${f.serverCores.toFixed(2)}, load ${f.loadgenCores.toFixed(2)}`,
+        )
+      }
+    }
+  } finally {
+    await redis.stop()
+  }
+  const generator = loadgen.kind === 'node' ? 'bench/loadgen.ts' : `wsbench (${loadgen.path})`
+  return summariseWorkers(raw, workload, generator)
 }
 
 await main()

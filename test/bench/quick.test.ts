@@ -2,7 +2,8 @@
  * `npm run bench -- --quick` as a smoke test: every server starts, every phase runs, and the
  * report comes out in its three forms. Nothing here looks at a timing: the figures are only
  * checked to be present and finite, and the group fan-outs (in one process, and across two on
- * one Redis) to have lost nothing.
+ * one Redis, and across `serve --workers 2`) to have lost nothing, and the `--workers` echoes to
+ * have had no error.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -20,6 +21,11 @@ interface ClusterSection {
   medians: Record<string, Record<string, number>>
   lostTotal: Record<string, number>
   targets: { text: string; ratio: number }[]
+}
+
+interface WorkersSection {
+  setups: { key: string; label: string }[]
+  medians: Record<string, Record<string, number>>
 }
 
 interface Row {
@@ -49,6 +55,7 @@ describe('npm run bench -- --quick', () => {
       quick: boolean
       rows: Row[]
       cluster: ClusterSection | null
+      workers: WorkersSection | null
     }
     expect(results.quick).toBe(true)
     expect(results.rows.map((r) => r.key)).toEqual([
@@ -79,6 +86,7 @@ describe('npm run bench -- --quick', () => {
       'socketio-redis',
       'channels-ts-core',
       'channels-ts-pubsub',
+      'channels-ts-workers',
     ])
     for (const subject of cluster.subjects) {
       const figures = cluster.medians[subject]!
@@ -91,6 +99,18 @@ describe('npm run bench -- --quick', () => {
       'pub/sub layer ≤ 2× raw uWS + Redis',
       'core layer < Socket.IO + redis-adapter',
     ])
+
+    // serve --workers 2 against --workers 1: every placement echoed without an error.
+    expect(run.stdout).toContain('| figure | --workers 1, server core 0, load core 1 |')
+    const workers = results.workers!
+    expect(workers.setups.map((s) => s.key)).toEqual(['one-pinned', 'one', 'two'])
+    for (const { key } of workers.setups) {
+      const figures = workers.medians[key]!
+      for (const field of ['rate', 'serverUsPerEcho', 'serverCores', 'loadgenCores']) {
+        expect(Number.isFinite(figures[field]), `${key} ${field}`).toBe(true)
+      }
+      expect(figures.errors, `${key} errors`).toBe(0)
+    }
 
     const svg = readFileSync(join(out, 'benchmark.svg'), 'utf8')
     expect(svg.startsWith('<svg')).toBe(true)
