@@ -15,16 +15,16 @@ class ChatConsumer extends AsyncWebsocketConsumer {
   override async connect(): Promise<void> {
     const route = this.scope.url_route as unknown as { kwargs: { room_name: string } }
     this.room = `chat_${route.kwargs.room_name}`
-    await this.channelLayer!.groupAdd(this.room, this.channelName)
+    await this.channelLayer.groupAdd(this.room, this.channelName)
     await this.accept()
   }
 
   override async disconnect(): Promise<void> {
-    await this.channelLayer!.groupDiscard(this.room, this.channelName)
+    await this.channelLayer.groupDiscard(this.room, this.channelName)
   }
 
   override async receive(textData?: string): Promise<void> {
-    await this.channelLayer!.groupSend(this.room, { type: 'chat.message', message: textData })
+    await this.channelLayer.groupSend(this.room, { type: 'chat.message', message: textData })
   }
 
   async chat_message(event: { message: string }): Promise<void> {

@@ -3,7 +3,7 @@
  * after their type (`'chat.message'` → `chat_message`), one at a time.
  * @module
  */
-import { AsgiProtocolError, ValueError } from '../asgi/errors.js'
+import { AsgiProtocolError, InvalidChannelLayerError, ValueError } from '../asgi/errors.js'
 import type {
   Application,
   AsgiSendEvent,
@@ -17,15 +17,57 @@ import { getChannelLayer } from '../layers/registry.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { DispatchLoop, isThenable } from './dispatch-loop.js'
 import { handlerName } from './handler-name.js'
+import type {
+  ConsumerLayer,
+  ConsumerScope,
+  ConsumerTypes,
+  consumerTypes,
+  HandlersCheck,
+} from './typed-messages.js'
+
+/**
+ * Any consumer, whatever it declares. A consumer's declarations change the types of its layer
+ * and handlers, so one declaring events is no `AsyncConsumer<ConsumerTypes>`: only `any` as the
+ * type argument accepts them all.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type AnyConsumer = AsyncConsumer<any>
 
 /** A consumer class with a no-argument constructor (what `asAsgi` instantiates). */
-export type ConsumerClass<C extends AsyncConsumer = AsyncConsumer> = new () => C
+export type ConsumerClass<C extends AnyConsumer = AsyncConsumer> = new () => C
 
 /** The application `asAsgi()` returns; it remembers what it builds, as in Channels. */
-export interface ConsumerApplication<C extends AsyncConsumer = AsyncConsumer> extends Application {
+export interface ConsumerApplication<C extends AnyConsumer = AsyncConsumer> extends Application {
   readonly consumerClass: ConsumerClass<C>
   readonly consumerInitKwargs: Partial<C>
 }
+
+/** `channelLayer` before the consumer serves a connection: not looked up yet. */
+const UNSET = undefined
+
+/** Why `channelLayer` has no layer to give: none configured, or not looked up yet. */
+function noLayer(consumer: AnyConsumer, layer: null | typeof UNSET): InvalidChannelLayerError {
+  const name = consumer.constructor.name || 'AsyncConsumer'
+  const alias = consumer.channelLayerAlias
+  if (layer === UNSET) {
+    return new InvalidChannelLayerError(
+      `${name}.channelLayer was read before the consumer serves a connection: it is looked up ` +
+        `in CHANNEL_LAYERS when the connection starts.`,
+    )
+  }
+  return new InvalidChannelLayerError(
+    `${name}.channelLayer: no channel layer is configured for alias '${alias}'. ` +
+      `Add it to CHANNEL_LAYERS in settings, e.g. CHANNEL_LAYERS: { ${alias}: ` +
+      `{ BACKEND: 'channels.layers.InMemoryChannelLayer' } }.`,
+  )
+}
+
+/**
+ * The layer a consumer looked up, or null (none configured, or not serving yet): what the
+ * framework's own code reads where Channels tests `self.channel_layer` for None. Not exported
+ * from the package.
+ */
+export let layerOf: (consumer: AnyConsumer) => ChannelLayer | null
 
 type Handler = (this: AsyncConsumer, message: ChannelMessage) => unknown
 
@@ -37,7 +79,7 @@ const noop = (): void => {}
  * ValueError. Note that any public method is reachable by a message of that name (as in
  * Channels), so keep helpers that must not be callable by messages `#private`.
  */
-export class AsyncConsumer {
+export class AsyncConsumer<Types extends ConsumerTypes = ConsumerTypes> {
   /**
    * `true` in the sync flavours (`SyncConsumer`, `WebsocketConsumer`, `JsonWebsocketConsumer`):
    * handlers are plain functions, the sends they make are queued in order and awaited by
@@ -45,25 +87,32 @@ export class AsyncConsumer {
    */
   static syncHandlers = false
 
+  /** What this consumer declares (type level only: never set). See `ConsumerTypes`. */
+  declare readonly [consumerTypes]?: Types
+
   /** The connection scope this instance serves. */
-  scope!: Scope
-  /** The channel layer for `channelLayerAlias`, or null when none is configured. */
-  channelLayer: ChannelLayer | null = null
+  scope!: ConsumerScope<Scope, Types>
   /** This instance's channel on the layer (set before the first message when there is a layer). */
   channelName!: string
   /** Which CHANNEL_LAYERS alias to use. */
   channelLayerAlias = 'default'
 
+  /** The layer for `channelLayerAlias`: null when none is configured, UNSET before `#run`. */
+  #layer: ChannelLayer | null | typeof UNSET = UNSET
   #send: Send | undefined
   #queued = false
   #chain: Promise<unknown> | undefined
+
+  static {
+    layerOf = (consumer) => consumer.#layer ?? null
+  }
 
   /**
    * An application that builds one new instance per call (connection), with `initKwargs`
    * assigned onto it (Channels' `as_asgi(**initkwargs)`).
    */
-  static asAsgi<C extends AsyncConsumer>(
-    this: ConsumerClass<C>,
+  static asAsgi<C extends AnyConsumer>(
+    this: ConsumerClass<C> & NoInfer<HandlersCheck<C>>,
     initKwargs?: Partial<C>,
   ): ConsumerApplication<C> {
     const consumerInitKwargs: Partial<C> = initKwargs ?? {}
@@ -84,11 +133,12 @@ export class AsyncConsumer {
     let loop: DispatchLoop
     let layer: ChannelLayer | null
     try {
-      this.scope = scope
+      // The declared kwargs and middleware keys are the declaration's promise (see ConsumerTypes).
+      this.scope = scope as ConsumerScope<Scope, Types>
       this.#send = this.wrapSend(send)
       this.#queued = (this.constructor as typeof AsyncConsumer).syncHandlers
       layer = getChannelLayer(this.channelLayerAlias) ?? null
-      this.channelLayer = layer
+      this.#layer = layer
       loop = new DispatchLoop(this, receive, layer)
     } catch (error) {
       return Promise.reject(error)
@@ -122,6 +172,24 @@ export class AsyncConsumer {
       (error: unknown) => loop.fail(error),
     )
     return done
+  }
+
+  /**
+   * The channel layer for `channelLayerAlias` (Channels' `self.channel_layer`). Throws
+   * InvalidChannelLayerError naming CHANNEL_LAYERS when that alias is not configured, so code that
+   * needs a layer says why it has none instead of failing on `null`. Typed by the consumer's
+   * declared events (see `ConsumerTypes.events`). To ask whether there is one, use
+   * `getChannelLayer(this.channelLayerAlias)`, which returns null instead.
+   */
+  get channelLayer(): ConsumerLayer<Types> {
+    const layer = this.#layer
+    if (layer === UNSET || layer === null) throw noLayer(this, layer)
+    return layer as ConsumerLayer<Types>
+  }
+
+  /** Put a layer in place for this instance (e.g. in a test); null: none. */
+  set channelLayer(layer: ChannelLayer | null) {
+    this.#layer = layer
   }
 
   /** Hook for subclasses that wrap the server's `send` once per connection. */
@@ -163,7 +231,7 @@ export class AsyncConsumer {
   /**
    * Run `task` after every send and task queued before it; `dispatch` awaits it after the
    * handler returns. This is how a sync handler does async work, such as
-   * `this.defer(() => this.channelLayer!.groupSend(room, event))` (Channels' `async_to_sync`).
+   * `this.defer(() => this.channelLayer.groupSend(room, event))` (Channels' `async_to_sync`).
    * In async consumers it just runs `task`: await the result.
    */
   defer(task: () => unknown): Promise<void> {
@@ -224,6 +292,8 @@ export class AsyncConsumer {
 }
 
 /** Channels' `SyncConsumer`: handlers are plain functions; their sends are queued in order. */
-export class SyncConsumer extends AsyncConsumer {
+export class SyncConsumer<
+  Types extends ConsumerTypes = ConsumerTypes,
+> extends AsyncConsumer<Types> {
   static override syncHandlers = true
 }

@@ -15,6 +15,7 @@ import type {
   HttpScope,
 } from '../asgi/types.js'
 import { AsyncConsumer } from './consumer.js'
+import type { ConsumerScope, ConsumerTypes } from './typed-messages.js'
 import { toHeaderPairs, type HeadersInit } from './header-bytes.js'
 import { describeValue } from '../../util/describe.js'
 
@@ -44,9 +45,11 @@ function toBody(body: unknown): Uint8Array {
  * response or the client disconnects; then `disconnect()` runs and it stops. In Channels the
  * consumer stops as soon as `handle()` returns (channels#1747).
  */
-export class AsyncHttpConsumer extends AsyncConsumer {
+export class AsyncHttpConsumer<
+  Types extends ConsumerTypes = ConsumerTypes,
+> extends AsyncConsumer<Types> {
   /** The HTTP request scope (`method`, `path`, `headers`, `query_string`…). */
-  declare scope: HttpScope
+  declare scope: ConsumerScope<HttpScope, Types>
   /** Request body chunks received so far. */
   body: Uint8Array[] = []
   /**
@@ -190,7 +193,7 @@ export class AsyncHttpConsumer extends AsyncConsumer {
 }
 
 /** The request's Content-Length, or -1 when it has none (or an unreadable one). */
-function declaredLength(scope: HttpScope): number {
+function declaredLength(scope: Pick<HttpScope, 'headers'>): number {
   const value = getHeader(scope.headers, 'content-length')
   if (value === undefined || !/^\s*\d+\s*$/.test(value)) return -1
   return Number(value)

@@ -6,9 +6,21 @@
 export {
   AsyncConsumer,
   SyncConsumer,
+  type AnyConsumer,
   type ConsumerApplication,
   type ConsumerClass,
 } from './consumer.js'
+export type {
+  ConsumerLayer,
+  ConsumerScope,
+  ConsumerTypes,
+  DeclaredTypes,
+  EventLayer,
+  EventMessage,
+  HandlerName,
+  HandlersCheck,
+  OutgoingMessage,
+} from './typed-messages.js'
 export {
   AsyncWebsocketConsumer,
   WebsocketConsumer,

@@ -24,7 +24,8 @@ import type {
 } from '../asgi/types.js'
 import { isSettled, SETTLED } from '../asgi/fast-path.js'
 import type { ChannelLayer } from '../layers/types.js'
-import { AsyncConsumer } from './consumer.js'
+import { AsyncConsumer, layerOf } from './consumer.js'
+import type { ConsumerScope, ConsumerTypes } from './typed-messages.js'
 import { isThenable } from './dispatch-loop.js'
 import { stopConsumer } from './stop-consumer.js'
 import { toHeaderPairs, type HeaderValue } from './header-bytes.js'
@@ -78,9 +79,11 @@ function isEvent(options: unknown): options is AsgiSendEvent {
  * what is sent: sending before accept rejects with AsgiProtocolError, and sends after a close are
  * dropped.
  */
-export class AsyncWebsocketConsumer extends AsyncConsumer {
+export class AsyncWebsocketConsumer<
+  Types extends ConsumerTypes = ConsumerTypes,
+> extends AsyncConsumer<Types> {
   /** The WebSocket connection scope (`path`, `headers`, `subprotocols`, `url_route`…). */
-  declare scope: WebSocketScope
+  declare scope: ConsumerScope<WebSocketScope, Types>
   /**
    * Groups joined before `connect()` and left before `disconnect()`. Needs a channel layer.
    * Assign a new array to set them (a class attribute in Channels); the default is one frozen
@@ -110,7 +113,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   }
 
   async #joinAndConnect(groups: readonly string[]): Promise<void> {
-    const layer = this.channelLayer
+    const layer = layerOf(this)
     if (!supportsGroups(layer)) throw groupsUnsupported()
     for (const group of groups) await layer.groupAdd(group, this.channelName)
     try {
@@ -203,7 +206,7 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
   }
 
   async #leaveAndStop(groups: readonly string[], code: number): Promise<void> {
-    const layer = this.channelLayer
+    const layer = layerOf(this)
     if (!supportsGroups(layer)) throw groupsUnsupported()
     for (const group of groups) await layer.groupDiscard(group, this.channelName)
     await this.disconnect(code)
@@ -220,6 +223,8 @@ export class AsyncWebsocketConsumer extends AsyncConsumer {
  * don't await them and their errors still end the consumer. Use `this.defer(() => ...)` for other
  * async work, such as layer calls.
  */
-export class WebsocketConsumer extends AsyncWebsocketConsumer {
+export class WebsocketConsumer<
+  Types extends ConsumerTypes = ConsumerTypes,
+> extends AsyncWebsocketConsumer<Types> {
   static override syncHandlers = true
 }

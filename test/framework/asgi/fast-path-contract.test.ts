@@ -272,7 +272,7 @@ function recordingConsumer(log: string[], me = '') {
     }
 
     async join(): Promise<void> {
-      await this.channelLayer!.groupAdd('room', this.channelName)
+      await this.channelLayer.groupAdd('room', this.channelName)
     }
 
     async room_message(message: ChannelMessage): Promise<void> {

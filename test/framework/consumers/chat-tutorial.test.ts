@@ -15,20 +15,20 @@ class ChatConsumer extends AsyncWebsocketConsumer {
     const roomName = this.scope.url_route!.kwargs.room_name as string
     this.roomGroupName = `chat_${roomName}`
     // Join room group
-    await this.channelLayer!.groupAdd(this.roomGroupName, this.channelName)
+    await this.channelLayer.groupAdd(this.roomGroupName, this.channelName)
     await this.accept()
   }
 
   override async disconnect(): Promise<void> {
     // Leave room group
-    await this.channelLayer!.groupDiscard(this.roomGroupName, this.channelName)
+    await this.channelLayer.groupDiscard(this.roomGroupName, this.channelName)
   }
 
   // Receive message from WebSocket
   override async receive(textData?: string): Promise<void> {
     const { message } = JSON.parse(textData!) as { message: string }
     // Send message to room group
-    await this.channelLayer!.groupSend(this.roomGroupName, { type: 'chat.message', message })
+    await this.channelLayer.groupSend(this.roomGroupName, { type: 'chat.message', message })
   }
 
   // Receive message from room group

@@ -182,7 +182,7 @@ describe('long-poll / SSE after handle() returns (channels#1747)', () => {
   class Events extends AsyncHttpConsumer {
     static disconnects = 0
     override async handle(): Promise<void> {
-      await this.channelLayer!.groupAdd('news', this.channelName)
+      await this.channelLayer.groupAdd('news', this.channelName)
       await this.sendHeaders({ headers: [['Content-Type', 'text/event-stream']] })
       await this.sendBody('data: hello\n\n', { moreBody: true })
     }
@@ -191,7 +191,7 @@ describe('long-poll / SSE after handle() returns (channels#1747)', () => {
     }
     override async disconnect(): Promise<void> {
       Events.disconnects++
-      await this.channelLayer!.groupDiscard('news', this.channelName)
+      await this.channelLayer.groupDiscard('news', this.channelName)
     }
   }
 
