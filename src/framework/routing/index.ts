@@ -20,6 +20,13 @@ export { ProtocolTypeRouter, type ProtocolTypeMapping } from './protocol-type.js
 export { ChannelNameRouter, type ChannelNameMapping } from './channel-name.js'
 export { URLRouter } from './url.js'
 export { path, rePath, include, URLRoute, type RouteOptions } from './route.js'
+export type {
+  PathConverterTypes,
+  PathKwargs,
+  RePathKwargs,
+  RouteKwargs,
+  RouteKwargsCheck,
+} from './route-params.js'
 export { RoutePattern } from './route-pattern.js'
 export { RegexPattern } from './regex-pattern.js'
 export type { Pattern, PatternMatch, Matcher } from './pattern.js'

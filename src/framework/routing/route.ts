@@ -2,12 +2,13 @@ import { ImproperlyConfigured } from '../asgi/errors.js'
 import { assertApplication, type RoutedApplication } from './application.js'
 import type { Pattern } from './pattern.js'
 import { RegexPattern } from './regex-pattern.js'
+import type { PathKwargs, RePathKwargs, RouteKwargs, RouteKwargsCheck } from './route-params.js'
 import { RoutePattern } from './route-pattern.js'
 import { describeValue } from '../../util/describe.js'
 
 /** Options of `path()` / `rePath()`: `kwargs` defaults merged into `url_route.kwargs`. */
-export interface RouteOptions {
-  kwargs?: Record<string, unknown>
+export interface RouteOptions<Kwargs extends Record<string, unknown> = Record<string, unknown>> {
+  kwargs?: Kwargs
   /** Kept for parity with Django (no reverse() here). */
   name?: string
 }
@@ -61,11 +62,27 @@ function makeRoute(fn: string, pattern: Pattern, app: unknown, options: unknown)
   return new URLRoute(pattern, app, Object.freeze({ ...kwargs }), name)
 }
 
+/** Default kwargs of a route that has none. */
+// eslint-disable-next-line @typescript-eslint/no-generated-empty-object-type -- on purpose: none
+type NoDefaults = Record<never, never>
+
 /**
  * A route with Django's `path()` syntax: `'chat/<str:room>/'`, converters `str` (default),
  * `int`, `slug`, `uuid`, `path` and registered ones. Errors in the route throw here.
+ *
+ * Typed: a route written as a string literal is checked against the kwargs its consumer declares
+ * (`RouteKwargsCheck`): `path('ws/<str:room>/', C.asAsgi())` is an error when C declares
+ * `kwargs: { room_name: string }`.
  */
-export function path(route: string, app: RoutedApplication, options: RouteOptions = {}): URLRoute {
+export function path<
+  const Route extends string,
+  App extends RoutedApplication,
+  const Defaults extends Record<string, unknown> = NoDefaults,
+>(
+  route: Route,
+  app: App & NoInfer<RouteKwargsCheck<App, RouteKwargs<PathKwargs<Route>, Defaults>>>,
+  options: RouteOptions<Defaults> = {},
+): URLRoute {
   return makeRoute('path', new RoutePattern(route), app, options)
 }
 
@@ -73,11 +90,25 @@ export function path(route: string, app: RoutedApplication, options: RouteOption
  * A route from a regular expression (Django's `re_path()`): a RegExp, or a string in JavaScript
  * syntax; Python's `(?P<name>…)` is accepted too. Named groups become `url_route.kwargs`,
  * otherwise groups become `url_route.args`. Anchored at the end only if it ends with `$`.
+ *
+ * Typed like `path()` when the regex is a string literal (its named groups are `string`s). A
+ * RegExp or a tagged template (`String.raw\`…\``, typed `string`) carries no group names in its
+ * type: such a route is not checked, and the consumer's declared kwargs are trusted.
  */
-export function rePath(
-  regex: string | RegExp,
-  app: RoutedApplication,
-  options: RouteOptions = {},
+export function rePath<
+  const Regex extends string | RegExp,
+  App extends RoutedApplication,
+  const Defaults extends Record<string, unknown> = NoDefaults,
+>(
+  regex: Regex,
+  app: App &
+    NoInfer<
+      RouteKwargsCheck<
+        App,
+        RouteKwargs<Regex extends string ? RePathKwargs<Regex> : Record<string, unknown>, Defaults>
+      >
+    >,
+  options: RouteOptions<Defaults> = {},
 ): URLRoute {
   return makeRoute('rePath', new RegexPattern(regex), app, options)
 }
