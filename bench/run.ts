@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   if (workers) {
     const w = workers.workload
     console.log(
-      `serve --workers: the example's echo, ${w.conns} connections for ${w.ms} ms, median of ${runs}; load generator: ${workers.loadgen} (on this ${availableParallelism()}-core machine, unpinned, it shares the cores with the workers)\n\n${renderWorkersTable(workers)}\n`,
+      `serve --workers: the example's echo, ${w.conns} connections${workers.loadgen.startsWith('wsbench') ? ` × ${w.pipeline} in flight` : ''} for ${w.ms} ms, median of ${runs}; load generator: ${workers.loadgen} (on this ${availableParallelism()}-core machine, unpinned, it shares the cores with the workers)\n\n${renderWorkersTable(workers)}\n`,
     )
   }
   const out = resolve(values.out)

@@ -1,8 +1,9 @@
 /**
  * `channels serve --workers 2` against `--workers 1`: echo round trips over 50 connections to the
- * example project, with the pub/sub Redis layer configured (more than one worker refuses an
- * in-memory layer; the echo consumer itself never touches the layer). Three placements, each
- * once per run, interleaved:
+ * example project, 8 messages in flight on each (the Go wsbench's `-pipeline`; with one, the
+ * round trip's latency rather than the server's work sets the pace), with the pub/sub Redis layer
+ * configured (more than one worker refuses an in-memory layer; the echo consumer itself never
+ * touches the layer). Three placements, each once per run, interleaved:
  *
  * - one worker (a single server, no supervisor) on core 0, the load generator on core 1: the
  *   main table's placement;
@@ -17,7 +18,15 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { childPids, collectResult, cpuMicros, median, spawnPinned, waitForOutput } from './proc.js'
+import {
+  childPids,
+  collectResult,
+  cpuMicros,
+  median,
+  spawnPinned,
+  tickMicros,
+  waitForOutput,
+} from './proc.js'
 import { stopChild } from './redis.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -41,12 +50,17 @@ export const WORKERS_SETUPS: readonly WorkersSetup[] = [
 /** How hard the echo pushes; `--quick` shrinks it to a smoke run. */
 export interface WorkersWorkload {
   conns: number
+  /**
+   * Messages in flight per connection (the Go wsbench's `-pipeline`; bench/loadgen.ts keeps
+   * one): enough that a single worker's core, not the round trip's latency, sets the pace.
+   */
+  pipeline: number
   ms: number
   warmMs: number
 }
 
-export const FULL_WORKERS: WorkersWorkload = { conns: 50, ms: 5000, warmMs: 1000 }
-export const QUICK_WORKERS: WorkersWorkload = { conns: 4, ms: 300, warmMs: 100 }
+export const FULL_WORKERS: WorkersWorkload = { conns: 50, pipeline: 8, ms: 5000, warmMs: 1000 }
+export const QUICK_WORKERS: WorkersWorkload = { conns: 4, pipeline: 1, ms: 300, warmMs: 100 }
 
 /** Which load generator drives the echo (the same choice as the cross-process section's). */
 export type WorkersLoadgen = { kind: 'node' } | { kind: 'wsbench'; path: string }
@@ -102,13 +116,15 @@ export async function runWorkersEcho(
     const pids = [supervisor, ...workers]
     const url = `ws://127.0.0.1:${port}/ws/echo/`
     const origin = `http://127.0.0.1:${port}`
-    await echo(loadgen, pinned, url, origin, workload.conns, workload.warmMs, () => undefined)
+    await echo(loadgen, pinned, url, origin, { ...workload, ms: workload.warmMs }, () => undefined)
 
     const read = () => pids.map(cpuMicros)
     const start = { cpu: read(), at: performance.now() }
     let end = { cpu: start.cpu, at: start.at, loadgen: 0 }
-    const fields = await echo(loadgen, pinned, url, origin, workload.conns, workload.ms, (pid) => {
-      end = { cpu: read(), at: performance.now(), loadgen: cpuMicros(pid) }
+    const fields = await echo(loadgen, pinned, url, origin, workload, (pid) => {
+      // Ticks, not schedstat: the Go wsbench ends threads as it finishes, and an ended thread's
+      // schedstat leaves /proc with it while /proc/<pid>/stat keeps its time.
+      end = { cpu: read(), at: performance.now(), loadgen: tickMicros(pid) }
     })
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
     const used = end.cpu.map((t, i) => t - start.cpu[i]!)
@@ -136,15 +152,16 @@ function echo(
   pinned: boolean,
   url: string,
   origin: string,
-  conns: number,
-  ms: number,
+  workload: Pick<WorkersWorkload, 'conns' | 'pipeline' | 'ms'>,
   atResult: (pid: number) => void,
 ): Promise<Record<string, string>> {
+  const { conns, pipeline, ms } = workload
   const argv =
     loadgen.kind === 'wsbench'
       ? [loadgen.path, 'echo', '-url', url, '-origin', origin, '-c', String(conns), '-d', `${ms}ms`]
       : [process.execPath, LOADGEN, '--origin', origin, 'echo', '--url', url]
-  if (loadgen.kind === 'node') argv.push('-c', String(conns), '-d', String(ms))
+  if (loadgen.kind === 'wsbench') argv.push('-pipeline', String(pipeline))
+  else argv.push('-c', String(conns), '-d', String(ms))
   const child = spawnPinned(pinned ? 1 : null, argv, { cwd: ROOT })
   return collectResult(child, (line) => {
     if (line.startsWith('RESULT ')) atResult(child.pid!)
