@@ -16,7 +16,7 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
     this.roomName = String(this.scope.url_route?.kwargs.room_name)
     this.roomGroupName = `chat_${this.roomName}`
     // Join the room group.
-    await this.channelLayer!.groupAdd(this.roomGroupName, this.channelName)
+    await this.channelLayer.groupAdd(this.roomGroupName, this.channelName)
     await this.accept()
     // Tell the page who it is talking as.
     await this.send({ textData: JSON.stringify({ user: this.#userName() }) })
@@ -24,7 +24,7 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
 
   override async disconnect(_code: number): Promise<void> {
     // Leave the room group.
-    await this.channelLayer!.groupDiscard(this.roomGroupName, this.channelName)
+    await this.channelLayer.groupDiscard(this.roomGroupName, this.channelName)
   }
 
   /** A message from the WebSocket: pass it to everyone in the room. */
@@ -32,9 +32,9 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
     const message = chatMessage(textData)
     if (message === undefined) return
     const user = this.#userName()
-    await this.channelLayer!.groupSend(this.roomGroupName, { type: 'chat.message', message, user })
+    await this.channelLayer.groupSend(this.roomGroupName, { type: 'chat.message', message, user })
     // Not awaited: the room does not wait for the log (keepMessage never fails).
-    void keepMessage(this.channelLayer!, this.roomName, { user, message })
+    void keepMessage(this.channelLayer, this.roomName, { user, message })
   }
 
   /** A message from the room group (type 'chat.message'): send it down the WebSocket. */
@@ -72,7 +72,7 @@ function chatMessage(textData: string | undefined): string | undefined {
 export class HistoryConsumer extends AsyncHttpConsumer {
   override async handle(): Promise<void> {
     const room = String(this.scope.url_route?.kwargs.room_name)
-    const messages = await roomHistory(this.channelLayer!, room)
+    const messages = await roomHistory(this.channelLayer, room)
     // kept: false when no worker answered; the page says so.
     const body = JSON.stringify({ messages: messages ?? [], kept: messages !== null })
     await this.sendResponse(200, body, { headers: { 'content-type': 'application/json' } })

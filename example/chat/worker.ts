@@ -62,7 +62,7 @@ export class ChatLogConsumer extends AsyncConsumer {
   /** `{ type: 'chat.history', room, reply_channel }`: send the room's messages back. */
   async chat_history(event: ChannelMessage): Promise<void> {
     const messages = rooms.get(text(event, 'room')) ?? []
-    await this.channelLayer!.send(text(event, 'reply_channel'), {
+    await this.channelLayer.send(text(event, 'reply_channel'), {
       type: 'chat.history.reply',
       messages,
     })
