@@ -27,7 +27,8 @@ const GUARD_MS = 20_000
 
 /**
  * A raw ASGI app that says which worker runs it: the first WebSocket message and the `x-worker`
- * response header are CHANNELS_WORKER_ID. Workers named in REFUSE_WORKERS fail at import.
+ * response header are CHANNELS_WORKER_ID. Workers named in REFUSE_WORKERS fail at import; with
+ * HANG_ON_DISCONNECT a WebSocket's app never ends after its disconnect.
  */
 const WORKER_APP = `
 const id = process.env.CHANNELS_WORKER_ID ?? 'none'
@@ -55,6 +56,8 @@ export async function application(scope, receive, send) {
       await send({ type: 'websocket.send', text: 'worker ' + id })
     } else if (message.type === 'websocket.receive') {
       await send({ type: 'websocket.send', text: message.text })
+    } else if (process.env.HANG_ON_DISCONNECT) {
+      await new Promise(() => {})
     } else return
   }
 }
@@ -82,6 +85,13 @@ function guard<T>(promise: Promise<T>, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what}: nothing after ${GUARD_MS} ms`)), GUARD_MS)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** The exit code once the process exited and its output is all read ('exit' may come first). */
+function closed(server: Spawned): Promise<number | null> {
+  const { child } = server
+  if (child.stdout?.closed && child.stderr?.closed) return server.exited
+  return new Promise((resolve) => child.once('close', (code: number | null) => resolve(code)))
 }
 
 /** Every pid the supervisor logged for a worker, so cleanup can reach a worker it orphaned. */
@@ -247,7 +257,7 @@ describe.each(REACTORS)('three workers on the %s reactor', (reactor) => {
     expect(new Set(clients.map((c) => c.worker)).size).toBeGreaterThan(1)
     const pids = [...workerPids(server.stderr()).values()].flat()
     server.child.kill('SIGTERM')
-    expect(await guard(server.exited, 'supervisor exit')).toBe(0)
+    expect(await guard(closed(server), 'supervisor exit')).toBe(0)
     expect(await guard(Promise.all(clients.map((c) => c.closeCode)), 'client closes')).toEqual(
       clients.map(() => 1001),
     )
@@ -272,12 +282,13 @@ describe('the example chat room on a Redis layer', () => {
       expect(await member.nextJson()).toEqual({ user: null })
       members.push(member)
     }
-    // The members really are on several workers (each lands on one of three at random).
-    const joins = [
+    // The members really are on several workers (each lands on one of three at random). The
+    // access log reaches us a little after the sockets open.
+    const joins = () => [
       ...server.stdout().matchAll(/^\[worker (\d)\] .*"WSCONNECT \/ws\/chat\/split\/"/gm),
     ]
-    expect(joins).toHaveLength(12)
-    expect(new Set(joins.map((m) => m[1])).size).toBeGreaterThan(1)
+    await vi.waitFor(() => expect(joins()).toHaveLength(12), { timeout: GUARD_MS })
+    expect(new Set(joins().map((m) => m[1])).size).toBeGreaterThan(1)
 
     const got = members.map(() => [] as string[])
     const all = members.map(
@@ -296,6 +307,27 @@ describe('the example chat room on a Redis layer', () => {
     const expected = [0, 1, 2].flatMap((s) => Array.from({ length: 10 }, (_, n) => `s${s}:${n}`))
     for (const messages of got) expect([...messages].sort()).toEqual([...expected].sort())
     expect(await server.stop('SIGTERM')).toBe(0)
+  })
+})
+
+describe('a stop that takes too long', () => {
+  it('a second SIGTERM kills the workers still draining: exit 1', async () => {
+    const args = ['app.ts:application', '-p', '0', '--workers', '2']
+    const server = await serveWorkers([...args, '--application-close-timeout', '600'], {
+      env: { HANG_ON_DISCONNECT: '1' },
+    })
+    const clients = [await workerClient(server.port), await workerClient(server.port)]
+    const pids = [...workerPids(server.stderr()).values()].flat()
+    server.child.kill('SIGTERM')
+    // Each client got its 1001; its app hangs, so every worker is still draining.
+    expect(await guard(Promise.all(clients.map((c) => c.closeCode)), 'client closes')).toEqual([
+      1001, 1001,
+    ])
+    expect(pids.filter(alive)).toEqual(pids)
+    server.child.kill('SIGTERM')
+    expect(await guard(closed(server), 'supervisor exit')).toBe(1)
+    expect(server.stderr()).toMatch(/WARNING +SIGTERM again: killing the workers/)
+    await vi.waitFor(() => expect(pids.filter(alive)).toEqual([]), { timeout: GUARD_MS })
   })
 })
 
@@ -330,7 +362,7 @@ describe('a worker that cannot start', () => {
       REFUSE_WORKERS: '1,2,3',
     })
     cleanups.push(() => killAll(() => server.stderr(), server.child))
-    expect(await guard(server.exited, 'supervisor exit')).toBe(1)
+    expect(await guard(closed(server), 'supervisor exit')).toBe(1)
     const output = server.stderr()
     expect(output.match(/worker 1 refuses to start/g)).toHaveLength(1)
     expect(output).toMatch(
@@ -344,7 +376,7 @@ describe('refused before serving', () => {
   it('an in-memory channel layer with --workers 2: groups would be split, use Redis', async () => {
     const server = spawnBin(['serve', '-p', '0', '--workers', '2'], EXAMPLE, {})
     cleanups.push(() => killAll(() => server.stderr(), server.child))
-    expect(await guard(server.exited, 'supervisor exit')).toBe(1)
+    expect(await guard(closed(server), 'supervisor exit')).toBe(1)
     const output = server.stderr()
     expect(output).toContain(
       "--workers 2 needs a channel layer the workers share: CHANNEL_LAYERS['default'] is " +
@@ -374,7 +406,7 @@ describe('refused before serving', () => {
       project,
     )
     cleanups.push(() => killAll(() => server.stderr(), server.child))
-    expect(await guard(server.exited, 'supervisor exit')).toBe(1)
+    expect(await guard(closed(server), 'supervisor exit')).toBe(1)
     expect(server.stderr()).toBe(
       'Error: That port is already in use.\n' +
         `Listen failure: Cannot listen on tcp:127.0.0.1:${port}: address already in use (EADDRINUSE)\n`,
@@ -407,7 +439,7 @@ describe('refused before serving', () => {
       project,
     )
     cleanups.push(() => killAll(() => server.stderr(), server.child))
-    expect(await guard(server.exited, 'supervisor exit')).toBe(1)
+    expect(await guard(closed(server), 'supervisor exit')).toBe(1)
     expect(server.stderr()).toContain('Error: That port is already in use.')
     expect(server.stderr()).not.toContain('Worker 1 started')
   })
@@ -416,7 +448,7 @@ describe('refused before serving', () => {
     const path = join(project, 'app.sock')
     const server = spawnBin(['serve', 'app.ts:application', '-u', path, '--workers', '2'], project)
     cleanups.push(() => killAll(() => server.stderr(), server.child))
-    expect(await guard(server.exited, 'supervisor exit')).toBe(1)
+    expect(await guard(closed(server), 'supervisor exit')).toBe(1)
     expect(server.stderr()).toContain(
       `--workers 2 cannot serve unix:${path}: a unix socket has one listening socket per path`,
     )
