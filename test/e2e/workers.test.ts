@@ -4,9 +4,11 @@
  * them, as its first message, its access-log line and the `[worker N]` prefix agree; a worker
  * killed with SIGKILL is restarted while the others keep serving; SIGTERM drains every worker
  * (1001 to every client) and the supervisor exits 0; the example's chat room split over workers
- * delivers every message through Redis; a restart that keeps failing backs off; and what must be
- * refused is refused once, with its message: an in-memory channel layer, a busy port (also one
- * held with SO_REUSEPORT), a unix socket, a worker 1 that cannot start.
+ * delivers every message through Redis; a second SIGTERM kills workers still draining; a restart
+ * that keeps failing backs off; what must be refused is refused once, with its message: an
+ * in-memory channel layer, a busy port (also one held with SO_REUSEPORT), a unix socket, a worker
+ * 1 that cannot start; an inherited `fd:` socket is shared on the node reactor; and a supervisor
+ * started by npm stops its workers gracefully when its parent shell dies.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'

@@ -143,6 +143,8 @@ class Supervisor {
       }
       this.checkAllListening()
     })
+    // A failed spawn, or a signal to a process already gone: its 'exit' (if any) says the rest.
+    worker.on('error', (error: Error) => logger.warn(`Worker ${slot.id}: ${error.message}`))
     worker.once('exit', (code: number | null, signal: string | null) =>
       this.exited(slot, worker, { code, signal }),
     )
