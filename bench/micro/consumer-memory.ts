@@ -34,7 +34,7 @@ class ChatConsumer extends AsyncWebsocketConsumer {
   roomGroupName = ''
   override async connect(): Promise<void> {
     this.roomGroupName = `chat_${String(this.scope.url_route?.kwargs.room_name)}`
-    await this.channelLayer!.groupAdd(this.roomGroupName, this.channelName)
+    await this.channelLayer.groupAdd(this.roomGroupName, this.channelName)
     await this.accept()
     await this.send({ textData: '{"user":null}' })
   }

@@ -25,11 +25,11 @@ const M = Number(values.m)
 
 class ChatConsumer extends AsyncWebsocketConsumer {
   override async connect(): Promise<void> {
-    await this.channelLayer!.groupAdd('chat_bench', this.channelName)
+    await this.channelLayer.groupAdd('chat_bench', this.channelName)
     await this.accept()
   }
   override async disconnect(): Promise<void> {
-    await this.channelLayer!.groupDiscard('chat_bench', this.channelName)
+    await this.channelLayer.groupDiscard('chat_bench', this.channelName)
   }
   async chat_message(event: { message: string; user: string | null }): Promise<void> {
     await this.send({ textData: JSON.stringify({ message: event.message, user: event.user }) })

@@ -59,7 +59,7 @@ describe('path() and rePath()', () => {
         "path() got an unknown option 'default'; default kwargs go in { kwargs: { ... } }.",
       ),
     )
-    expect(() => rePath('x', app, { kwargs: [1] } as never)).toThrow(
+    expect(() => rePath('x', app, { kwargs: [1] })).toThrow(
       new TypeError('kwargs argument must be an object, but got an array.'),
     )
     expect(() => path('x/', app, { kwargs: null } as never)).toThrow(
