@@ -59,7 +59,9 @@ describe('path() and rePath()', () => {
         "path() got an unknown option 'default'; default kwargs go in { kwargs: { ... } }.",
       ),
     )
-    expect(() => rePath('x', app, { kwargs: [1] })).toThrow(
+    // From JavaScript: the types refuse an array here.
+    const arrayKwargs: unknown = { kwargs: [1] }
+    expect(() => rePath('x', app, arrayKwargs as never)).toThrow(
       new TypeError('kwargs argument must be an object, but got an array.'),
     )
     expect(() => path('x/', app, { kwargs: null } as never)).toThrow(
