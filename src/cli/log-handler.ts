@@ -16,6 +16,20 @@ const PYTHON_NAMES: Record<LogLevel, string> = {
   error: 'ERROR',
 }
 
+/** Daphne's `-v/--verbosity` (0–3) as the lowest level logged; a usage error (exit 2) otherwise. */
+export function verbosityLevel(verbosity: number | undefined): LogLevel {
+  const level = VERBOSITY[verbosity ?? 1]
+  if (level === undefined) {
+    throw new CommandError(
+      `argument -v/--verbosity: invalid choice: ${verbosity} (choose from 0, 1, 2, 3)`,
+      { exitCode: 2 },
+    )
+  }
+  return level
+}
+
+const VERBOSITY: Record<number, LogLevel> = { 0: 'warn', 1: 'info', 2: 'debug', 3: 'debug' }
+
 /** Daphne's default `--log-fmt`. */
 export const DAPHNE_LOG_FORMAT = '%(asctime)-15s %(levelname)-8s %(message)s'
 /** Django's console handler: the message alone. */

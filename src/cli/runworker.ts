@@ -6,7 +6,7 @@
  * @module
  */
 import type { Application } from '../framework/asgi/types.js'
-import { getLogger, setLogHandler, type LogLevel } from '../framework/asgi/logging.js'
+import { getLogger, setLogHandler } from '../framework/asgi/logging.js'
 import {
   channelLayers,
   DEFAULT_CHANNEL_LAYER,
@@ -20,8 +20,8 @@ import { Worker } from '../framework/worker/index.js'
 import { workerChannels } from '../framework/worker/worker.js'
 import { systemCheck } from './checks.js'
 import { CommandError } from './errors.js'
-import type { CliContext } from './io.js'
-import { createLogHandler, DAPHNE_LOG_FORMAT } from './log-handler.js'
+import { untilAborted, type CliContext } from './io.js'
+import { createLogHandler, DAPHNE_LOG_FORMAT, verbosityLevel } from './log-handler.js'
 import { createProjectLoader } from './project-loader.js'
 import { findSettings } from './settings-loader.js'
 
@@ -35,7 +35,6 @@ export interface RunworkerOptions {
   applicationCloseTimeout?: number
 }
 
-const VERBOSITY: Record<number, LogLevel> = { 0: 'warn', 1: 'info', 2: 'debug', 3: 'debug' }
 // Channels logs on `django.channels.worker`; the framework's Worker logs on this one too.
 const logger = getLogger('channels.worker')
 
@@ -45,12 +44,7 @@ export async function runworker(
   options: RunworkerOptions,
   ctx: CliContext,
 ): Promise<number> {
-  const level = VERBOSITY[options.verbosity ?? 1]
-  if (level === undefined)
-    throw new CommandError(
-      `argument -v/--verbosity: invalid choice: ${options.verbosity} (choose from 0, 1, 2, 3)`,
-      { exitCode: 2 },
-    )
+  const level = verbosityLevel(options.verbosity)
   const closeTimeout = options.applicationCloseTimeout ?? 10
   if (closeTimeout < 0)
     throw new CommandError('argument --application-close-timeout: must not be negative', {
@@ -98,12 +92,8 @@ export async function runworker(
     })
     logger.info(`Running worker for channels [${names.map((name) => `'${name}'`).join(', ')}]`)
     const running = worker.run()
-    const stopRequested = new Promise<void>((resolve) => {
-      if (shutdown.aborted) resolve()
-      else shutdown.addEventListener('abort', () => resolve(), { once: true })
-    })
     const stopped = await Promise.race([
-      stopRequested.then(() => true),
+      untilAborted(shutdown).then(() => true),
       running.then(
         () => false,
         () => false,

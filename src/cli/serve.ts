@@ -6,7 +6,7 @@
  * @module
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { getLogger, setLogHandler, type LogLevel } from '../framework/asgi/logging.js'
+import { getLogger, setLogHandler } from '../framework/asgi/logging.js'
 import {
   describeEndpoint,
   parseEndpoint,
@@ -22,7 +22,7 @@ import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
 import { describeServeListenError } from './listen-errors.js'
 import { systemCheck } from './checks.js'
-import { createLogHandler, DAPHNE_LOG_FORMAT } from './log-handler.js'
+import { createLogHandler, DAPHNE_LOG_FORMAT, verbosityLevel } from './log-handler.js'
 import { createProjectLoader } from './project-loader.js'
 import { findSettings, type SettingsLocation } from './settings-loader.js'
 import { refuseInMemoryLayers } from './workers/in-memory-check.js'
@@ -66,7 +66,6 @@ export interface ServeOptions {
   workers?: number
 }
 
-const VERBOSITY: Record<number, LogLevel> = { 0: 'warn', 1: 'info', 2: 'debug', 3: 'debug' }
 const logger = getLogger('channels.cli')
 
 /** Daphne's flags → ServerOptions (milliseconds); exported for the CLI tests. */
@@ -167,12 +166,7 @@ export async function serve(
   options: ServeOptions,
   ctx: CliContext,
 ): Promise<number> {
-  const level = VERBOSITY[options.verbosity ?? 1]
-  if (level === undefined)
-    throw new CommandError(
-      `argument -v/--verbosity: invalid choice: ${options.verbosity} (choose from 0, 1, 2, 3)`,
-      { exitCode: 2 },
-    )
+  const level = verbosityLevel(options.verbosity)
   const serverOptions = serverOptionsFrom(options)
   // A supervisor's worker serves the supervisor's endpoints (port 0 resolved), on a shared port.
   const worker = connectToSupervisor(ctx.env)
