@@ -19,7 +19,7 @@ import { getLogger } from '../../asgi/logging.js'
 import type { ChannelMessage } from '../../asgi/types.js'
 import { capacityFor } from '../capacity.js'
 import type { CapacityRule } from '../capacity.js'
-import { cloneMessage } from '../clone.js'
+import { cloneMessage, isFlatMessage } from '../clone.js'
 import type { ChannelLayer, LayerExtension, LayerReceiver } from '../types.js'
 import {
   nonLocalName,
@@ -444,9 +444,12 @@ export class RedisChannelLayer implements ChannelLayer {
     }
     if (typeof target === 'string') this.mailboxes.deliver(target, message)
     else if (Array.isArray(target)) {
+      // Checked once, not per channel: a flat message's copy is a spread.
+      const flat = isFlatMessage(message)
       target.forEach((channel, i) => {
         if (typeof channel !== 'string') return
-        this.mailboxes.deliver(channel, i === 0 ? message : cloneMessage(message))
+        const copy = i === 0 ? message : flat ? { ...message } : cloneMessage(message)
+        this.mailboxes.deliver(channel, copy)
       })
     } else {
       logger.error(`Skipped a message on ${redisKey} without a target channel`)

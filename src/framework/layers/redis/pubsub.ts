@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { getLogger } from '../../asgi/logging.js'
 import type { ChannelMessage } from '../../asgi/types.js'
-import { cloneMessage } from '../clone.js'
+import { cloneMessage, isFlatMessage } from '../clone.js'
 import type { ChannelLayer, LayerExtension, LayerReceiver } from '../types.js'
 import {
   requireValidChannelName,
@@ -239,9 +239,14 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
     }
     const members = this.groups.get(name)
     if (members === undefined) return
+    // Checked once, not per member: a flat message's copy is a spread.
+    const flat = isFlatMessage(message)
     let first = true
     for (const channel of members) {
-      this.mailboxes.deliver(channel, first ? message : cloneMessage(message))
+      this.mailboxes.deliver(
+        channel,
+        first ? message : flat ? { ...message } : cloneMessage(message),
+      )
       first = false
     }
   }
