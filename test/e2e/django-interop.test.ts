@@ -312,46 +312,51 @@ describe('startDaphne', () => {
 })
 
 describe('core layer with different symmetric_encryption_keys', () => {
-  it('delivers nothing across; the receiving side logs the undecryptable message', async () => {
-    const logs = recordLogs()
-    const [django, ts] = await pair('core_encrypted', 'core_wrong_key')
-    const layer = 'core, wrong key'
-    try {
-      // Django (key A) → channels-ts (key B): our receive loop logs and skips it.
-      django.send({ group_send: { ...PAYLOAD, from: 'django' } })
-      await django.take((m) => m.done === 'group_send')
-      await django.take(isChatMessage) // Django hears itself: the message was sent.
-      expect(await ts.collect(isChatMessage, 1_000)).toEqual([])
-      const errors = logs.records.filter((r) => r.level === 'error')
-      expect(errors.map((r) => `${r.message} ${String(r.error)}`).join('\n')).toMatch(
-        /InvalidToken/,
-      )
-      note(layer, django, 'group_send', ts, `nothing delivered; logged: ${errors[0]!.message}`)
+  it(
+    'delivers nothing across; the receiving side logs the undecryptable message',
+    { timeout: 60_000 },
+    async () => {
+      const logs = recordLogs()
+      const [django, ts] = await pair('core_encrypted', 'core_wrong_key')
+      const layer = 'core, wrong key'
+      try {
+        // Django (key A) → channels-ts (key B): our receive loop logs and skips it.
+        django.send({ group_send: { ...PAYLOAD, from: 'django' } })
+        await django.take((m) => m.done === 'group_send')
+        await django.take(isChatMessage) // Django hears itself: the message was sent.
+        expect(await ts.collect(isChatMessage, 1_000)).toEqual([])
+        const errors = logs.records.filter((r) => r.level === 'error')
+        expect(errors.map((r) => `${r.message} ${String(r.error)}`).join('\n')).toMatch(
+          /InvalidToken/,
+        )
+        note(layer, django, 'group_send', ts, `nothing delivered; logged: ${errors[0]!.message}`)
 
-      // channels-ts (key B) → Django (key A). Our loop survived: we still hear ourselves.
-      ts.send({ group_send: { ...PAYLOAD, from: 'ts' } })
-      await ts.take((m) => m.done === 'group_send')
-      await ts.take(isChatMessage)
-      expect(await django.collect(isChatMessage, 1_000)).toEqual([])
-      // channels_redis raises InvalidToken out of receive(), which ends the Django consumer
-      // (daphne logs the traceback and closes the socket with 1011).
-      // daphne checks its applications once a second, so the close can take that long.
-      await vi.waitFor(
-        () => expect(daphne.output()).toMatch(/cryptography\.fernet\.InvalidToken/),
-        { timeout: 5_000, interval: 50 },
-      )
-      const timeout = new Promise((resolve) => setTimeout(() => resolve('still open'), 5_000))
-      expect(await Promise.race([django.closed, timeout])).toBe(1011)
-      note(
-        layer,
-        ts,
-        'group_send',
-        django,
-        'nothing delivered; daphne logged InvalidToken and closed the socket with 1011',
-      )
-    } finally {
-      logs.restore()
-      await Promise.all([django.close(), ts.close()])
-    }
-  })
+        // channels-ts (key B) → Django (key A). Our loop survived: we still hear ourselves.
+        ts.send({ group_send: { ...PAYLOAD, from: 'ts' } })
+        await ts.take((m) => m.done === 'group_send')
+        await ts.take(isChatMessage)
+        expect(await django.collect(isChatMessage, 1_000)).toEqual([])
+        // channels_redis raises InvalidToken out of receive(), which ends the Django consumer
+        // (daphne logs the traceback and closes the socket with 1011).
+        // daphne checks its applications once a second, so the close can take that long.
+        await vi.waitFor(
+          () => expect(daphne.output()).toMatch(/cryptography\.fernet\.InvalidToken/),
+          { timeout: 20_000, interval: 50 },
+        )
+        // A hang guard, generous: on a loaded 2-core machine daphne's once-a-second check can lag.
+        const timeout = new Promise((resolve) => setTimeout(() => resolve('still open'), 20_000))
+        expect(await Promise.race([django.closed, timeout])).toBe(1011)
+        note(
+          layer,
+          ts,
+          'group_send',
+          django,
+          'nothing delivered; daphne logged InvalidToken and closed the socket with 1011',
+        )
+      } finally {
+        logs.restore()
+        await Promise.all([django.close(), ts.close()])
+      }
+    },
+  )
 })
