@@ -317,7 +317,8 @@ describe('core layer with different symmetric_encryption_keys', () => {
     { timeout: 60_000 },
     async () => {
       const logs = recordLogs()
-      const [django, ts] = await pair('core_encrypted', 'core_wrong_key')
+      // Django on its own layer instance (same key and prefix as core_encrypted): see settings.py.
+      const [django, ts] = await pair('core_encrypted_solo', 'core_wrong_key')
       const layer = 'core, wrong key'
       try {
         // Django (key A) → channels-ts (key B): our receive loop logs and skips it.
