@@ -13,7 +13,7 @@ import type {
   Send,
 } from '../asgi/types.js'
 import { fastPathsEnabled, SETTLED } from '../asgi/fast-path.js'
-import { getChannelLayer } from '../layers/registry.js'
+import { addLayerHint, getChannelLayer } from '../layers/registry.js'
 import type { ChannelLayer } from '../layers/types.js'
 import { DispatchLoop, isThenable } from './dispatch-loop.js'
 import { handlerName } from './handler-name.js'
@@ -57,8 +57,7 @@ function noLayer(consumer: AnyConsumer, layer: null | typeof UNSET): InvalidChan
   }
   return new InvalidChannelLayerError(
     `${name}.channelLayer: no channel layer is configured for alias '${alias}'. ` +
-      `Add it to CHANNEL_LAYERS in settings, e.g. CHANNEL_LAYERS: { ${alias}: ` +
-      `{ BACKEND: 'channels.layers.InMemoryChannelLayer' } }.`,
+      addLayerHint(alias),
   )
 }
 

@@ -22,6 +22,7 @@ export {
   DEFAULT_CHANNEL_LAYER,
   channelLayers,
   getChannelLayer,
+  requireChannelLayer,
   layerBackendNames,
   registerLayerBackend,
 } from './registry.js'

@@ -187,9 +187,32 @@ export class ChannelLayerManager {
 /** The process-wide manager (Channels' `channel_layers`). */
 export const channelLayers = new ChannelLayerManager()
 
-/** The layer for `alias`, or null when CHANNEL_LAYERS does not configure it. */
+/** The layer for `alias`, or null when CHANNEL_LAYERS does not configure it (as in Channels). */
 export function getChannelLayer(alias: string = DEFAULT_CHANNEL_LAYER): ChannelLayer | null {
   return channelLayers.get(alias)
+}
+
+/**
+ * The layer for `alias`, for code that cannot work without one (a timer, a script, an HTTP view
+ * that sends to a group): throws InvalidChannelLayerError naming CHANNEL_LAYERS when it is not
+ * configured, where `getChannelLayer()` returns null.
+ */
+export function requireChannelLayer(alias: string = DEFAULT_CHANNEL_LAYER): ChannelLayer {
+  const layer = channelLayers.get(alias)
+  if (layer === null) {
+    throw new InvalidChannelLayerError(
+      `No channel layer is configured for alias '${alias}'. ${addLayerHint(alias)}`,
+    )
+  }
+  return layer
+}
+
+/** How to configure a missing alias, for the errors that name one. */
+export function addLayerHint(alias: string): string {
+  return (
+    `Add it to CHANNEL_LAYERS in settings, e.g. CHANNEL_LAYERS: { ${alias}: ` +
+    `{ BACKEND: 'channels.layers.InMemoryChannelLayer' } }.`
+  )
 }
 
 /** A BACKEND that is neither a name nor a class, as error messages show it. */

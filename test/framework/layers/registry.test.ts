@@ -6,6 +6,7 @@ import {
   channelLayers,
   getChannelLayer,
   registerLayerBackend,
+  requireChannelLayer,
 } from '../../../src/framework/layers/registry.js'
 import type { ChannelLayer } from '../../../src/framework/layers/types.js'
 import { configureSettings, overrideSettings } from '../../../src/framework/settings/settings.js'
@@ -65,6 +66,20 @@ describe('ChannelLayerManager (tests/test_layers.py)', () => {
     })
     expect(inside).toBeInstanceOf(InMemoryChannelLayer)
     expect(getChannelLayer()).toBeNull()
+  })
+
+  it('requireChannelLayer gives the same layer, or throws naming CHANNEL_LAYERS', () => {
+    expect(() => requireChannelLayer()).toThrow(
+      new InvalidChannelLayerError(
+        "No channel layer is configured for alias 'default'. Add it to CHANNEL_LAYERS in " +
+          "settings, e.g. CHANNEL_LAYERS: { default: { BACKEND: 'channels.layers.InMemoryChannelLayer' } }.",
+      ),
+    )
+    expect(() => requireChannelLayer('other')).toThrow(/alias 'other'.*CHANNEL_LAYERS: \{ other:/)
+    overrideSettings({ CHANNEL_LAYERS: IN_MEMORY }, () => {
+      expect(requireChannelLayer()).toBe(getChannelLayer())
+      expect(() => requireChannelLayer('other')).toThrow(InvalidChannelLayerError)
+    })
   })
 
   it('keeps the cache when other settings change', () => {
