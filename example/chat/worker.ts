@@ -16,7 +16,7 @@ import {
   getLogger,
   InMemoryChannelLayer,
   type ChannelLayer,
-  type ChannelMessage,
+  type EventLayer,
 } from 'channels-ts'
 
 /** The worker's channel: `channels runworker chat-log`. */
@@ -36,6 +36,17 @@ export interface LoggedMessage {
   message: string
 }
 
+/** What the worker handles, by message type: a message to keep, and a request for a room's log. */
+export type ChatLogEvents = {
+  'chat.log': LoggedMessage & { room: string }
+  'chat.history': { room: string; reply_channel: string }
+}
+
+/** What the worker answers a history request with, on the requester's reply channel. */
+export type HistoryReply = {
+  'chat.history.reply': { messages: LoggedMessage[] }
+}
+
 /** The log: in the worker, or in the server with the in-memory layer. */
 const rooms = new Map<string, LoggedMessage[]>()
 
@@ -44,7 +55,8 @@ function keep(room: string, entry: LoggedMessage): void {
   // Deleted and set again: the Map's order is then the order of the rooms' last messages.
   rooms.delete(room)
   rooms.set(room, [...messages.slice(1 - KEEP), entry])
-  if (rooms.size > MAX_ROOMS) rooms.delete(rooms.keys().next().value as string)
+  const oldest = rooms.keys().next()
+  if (rooms.size > MAX_ROOMS && !oldest.done) rooms.delete(oldest.value)
 }
 
 /**
@@ -52,27 +64,39 @@ function keep(room: string, entry: LoggedMessage): void {
  * it raise: runworker logs that and hands the next message to a new instance (the log lives in
  * the module, so it is kept).
  */
-export class ChatLogConsumer extends AsyncConsumer {
-  /** `{ type: 'chat.log', room, user, message }`: keep the message. */
-  chat_log(event: ChannelMessage): void {
-    const user = event.user === null ? null : text(event, 'user')
-    keep(text(event, 'room'), { user, message: text(event, 'message') })
+export class ChatLogConsumer extends AsyncConsumer<{ events: ChatLogEvents }> {
+  /** Keep the message. */
+  chat_log({ room, user, message }: ChatLogEvents['chat.log']): void {
+    keep(checked(room, 'chat.log', 'room'), {
+      user: user === null ? null : checked(user, 'chat.log', 'user'),
+      message: checked(message, 'chat.log', 'message'),
+    })
   }
 
-  /** `{ type: 'chat.history', room, reply_channel }`: send the room's messages back. */
-  async chat_history(event: ChannelMessage): Promise<void> {
-    const messages = rooms.get(text(event, 'room')) ?? []
-    await this.channelLayer.send(text(event, 'reply_channel'), {
+  /** Send the room's messages back. */
+  async chat_history({ room, reply_channel }: ChatLogEvents['chat.history']): Promise<void> {
+    // The answer goes to whoever asked: the layer seen as theirs.
+    const requester: EventLayer<HistoryReply> = this.channelLayer
+    await requester.send(checked(reply_channel, 'chat.history', 'reply_channel'), {
       type: 'chat.history.reply',
-      messages,
+      messages: rooms.get(checked(room, 'chat.history', 'room')) ?? [],
     })
   }
 }
 
-function text(event: ChannelMessage, key: string): string {
-  const value = event[key]
-  if (typeof value !== 'string') throw new TypeError(`${event.type}: '${key}' is not a string`)
+/**
+ * `chat-log` takes messages from every process on the layer, a Django one too, so a field is
+ * checked here, where it comes in, before the worker relies on what ChatLogEvents says.
+ */
+function checked(value: unknown, type: string, key: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${type}: '${key}' is not a string`)
   return value
+}
+
+function isLoggedMessage(value: unknown): value is LoggedMessage {
+  if (typeof value !== 'object' || value === null) return false
+  if (!('message' in value) || typeof value.message !== 'string') return false
+  return 'user' in value && (value.user === null || typeof value.user === 'string')
 }
 
 let fullWarned = false
@@ -88,8 +112,9 @@ export async function keepMessage(
   entry: LoggedMessage,
 ): Promise<void> {
   if (layer instanceof InMemoryChannelLayer) return keep(room, entry)
+  const worker: EventLayer<ChatLogEvents> = layer
   try {
-    await layer.send(CHAT_LOG_CHANNEL, { type: 'chat.log', room, ...entry })
+    await worker.send(CHAT_LOG_CHANNEL, { type: 'chat.log', room, ...entry })
     fullWarned = false
   } catch (error) {
     if (!(error instanceof ChannelFull)) {
@@ -113,19 +138,18 @@ export async function roomHistory(
   room: string,
 ): Promise<LoggedMessage[] | null> {
   if (layer instanceof InMemoryChannelLayer) return rooms.get(room) ?? []
+  const worker: EventLayer<ChatLogEvents> = layer
   // A channel of this process for the answer.
   const replyChannel = await layer.newChannel()
   try {
-    await layer.send(CHAT_LOG_CHANNEL, {
-      type: 'chat.history',
-      room,
-      reply_channel: replyChannel,
-    })
+    await worker.send(CHAT_LOG_CHANNEL, { type: 'chat.history', room, reply_channel: replyChannel })
     const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS)
     const answer = await layer.receive(replyChannel, { signal })
-    return answer.messages as LoggedMessage[]
+    // What comes off the layer is unchecked: keep only well-formed entries.
+    return Array.isArray(answer.messages) ? answer.messages.filter(isLoggedMessage) : []
   } catch (error) {
-    if (error instanceof ChannelFull || (error as Error).name === 'TimeoutError') return null
+    const timedOut = error instanceof Error && error.name === 'TimeoutError'
+    if (error instanceof ChannelFull || timedOut) return null
     throw error
   }
 }

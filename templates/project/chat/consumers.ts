@@ -7,13 +7,28 @@
 import { AsyncHttpConsumer, AsyncWebsocketConsumer, type AuthScope } from 'channels-ts'
 import { keepMessage, roomHistory } from './worker.js'
 
-export class ChatConsumer extends AsyncWebsocketConsumer {
+/** What the room group carries: one line of chat. */
+export interface ChatMessage {
+  message: string
+  user: string | null
+}
+
+/**
+ * What the consumer declares: its route's kwargs (routing.ts checks the route against them), the
+ * group messages it handles (each needs its handler, and a groupSend must carry their fields),
+ * and the scope AuthMiddlewareStack gives it.
+ */
+export class ChatConsumer extends AsyncWebsocketConsumer<{
+  kwargs: { room_name: string }
+  events: { 'chat.message': ChatMessage }
+  scope: AuthScope
+}> {
   roomName = ''
   roomGroupName = ''
 
   override async connect(): Promise<void> {
     // The route admits 1 to 94 word characters, so `chat_<room>` is a valid group name.
-    this.roomName = String(this.scope.url_route?.kwargs.room_name)
+    this.roomName = this.scope.url_route.kwargs.room_name
     this.roomGroupName = `chat_${this.roomName}`
     // Join the room group.
     await this.channelLayer.groupAdd(this.roomGroupName, this.channelName)
@@ -38,13 +53,13 @@ export class ChatConsumer extends AsyncWebsocketConsumer {
   }
 
   /** A message from the room group (type 'chat.message'): send it down the WebSocket. */
-  async chat_message(event: { message: string; user: string | null }): Promise<void> {
+  async chat_message(event: ChatMessage): Promise<void> {
     await this.send({ textData: JSON.stringify({ message: event.message, user: event.user }) })
   }
 
   /** The logged-in user's name (scope.user, from AuthMiddlewareStack), or null when anonymous. */
   #userName(): string | null {
-    const { user } = this.scope as AuthScope
+    const { user } = this.scope
     // A backend's user counts as authenticated unless it says otherwise; AnonymousUser says false.
     return user.isAuthenticated !== false && user.username ? user.username : null
   }
@@ -63,15 +78,14 @@ function chatMessage(textData: string | undefined): string | undefined {
   } catch {
     return undefined
   }
-  if (data === null || typeof data !== 'object') return undefined
-  const { message } = data as { message?: unknown }
-  return typeof message === 'string' ? message : undefined
+  if (typeof data !== 'object' || data === null || !('message' in data)) return undefined
+  return typeof data.message === 'string' ? data.message : undefined
 }
 
 /** `GET /chat/<room>/history/`: the room's kept messages, as JSON, for the page to show first. */
-export class HistoryConsumer extends AsyncHttpConsumer {
+export class HistoryConsumer extends AsyncHttpConsumer<{ kwargs: { room_name: string } }> {
   override async handle(): Promise<void> {
-    const room = String(this.scope.url_route?.kwargs.room_name)
+    const room = this.scope.url_route.kwargs.room_name
     const messages = await roomHistory(this.channelLayer, room)
     // kept: false when no worker answered; the page says so.
     const body = JSON.stringify({ messages: messages ?? [], kept: messages !== null })

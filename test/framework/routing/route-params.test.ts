@@ -10,6 +10,7 @@ import {
   AsyncHttpConsumer,
   AsyncWebsocketConsumer,
   path,
+  registerConverter,
   rePath,
   URLRouter,
   type PathKwargs,
@@ -164,6 +165,16 @@ describe('path() and rePath() check the route against the consumer', () => {
     expectTypeOf<RouteKwargsCheck<App, PathKwargs<'<int:id>/'>>>().toEqualTypeOf<unknown>()
   })
 
+  it('check a route through a converter the types are told about (PathConverterTypes)', () => {
+    registerConverter({ regex: '\\w{1,94}', toPython: (value) => value }, 'room')
+    expectTypeOf<PathKwargs<'ws/chat/<room:room_name>/'>>().toEqualTypeOf<{ room_name: string }>()
+    new URLRouter([
+      path('ws/chat/<room:room_name>/', RoomConsumer.asAsgi()),
+      // @ts-expect-error a misspelled kwarg in the converter route is caught
+      path('ws/chat/<room:roomname>/', RoomConsumer.asAsgi()),
+    ])
+  })
+
   it('accept any route to a consumer that declares no kwargs, or to another application', () => {
     new URLRouter([
       path('ws/<str:anything>/<int:n>/', Untyped.asAsgi()),
@@ -220,3 +231,11 @@ describe('what the types say is what routing does', () => {
     }
   })
 })
+
+// What the converter test above tells the types: a `room` converter gives a string.
+declare module '../../../src/framework/routing/route-params.js' {
+  interface PathConverterTypes {
+    /** 1 to 94 word characters: a room name that fits a group name. */
+    room: string
+  }
+}
