@@ -240,6 +240,9 @@ export async function serve(
     logger.info(`Starting server at ${endpoints.join(', ')}`)
     const createServer = await ctx.createServer()
     server = createServer(loaded.generation.app, parsed, serverOptions)
+    // Signals are ours before the first socket listens: a SIGTERM that lands while the server
+    // starts then drains it instead of killing a process that already accepts connections.
+    const shutdown = ctx.shutdown()
     let started
     try {
       started = await server.start()
@@ -256,7 +259,6 @@ export async function serve(
         logger.info(`Listening on ${describeEndpoint(endpoint)}`)
       }
     }
-    const shutdown = ctx.shutdown()
     worker?.listening()
     await untilAborted(worker ? AbortSignal.any([shutdown, worker.stopped]) : shutdown)
     return 0

@@ -14,6 +14,8 @@ export interface FakeRun {
   options?: ServerOptions
   started: boolean
   stopped: boolean
+  /** How many SIGTERM listeners the process had when the server was asked to start. */
+  signalListenersAtStart?: number
   /** The endpoints as strports strings, sorted as given. */
   endpointStrings(): string[]
 }
@@ -33,6 +35,8 @@ export async function runCli(
     env?: Record<string, string | undefined>
     startError?: Error
     keepRunning?: (stop: () => void) => void
+    /** Leave the shutdown signal to the CLI's own SIGINT/SIGTERM handlers. */
+    processSignals?: boolean
   } = {},
 ): Promise<RunResult> {
   const { main } = await import('../../src/cli/index.js')
@@ -58,7 +62,9 @@ export async function runCli(
       async start(): Promise<CliServerStarted> {
         if (options.startError) throw options.startError
         server.started = true
-        if (options.keepRunning) options.keepRunning(() => controller.abort())
+        server.signalListenersAtStart = process.listenerCount('SIGTERM')
+        if (options.processSignals) process.emit('SIGTERM', 'SIGTERM')
+        else if (options.keepRunning) options.keepRunning(() => controller.abort())
         else controller.abort()
         return {
           reactor: 'node',
@@ -90,7 +96,7 @@ export async function runCli(
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
     color: false,
-    shutdown: controller.signal,
+    ...(options.processSignals ? {} : { shutdown: controller.signal }),
     now: () => new Date(2026, 10, 26, 6, 33, 49),
   }
   const code = await main(argv, deps)

@@ -284,4 +284,16 @@ describe('serve options', () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('Listen failure')
   })
+
+  it('handles SIGTERM from before the server listens, so a signal during start drains it', async () => {
+    const before = process.listenerCount('SIGTERM')
+    const result = await runCli(['serve', 'app.mjs:application', '-v', '0'], {
+      cwd: dir,
+      processSignals: true,
+    })
+    expect(result.server.signalListenersAtStart).toBe(before + 1)
+    expect(result.code).toBe(0)
+    expect(result.server.stopped).toBe(true)
+    expect(process.listenerCount('SIGTERM')).toBe(before)
+  })
 })
