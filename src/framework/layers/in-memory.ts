@@ -6,6 +6,7 @@
  */
 import { CancelledError, ChannelFull, ValueError } from '../asgi/errors.js'
 import { handOvers, NOT_PENDING, type HandOver } from '../asgi/fast-path.js'
+import type { InspectableLayer, LayerReport } from '../asgi/inspection.js'
 import type { ChannelMessage } from '../asgi/types.js'
 import { capacityFor, checkCapacity, compileCapacities } from './capacity.js'
 import type { CapacityRule, ChannelCapacityInput } from './capacity.js'
@@ -65,7 +66,7 @@ const TO_RECEIVER: HandOver<LayerReceiver, ChannelMessage> = {
 }
 
 /** The in-process channel layer (Channels' `channels.layers.InMemoryChannelLayer`). */
-export class InMemoryChannelLayer implements ChannelLayer {
+export class InMemoryChannelLayer implements ChannelLayer, InspectableLayer {
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush']
   /** Message lifetime in seconds. */
   readonly expiry: number
@@ -86,6 +87,12 @@ export class InMemoryChannelLayer implements ChannelLayer {
   private readonly watched = new WeakMap<AbortSignal, WaiterSet>()
   // newChannelNow's scratch space.
   private readonly nameCodes: number[] = []
+  // What inspect() reports. Failures are counted always (they are off the fast path); group
+  // sends only once somebody inspects, so an unobserved layer does no bookkeeping per message.
+  private refused = 0
+  private dropped = 0
+  private expired = 0
+  private groupSends: Map<string, number> | null = null
 
   constructor(options: InMemoryChannelLayerOptions = {}) {
     const given: unknown = options
@@ -138,6 +145,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
       this.cleanMessages(now)
       if (this.deliver(channel, message, now)) return
     }
+    this.refused++
     throw new ChannelFull(channel)
   }
 
@@ -271,9 +279,42 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.cleanIfDue(now)
     const members = this._groups.get(group)
     if (members === undefined) return
+    if (this.groupSends !== null) this.groupSends.set(group, (this.groupSends.get(group) ?? 0) + 1)
     // One look at the message instead of a generic deep copy per member.
     const flat = isFlatMessage(message)
-    for (const channel of members.keys()) this.deliver(channel, message, now, flat)
+    for (const channel of members.keys()) {
+      if (!this.deliver(channel, message, now, flat)) this.dropped++
+    }
+  }
+
+  /** The layer's channels, groups and counters (InspectableLayer); starts counting group sends. */
+  inspect(): LayerReport {
+    const sends = (this.groupSends ??= new Map<string, number>())
+    const channels = []
+    for (const [name, queue] of this._channels) {
+      channels.push({ name, queued: queue.size, capacity: queue.capacity })
+    }
+    const groups = []
+    for (const [name, members] of this._groups) {
+      groups.push({ name, members: members.size, sends: sends.get(name) ?? 0 })
+    }
+    // Groups gone since: their counts would otherwise stay for the process's life.
+    for (const name of sends.keys()) if (!this._groups.has(name)) sends.delete(name)
+    return {
+      backend: 'InMemoryChannelLayer',
+      location: 'in this process',
+      channels,
+      groups,
+      refused: this.refused,
+      dropped: this.dropped,
+      expired: this.expired,
+    }
+  }
+
+  /** A group's member channels, or null when there is no such group. */
+  groupMembers(group: string): string[] | null {
+    const members = this._groups.get(group)
+    return members === undefined ? null : [...members.keys()]
   }
 
   /** Drop every queued message and every group. Waiting receivers keep waiting. */
@@ -396,7 +437,11 @@ export class InMemoryChannelLayer implements ChannelLayer {
     let next = Infinity
     let expired: Set<string> | undefined
     for (const [name, queue] of this._channels) {
-      if (queue.dropExpired(now) > 0) (expired ??= new Set()).add(name)
+      const dropped = queue.dropExpired(now)
+      if (dropped > 0) {
+        this.expired += dropped
+        ;(expired ??= new Set()).add(name)
+      }
       if (queue.idle) this._channels.delete(name)
       else if (queue.headExpiry < next) next = queue.headExpiry
     }

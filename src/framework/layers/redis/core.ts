@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { ChannelFull } from '../../asgi/errors.js'
+import type { InspectableLayer, LayerReport } from '../../asgi/inspection.js'
 import { getLogger } from '../../asgi/logging.js'
 import type { ChannelMessage } from '../../asgi/types.js'
 import { capacityFor } from '../capacity.js'
@@ -104,7 +105,7 @@ const FLUSH_SCRIPT = `
         `
 
 /** The channels_redis core layer (`channels_redis.core.RedisChannelLayer`). */
-export class RedisChannelLayer implements ChannelLayer {
+export class RedisChannelLayer implements ChannelLayer, InspectableLayer {
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush']
   /** Key prefix (`asgi`). */
   readonly prefix: string
@@ -130,6 +131,7 @@ export class RedisChannelLayer implements ChannelLayer {
   private sendIndex = 0
   private receiveIndex = 0
   private closed = false
+  private refused = 0
 
   constructor(config: Record<string, unknown> = {}) {
     const options = parseCoreConfig(config)
@@ -153,6 +155,27 @@ export class RedisChannelLayer implements ChannelLayer {
   /** The capacity of a channel: the first matching `channel_capacity` rule, else `capacity`. */
   getCapacity(channel: string): number {
     return capacityFor(this.capacityRules, channel, this.capacity)
+  }
+
+  /**
+   * What this process sees (InspectableLayer): the buffers of the channels it receives on and
+   * its refused sends. Queues and groups live in Redis and are not listed; messages expire there.
+   */
+  inspect(): LayerReport {
+    return {
+      backend: 'RedisChannelLayer',
+      location: this.hosts.map((h) => h.label).join(', '),
+      channels: this.mailboxes.report(),
+      groups: null,
+      refused: this.refused,
+      dropped: this.mailboxes.dropped,
+      expired: 0,
+    }
+  }
+
+  /** Not known here: the members are in Redis. */
+  groupMembers(): null {
+    return null
   }
 
   toString(): string {
@@ -179,7 +202,10 @@ export class RedisChannelLayer implements ChannelLayer {
       host.call(['ZREMRANGEBYSCORE', key, '0', String(Math.trunc(now) - this.expirySeconds())]),
       host.call(['ZCOUNT', key, '-inf', '+inf']),
     ])
-    if ((count as number) >= this.getCapacity(channel)) throw new ChannelFull(channel)
+    if ((count as number) >= this.getCapacity(channel)) {
+      this.refused++
+      throw new ChannelFull(channel)
+    }
     await Promise.all([
       host.call(['ZADD', key, String(now), member]),
       host.call(['EXPIRE', key, String(this.expirySeconds())]),

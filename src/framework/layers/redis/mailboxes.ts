@@ -9,6 +9,7 @@
 import { CancelledError } from '../../asgi/errors.js'
 import { handOvers, NOT_PENDING, type HandOver } from '../../asgi/fast-path.js'
 import { getLogger } from '../../asgi/logging.js'
+import type { ChannelReport } from '../../asgi/inspection.js'
 import type { ChannelMessage } from '../../asgi/types.js'
 import { ChannelQueue } from '../channel-queue.js'
 import type { LayerReceiver } from '../types.js'
@@ -53,6 +54,8 @@ export interface MailboxOptions {
 export class Mailboxes {
   private readonly boxes = new Map<string, ChannelQueue>()
   private readonly waitingPerKey = new Map<string, number>()
+  /** Messages a full buffer dropped. */
+  dropped = 0
 
   constructor(private readonly options: MailboxOptions) {}
 
@@ -134,12 +137,22 @@ export class Mailboxes {
     const target = box ?? this.box(channel)
     if (target.size >= target.capacity) {
       target.shift()
+      this.dropped++
       logger.warn(
         `Channel ${channel} is not reading its messages: its buffer is full ` +
           `(${target.capacity}), so the oldest one was dropped`,
       )
     }
     target.push(message, Infinity)
+  }
+
+  /** Each channel this process receives on, with what its buffer holds. */
+  report(): ChannelReport[] {
+    const channels: ChannelReport[] = []
+    for (const [name, box] of this.boxes) {
+      channels.push({ name, queued: box.size, capacity: box.capacity })
+    }
+    return channels
   }
 
   /** Drop every buffered message (flush); receivers keep waiting. */

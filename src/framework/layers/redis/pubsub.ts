@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
+import type { GroupReport, InspectableLayer, LayerReport } from '../../asgi/inspection.js'
 import { getLogger } from '../../asgi/logging.js'
 import type { ChannelMessage } from '../../asgi/types.js'
 import { cloneMessage, isFlatMessage } from '../clone.js'
@@ -33,7 +34,7 @@ const logger = getLogger('channels.layers.redis')
 const BUFFER_LIMIT = 1000
 
 /** The channels_redis pub/sub layer (`channels_redis.pubsub.RedisPubSubChannelLayer`). */
-export class RedisPubSubChannelLayer implements ChannelLayer {
+export class RedisPubSubChannelLayer implements ChannelLayer, InspectableLayer {
   readonly extensions: readonly LayerExtension[] = ['groups', 'flush']
   /** Prefix of channel names and group channels (`asgi`). */
   readonly prefix: string
@@ -46,6 +47,8 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
   private readonly groups = new Map<string, Set<string>>()
   private readonly sends = new WriteBehind()
   private closed = false
+  /** Group sends per group, once inspect() was called (see InspectableLayer). */
+  private groupSends: Map<string, number> | null = null
 
   constructor(config: Record<string, unknown> = {}) {
     const options = parsePubSubConfig(config)
@@ -61,6 +64,37 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
         if (!this.channels.has(channel)) void this.subscribeChannel(channel).catch(logFailure)
       },
     })
+  }
+
+  /**
+   * What this process sees (InspectableLayer): the buffers of its channels and the groups its
+   * channels joined, with this process's members only. Published messages are not queued.
+   */
+  inspect(): LayerReport {
+    const sends = (this.groupSends ??= new Map<string, number>())
+    const head = this.groupChannel('')
+    const groups: GroupReport[] = []
+    for (const [groupChannel, members] of this.groups) {
+      const name = groupChannel.slice(head.length)
+      groups.push({ name, members: members.size, sends: sends.get(name) ?? 0 })
+    }
+    // Only groups with members here are listed: other counts would stay for the process's life.
+    for (const name of sends.keys()) if (!this.groups.has(head + name)) sends.delete(name)
+    return {
+      backend: 'RedisPubSubChannelLayer',
+      location: this.shards.map((s) => s.host.label).join(', '),
+      channels: this.mailboxes.report(),
+      groups,
+      refused: 0,
+      dropped: this.mailboxes.dropped,
+      expired: 0,
+    }
+  }
+
+  /** This process's members of `group`, or null when none of its channels joined it. */
+  groupMembers(group: string): string[] | null {
+    const members = this.groups.get(this.groupChannel(group))
+    return members === undefined ? null : [...members]
   }
 
   toString(): string {
@@ -163,6 +197,7 @@ export class RedisPubSubChannelLayer implements ChannelLayer {
   async groupSend(group: string, message: ChannelMessage): Promise<void> {
     requireValidMessage(message)
     requireValidGroupName(group)
+    if (this.groupSends !== null) this.groupSends.set(group, (this.groupSends.get(group) ?? 0) + 1)
     await this.publish(this.groupChannel(group), pubSubSerializer.serialize(message))
   }
 
