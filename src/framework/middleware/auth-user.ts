@@ -1,27 +1,16 @@
 /**
  * Users and authentication backends. The framework has no user model: the project supplies
- * backends that look users up by id (`getUser`), configured in AUTHENTICATION_BACKENDS.
+ * backends that look users up by id (`getUser`), configured in AUTHENTICATION_BACKENDS; next to a
+ * Django site, Django's own `'django.contrib.auth.backends.ModelBackend'` (the default when
+ * DATABASES is set) reads Django's user table.
  * @module
  */
 import { ImproperlyConfigured } from '../asgi/errors.js'
 import { getSettings } from '../settings/index.js'
+import type { AuthBackend, AuthUser } from './auth-types.js'
+import { DjangoModelBackend, MODEL_BACKEND } from './django/model-backend.js'
 
-/** What `login` needs from a user object. */
-export interface AuthUser {
-  /** Primary key; stored in the session as a string. */
-  id: string | number
-  username?: string
-  /** Treated as true when absent (only AnonymousUser says false). */
-  isAuthenticated?: boolean
-  isAnonymous?: boolean
-  /** The name of the backend that authenticated this user (used by `login`). */
-  backend?: string
-  /**
-   * A hash of credentials (e.g. of the password hash): when it changes, sessions made with the
-   * old one stop authenticating (Django's `get_session_auth_hash`).
-   */
-  getSessionAuthHash?(): string
-}
+export type { AuthBackend, AuthUser } from './auth-types.js'
 
 /**
  * The user of a connection that is not logged in (Django's `AnonymousUser`). Its fields live on
@@ -56,17 +45,6 @@ for (const [key, value] of Object.entries({
 
 /** `scope.user` after AuthMiddleware ran. */
 export type ScopeUser = AuthUser | AnonymousUser
-
-/**
- * Looks users up by the id stored in the session. Implement this for your user storage and list
- * the object (or class, instantiated once) in AUTHENTICATION_BACKENDS.
- */
-export interface AuthBackend<U extends AuthUser = AuthUser> {
-  /** The user with this id (the session's string form of `user.id`), or null. */
-  getUser(userId: string): Promise<U | null> | U | null
-  /** Stored in the session; defaults to the class name. Must be unique among the backends. */
-  name?: string
-}
 
 /** An AUTHENTICATION_BACKENDS entry: a backend, a backend class, or a registered name. */
 export type AuthBackendEntry = AuthBackend | (new () => AuthBackend) | string
@@ -103,16 +81,28 @@ export function backendName(entry: AuthBackendEntry, index = 0): string {
 
 /** The configured backends, in order (Django's `_get_backends`). */
 export function loadBackends(): LoadedBackend[] {
-  const entries = getSettings().AUTHENTICATION_BACKENDS ?? []
+  const settings = getSettings()
+  const entries =
+    settings.AUTHENTICATION_BACKENDS ?? (settings.DATABASES === undefined ? [] : [MODEL_BACKEND])
   return entries.map((entry, index) => {
     const name = backendName(entry as AuthBackendEntry, index)
     return { name, backend: instantiate(entry, name, index) }
   })
 }
 
+// Django's ModelBackend by its dotted name, made once per settings object (its table comes from
+// AUTH_USER_MODEL).
+let shared: { settings: object; backend: DjangoModelBackend } | undefined
+
+function modelBackend(): DjangoModelBackend {
+  const settings = getSettings()
+  if (shared?.settings !== settings) shared = { settings, backend: new DjangoModelBackend() }
+  return shared.backend
+}
+
 function instantiate(entry: unknown, name: string, index: number): AuthBackend {
   if (typeof entry === 'string') {
-    const backend = registered.get(entry)
+    const backend = registered.get(entry) ?? (entry === MODEL_BACKEND ? modelBackend() : undefined)
     if (backend === undefined) {
       throw new ImproperlyConfigured(
         `AUTHENTICATION_BACKENDS[${index}] names ${JSON.stringify(name)}, which is not registered ` +

@@ -92,7 +92,9 @@ async function userFromBackend(
     const verified =
       typeof stored === 'string' &&
       stored !== '' &&
-      constantTimeCompare(stored, user.getSessionAuthHash())
+      (typeof user.verifySessionAuthHash === 'function'
+        ? user.verifySessionAuthHash(stored)
+        : constantTimeCompare(stored, user.getSessionAuthHash()))
     if (!verified) {
       await session.flush()
       user = null
@@ -137,6 +139,7 @@ export async function login(
   session.set(BACKEND_SESSION_KEY, resolveBackendName(options.backend, target))
   session.set(HASH_SESSION_KEY, authHash)
   scope.user = target
+  await target.recordLogin?.()
   userLoggedIn.send({ sender: target.constructor, request: null, user: target, scope })
 }
 

@@ -74,12 +74,21 @@ export function b62Decode(text: string): number {
   return sign * n
 }
 
-/** Django's `salted_hmac(...).digest()` with SHA-256: key = sha256(salt + secret). */
-export function saltedHmac(salt: string, value: string, secret: string): Buffer {
-  const key = createHash('sha256')
+/**
+ * Django's `salted_hmac(...).digest()`: key = H(salt + secret), then HMAC-H of `value`. H is
+ * SHA-256 (Django's signing and session auth hash since 3.1); `'sha1'` is its older default,
+ * which Django 3.2 still reads in pre-3.1 session data and auth hashes.
+ */
+export function saltedHmac(
+  salt: string,
+  value: string,
+  secret: string,
+  algorithm: 'sha256' | 'sha1' = 'sha256',
+): Buffer {
+  const key = createHash(algorithm)
     .update(salt + secret, 'utf8')
     .digest()
-  return createHmac('sha256', key).update(value, 'utf8').digest()
+  return createHmac(algorithm, key).update(value, 'utf8').digest()
 }
 
 /** Compare two strings without leaking where they differ (Django's `constant_time_compare`). */

@@ -11,4 +11,10 @@ export {
   overrideSettings,
 } from './settings.js'
 export type { SettingsListener } from './settings.js'
-export type { DefaultedKey, ResolvedSettings, SameSite, Settings } from './types.js'
+export type {
+  DefaultedKey,
+  DjangoDatabaseSettings,
+  ResolvedSettings,
+  SameSite,
+  Settings,
+} from './types.js'

@@ -7,6 +7,22 @@ import type { AnyApplication } from '../asgi/types.js'
 import type { ChannelLayerConfig } from '../layers/types.js'
 import type { SessionStore } from '../middleware/sessions/store.js'
 
+/**
+ * One entry of DATABASES, with Django's keys. ENGINE `'django.db.backends.sqlite3'` (NAME is the
+ * file) or `'django.db.backends.postgresql'` (NAME is the database; HOST empty means the local
+ * socket directory, a path a socket directory).
+ */
+export interface DjangoDatabaseSettings {
+  ENGINE: string
+  NAME: string
+  USER?: string
+  PASSWORD?: string
+  HOST?: string
+  PORT?: string | number
+  /** PostgreSQL: `connect_timeout` (seconds), `sslmode`; SQLite: `timeout` (seconds). */
+  OPTIONS?: Readonly<Record<string, unknown>>
+}
+
 /** `SameSite` values Django accepts for `SESSION_COOKIE_SAMESITE` (`false` leaves it out). */
 export type SameSite = 'Lax' | 'Strict' | 'None' | false
 
@@ -68,7 +84,20 @@ export interface Settings {
   SESSION_FILE_PATH?: string
   /** SQLite file of the `'db'` session store. */
   SESSION_DB_PATH?: string
-  /** Authentication backends, tried in order (their names or objects). */
+  /** Older secret keys still accepted when verifying signatures and session auth hashes. */
+  SECRET_KEY_FALLBACKS?: readonly string[]
+  /**
+   * Django's databases, by alias, as in the Django project's settings: `default` is where the
+   * `'django.contrib.sessions.backends.db'` engine finds `django_session` and where
+   * `DjangoModelBackend` finds the users. SQLite and PostgreSQL.
+   */
+  DATABASES?: Readonly<Record<string, DjangoDatabaseSettings>>
+  /** Django's user model as `'app_label.ModelName'` (default `'auth.User'`, table `auth_user`). */
+  AUTH_USER_MODEL?: string
+  /**
+   * Authentication backends, tried in order (their names or objects). Unset: `DjangoModelBackend`
+   * when DATABASES is set, none otherwise.
+   */
   AUTHENTICATION_BACKENDS?: readonly unknown[]
   /** Mount prefix of the site; becomes the scope's `root_path`. */
   FORCE_SCRIPT_NAME?: string

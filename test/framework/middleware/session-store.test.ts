@@ -16,11 +16,23 @@ import {
   createSession,
 } from '../../../src/framework/middleware/sessions/engine.js'
 import { StoreSession } from '../../../src/framework/middleware/sessions/store-session.js'
+import { openDatabase } from '../../../src/framework/middleware/django/database.js'
+import { DjangoSessionStore } from '../../../src/framework/middleware/django/session-store.js'
+import { ImproperlyConfigured } from '../../../src/framework/asgi/errors.js'
+import { createDjangoSqlite } from './django/django-sqlite.js'
 import { tempDir, useSettings } from './helpers.js'
 
 type Factory = (dir: string) => SessionStore & { clearExpired(): unknown }
 const STORES: [string, Factory][] = [
   ['memory', () => new MemorySessionStore()],
+  [
+    "Django's django_session (SQLite)",
+    (dir) => {
+      const db = openDatabase(createDjangoSqlite(dir).settings)
+      const store = new DjangoSessionStore({ database: db, keys: { key: 'k', fallbackKeys: [] } })
+      return Object.assign(store, { close: () => void db.close() })
+    },
+  ],
   ['sqlite', (dir) => new SqliteSessionStore({ path: join(dir, 's.sqlite3') })],
   ['file', (dir) => new FileSessionStore({ directory: join(dir, 'sessions') })],
 ]
@@ -158,8 +170,6 @@ describe('engine resolution', () => {
   it.each([
     ['db', SqliteSessionStore],
     ['sqlite', SqliteSessionStore],
-    ['django.contrib.sessions.backends.db', SqliteSessionStore],
-    ['django.contrib.sessions.backends.cached_db', SqliteSessionStore],
     ['memory', MemorySessionStore],
     ['cache', MemorySessionStore],
     ['django.contrib.sessions.backends.cache', MemorySessionStore],
@@ -171,6 +181,24 @@ describe('engine resolution', () => {
     // Cached: every connection shares one store (one database handle).
     expect(getSessionStore(engine)).toBe(store)
   })
+
+  it.each(['django.contrib.sessions.backends.db', 'django.contrib.sessions.backends.cached_db'])(
+    "%s is Django's own table in DATABASES, and says so when DATABASES is missing",
+    (engine) => {
+      expect(() => getSessionStore(engine)).toThrow(ImproperlyConfigured)
+      expect(() => getSessionStore(engine)).toThrow(/DATABASES is not set.*ENGINE, NAME/)
+      const restoreDb = useSettings({
+        DATABASES: { default: createDjangoSqlite(dir).settings },
+      })
+      try {
+        const store = getSessionStore(engine)
+        expect(store).toBeInstanceOf(DjangoSessionStore)
+        expect(getSessionStore(engine)).toBe(store)
+      } finally {
+        restoreDb()
+      }
+    },
+  )
 
   it('signed cookies have no store', () => {
     expect(getSessionStore('signed_cookies')).toBeNull()

@@ -5,6 +5,8 @@
  */
 import { ImproperlyConfigured } from '../../asgi/errors.js'
 import { getSettings } from '../../settings/index.js'
+import { closeDjangoDatabases, databaseSettings } from '../django/database.js'
+import { DjangoSessionStore } from '../django/session-store.js'
 import { FileSessionStore } from './file-store.js'
 import { MemorySessionStore } from './memory-store.js'
 import type { Session } from './session.js'
@@ -22,7 +24,7 @@ export type SessionFactory = (sessionKey: string | null) => Session
 /** Default SQLite file of the `'db'` engine (Django's default database is `db.sqlite3`). */
 export const DEFAULT_SESSION_DB_PATH = './db.sqlite3'
 
-const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite' | 'file'> = {
+const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite' | 'file' | 'django'> = {
   signed_cookies: 'signed_cookies',
   'django.contrib.sessions.backends.signed_cookies': 'signed_cookies',
   memory: 'memory',
@@ -31,8 +33,10 @@ const ENGINE_ALIASES: Record<string, 'signed_cookies' | 'memory' | 'sqlite' | 'f
   sqlite: 'sqlite',
   db: 'sqlite',
   cached_db: 'sqlite',
-  'django.contrib.sessions.backends.db': 'sqlite',
-  'django.contrib.sessions.backends.cached_db': 'sqlite',
+  // Django's own table in Django's database (DATABASES), shared with the Django site; cached_db
+  // reads through to it (Django's cache holds pickles, which are not shared).
+  'django.contrib.sessions.backends.db': 'django',
+  'django.contrib.sessions.backends.cached_db': 'django',
   file: 'file',
   'django.contrib.sessions.backends.file': 'file',
 }
@@ -63,6 +67,16 @@ export function getSessionStore(engine: SessionEngine = currentEngine()): Sessio
   }
   if (kind === 'signed_cookies') return null
   const settings = getSettings()
+  if (kind === 'django') {
+    // Checked here, so a missing DATABASES fails the first connection with its reason.
+    databaseSettings('default')
+    let store = openStores.get('django')
+    if (store === undefined) {
+      store = new DjangoSessionStore()
+      openStores.set('django', store)
+    }
+    return store
+  }
   const dbPath = settings.SESSION_DB_PATH ?? DEFAULT_SESSION_DB_PATH
   const directory = settings.SESSION_FILE_PATH
   const cacheKey =
@@ -136,6 +150,8 @@ export async function createSession(
 export function closeSessionStores(): void {
   for (const store of openStores.values()) store.close?.()
   openStores.clear()
+  // Django's databases are shared with DjangoModelBackend; closing is quick and needs no wait.
+  void closeDjangoDatabases()
   generation++
   memo = null
 }
