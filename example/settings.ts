@@ -2,17 +2,23 @@
  * Settings for mysite, with Django's key names. `channels runserver` finds this file
  * in the current folder (or use --settings / CHANNELS_SETTINGS_MODULE); paths are relative to it.
  */
-import { defineSettings } from 'channels-ts'
+import { databaseFromUrl, defineSettings } from 'channels-ts'
 
-const { REDIS_URL, CHANNEL_LAYER_BACKEND = 'core' } = process.env
+const {
+  REDIS_URL,
+  CHANNEL_LAYER_BACKEND = 'core',
+  DJANGO_DATABASE_URL,
+  DJANGO_SECRET_KEY,
+} = process.env
 const REDIS_BACKENDS: Record<string, string> = {
   core: 'channels_redis.core.RedisChannelLayer',
   pubsub: 'channels_redis.pubsub.RedisPubSubChannelLayer',
 }
 
 export default defineSettings({
-  // Keep the key used in production secret!
-  SECRET_KEY: 'channels-insecure--bqh)i!vdjy^^by2^#!-)dk$ouckuk8w%7&xc@g#+w0tp@n#(#',
+  // Keep the key used in production secret! Next to a Django site, it is the Django project's.
+  SECRET_KEY:
+    DJANGO_SECRET_KEY ?? 'channels-insecure--bqh)i!vdjy^^by2^#!-)dk$ouckuk8w%7&xc@g#+w0tp@n#(#',
 
   // Never run with DEBUG on in production. With DEBUG and an empty ALLOWED_HOSTS, localhost,
   // 127.0.0.1 and [::1] are allowed.
@@ -38,6 +44,17 @@ export default defineSettings({
         }
       : { BACKEND: 'channels.layers.InMemoryChannelLayer' },
   },
+
+  // Next to a Django site (README: "Next to a Django site"): with DJANGO_DATABASE_URL naming the
+  // Django project's database (sqlite:////path/to/db.sqlite3 or postgres://user:pw@host/name) and
+  // DJANGO_SECRET_KEY its SECRET_KEY, sessions are Django's own (its django_session table) and
+  // someone logged in on the Django site is scope.user here: the chat greets them by name.
+  ...(DJANGO_DATABASE_URL === undefined
+    ? {}
+    : {
+        SESSION_ENGINE: 'django.contrib.sessions.backends.db',
+        DATABASES: { default: databaseFromUrl(DJANGO_DATABASE_URL) },
+      }),
 
   // runserver serves these under STATIC_URL while DEBUG is on.
   STATIC_URL: '/static/',

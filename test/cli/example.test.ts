@@ -27,7 +27,7 @@ describe('example/', () => {
         join(EXAMPLE, targetPath(file, { project_name: 'mysite' })),
         'utf8',
       )
-      const secret = /SECRET_KEY: '([^']*)'/.exec(committed)?.[1] ?? ''
+      const secret = /SECRET_KEY:\s+DJANGO_SECRET_KEY \?\? '([^']*)'/.exec(committed)?.[1] ?? ''
       const rendered = render(readFileSync(join(templateDir('project'), file), 'utf8'), {
         project_name: 'mysite',
         secret_key: secret,

@@ -48,7 +48,7 @@ describe('startproject', () => {
 
     const settings = readFileSync(join(cwd, 'mysite/settings.ts'), 'utf8')
     expect(settings).toContain("ASGI_APPLICATION: 'mysite.routing.application'")
-    expect(settings).toMatch(/SECRET_KEY: 'channels-insecure-[^']{50}'/)
+    expect(settings).toMatch(/SECRET_KEY:\s+DJANGO_SECRET_KEY \?\? 'channels-insecure-[^']{50}'/)
     expect(settings).not.toContain('{{')
     const pkg = JSON.parse(readFileSync(join(cwd, 'mysite/package.json'), 'utf8')) as {
       name: string
@@ -65,7 +65,9 @@ describe('startproject', () => {
     await run('startproject', 'one')
     await run('startproject', 'two')
     const key = (p: string) =>
-      /SECRET_KEY: '([^']+)'/.exec(readFileSync(join(cwd, p, 'settings.ts'), 'utf8'))?.[1]
+      /SECRET_KEY:\s+DJANGO_SECRET_KEY \?\? '([^']+)'/.exec(
+        readFileSync(join(cwd, p, 'settings.ts'), 'utf8'),
+      )?.[1]
     expect(key('one')).not.toBe(key('two'))
   })
 

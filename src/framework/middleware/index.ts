@@ -69,6 +69,17 @@ export {
   type AuthScope,
 } from './auth.js'
 export { Signal } from './signals.js'
+export {
+  closeDjangoDatabases,
+  databaseFromUrl,
+  DjangoDatabaseError,
+  DjangoModelBackend,
+  DjangoSessionStore,
+  DjangoUser,
+  MODEL_BACKEND,
+  type DjangoModelBackendOptions,
+  type DjangoSessionStoreOptions,
+} from './django/index.js'
 export { TokenAuthMiddleware, type TokenAuthOptions } from './token-auth.js'
 export { OriginValidator, AllowedHostsOriginValidator, DEBUG_ALLOWED_HOSTS } from './origin.js'
 export {

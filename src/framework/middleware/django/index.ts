@@ -4,6 +4,7 @@
  * @module
  */
 export { closeDjangoDatabases, getDjangoDatabase, openDatabase } from './database.js'
+export { databaseFromUrl } from './database-url.js'
 export { DjangoDatabaseError, type DjangoDatabase } from './db-types.js'
 export {
   DjangoModelBackend,

@@ -15,6 +15,7 @@ import { AsyncWebsocketConsumer } from '../../../../src/framework/consumers/inde
 import { login, logout, type AuthScope } from '../../../../src/framework/middleware/auth.js'
 import { AuthMiddlewareStack } from '../../../../src/framework/middleware/auth.js'
 import {
+  databaseFromUrl,
   DjangoModelBackend,
   DjangoUser,
   encodeSessionData,
@@ -407,3 +408,47 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
 }
+
+describe('databaseFromUrl', () => {
+  it.each([
+    [
+      'postgres://u%40x:p%3Aw@db.example:6543/site?sslmode=require&connect_timeout=2',
+      {
+        ENGINE: 'django.db.backends.postgresql',
+        NAME: 'site',
+        USER: 'u@x',
+        PASSWORD: 'p:w',
+        HOST: 'db.example',
+        PORT: '6543',
+        OPTIONS: { sslmode: 'require', connect_timeout: 2 },
+      },
+    ],
+    [
+      'postgresql://localhost/site?host=/var/run/postgresql',
+      {
+        ENGINE: 'django.db.backends.postgresql',
+        NAME: 'site',
+        USER: '',
+        PASSWORD: '',
+        HOST: '/var/run/postgresql',
+        PORT: '',
+      },
+    ],
+    [
+      'sqlite:////srv/site/db.sqlite3',
+      { ENGINE: 'django.db.backends.sqlite3', NAME: '/srv/site/db.sqlite3' },
+    ],
+    ['sqlite:///db.sqlite3', { ENGINE: 'django.db.backends.sqlite3', NAME: 'db.sqlite3' }],
+  ])('%s', (url, expected) => {
+    expect(databaseFromUrl(url)).toEqual(expected)
+  })
+
+  it.each([
+    ['not a url', /not a database URL/],
+    ['mysql://u@h/db', /scheme "mysql" is not supported/],
+    ['postgres://h/', /names no database/],
+    ['sqlite://', /names no file/],
+  ])('refuses %s', (url, message) => {
+    expect(() => databaseFromUrl(url)).toThrow(message)
+  })
+})
