@@ -16,6 +16,7 @@ import { getLogger } from '../framework/asgi/logging.js'
 import type { Application, AsgiInfo, Scope } from '../framework/asgi/types.js'
 import type { AccessEvent } from './access-log.js'
 import type { ResolvedServerConfig } from './config.js'
+import type { ConnectionEntry } from './inspection.js'
 import type { SharedScopeParts } from './request.js'
 import { ReceiveQueue, type CompletionOwner } from './receive-queue.js'
 import type { SendBudget } from './send-budget.js'
@@ -46,6 +47,8 @@ const RELEASED = 2
 /** The first bit of `AppConnection.flags` free for subclasses (the flags replace booleans). */
 export const FIRST_PROTOCOL_FLAG = 4
 
+let lastId = 0
+
 /** What a connection needs from the server that owns it. */
 export interface ServerContext {
   readonly config: ResolvedServerConfig
@@ -67,7 +70,16 @@ export interface ServerContext {
 export interface TrackedConnection {
   /** Index in the server's table (-1 when not in it); the server's bookkeeping. */
   slot: number
+  /** Unique in this process (the dashboard closes connections by it). */
+  readonly id: number
+  /** WebSocket messages received and sent (0 for HTTP). */
+  readonly messagesIn: number
+  readonly messagesOut: number
   readonly appPromise: Promise<void> | null
+  /** What it is now, for `Server.inspect()`; `now` is `clock()`. */
+  inspect(now: number): ConnectionEntry
+  /** Close it as the server (the dashboard's close button); false when it cannot be closed. */
+  closeByServer(code: number, reason: string): boolean
   label(): string
   sweep(now: number): void
   shutdown(): void
@@ -84,6 +96,11 @@ export abstract class AppConnection<In = unknown>
   implements TrackedConnection, CompletionOwner
 {
   readonly connectedAt = clock()
+  readonly id = ++lastId
+  messagesIn = 0
+  messagesOut = 0
+  /** The scope the app got; kept for `inspect()` (the app instance holds it anyway). */
+  protected scope: Scope | null = null
   /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
   disconnectedAt = 0
   /** Flag bits; subclasses use FIRST_PROTOCOL_FLAG and up. */
@@ -119,6 +136,8 @@ export abstract class AppConnection<In = unknown>
   protected abstract onAppReturn(): void
   /** Periodic housekeeping (timeouts, pings); `now` is `clock()`. */
   protected abstract check(now: number): void
+  abstract inspect(now: number): ConnectionEntry
+  abstract closeByServer(code: number, reason: string): boolean
   /** Graceful shutdown: ask the client to leave (close 1001, 503 …). */
   abstract shutdown(): void
 
@@ -129,6 +148,7 @@ export abstract class AppConnection<In = unknown>
    */
   protected run(app: Application, scope: Scope): void {
     if (this.ctx.lifespanState !== null) scope.state = { ...this.ctx.lifespanState }
+    this.scope = scope
     const queue = this.queue
     queue.openClaims(this)
     let promise: Promise<void>

@@ -49,3 +49,35 @@ export type {
 } from './endpoints/index.js'
 export { createReactor } from './reactor/index.js'
 export type { Reactor, ReactorName } from './reactor/types.js'
+export type { ConnectionEntry, ServerInspection } from './inspection.js'
+export { mountDashboard } from './dashboard/index.js'
+export type { DashboardOptions } from './dashboard/index.js'
+export {
+  createInspector,
+  DASHBOARD_CLOSE_CODE,
+  DASHBOARD_CLOSE_REASON,
+} from './dashboard/inspector.js'
+export type { InspectedServer, Inspector, InspectorOptions } from './dashboard/inspector.js'
+export { createDashboardApp, DASHBOARD_PREFIX } from './dashboard/app.js'
+export { TOKEN_COOKIE } from './dashboard/access.js'
+export type { DashboardAccess } from './dashboard/access.js'
+export type {
+  BuildReport,
+  ConnectionRow,
+  ConnectionsSection,
+  DashboardEvent,
+  DashboardSnapshot,
+  GenerationRow,
+  GroupRow,
+  InspectorUpdate,
+  LayerSection,
+  ProcessSection,
+  ReloadSection,
+  Sample,
+} from './dashboard/types.js'
+export type {
+  ChannelReport,
+  GroupReport,
+  InspectableLayer,
+  LayerReport,
+} from '../framework/asgi/inspection.js'

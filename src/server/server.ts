@@ -28,6 +28,7 @@ import {
 import { SlotList } from '../util/slot-list.js'
 import { clock, log, type ServerContext, type TrackedConnection } from './connection.js'
 import { errorPage } from './error-page.js'
+import type { ConnectionEntry, ServerInspection } from './inspection.js'
 import { Lifespan } from './lifespan.js'
 import { HttpConnection } from './protocols/http.js'
 import { WebSocketConnection } from './protocols/websocket.js'
@@ -64,6 +65,24 @@ export interface Server {
   /** Tracked connections (in-flight HTTP requests, WebSockets, apps still finishing). */
   readonly connectionCount: number
   readonly config: ResolvedServerConfig
+  /**
+   * Serve `app` for every request under `prefix` (`/_channels`: the path itself and everything
+   * below it), ahead of `application`, which never sees them. For the server's own pages, such
+   * as the dashboard.
+   */
+  mount(prefix: string, app: Application): void
+  /**
+   * The connections and counters, as plain data (for the dashboard; built when called).
+   * `connections: false` leaves the list empty: the counters alone, allocating nothing per
+   * connection.
+   */
+  inspect(options?: { connections?: boolean }): ServerInspection
+  /**
+   * Close the connection with this id (from `inspect()`) as the server: a WebSocket gets a close
+   * frame (403 while its handshake is undecided). False when there is no such connection or it
+   * cannot be closed (an HTTP request, a socket already closing).
+   */
+  closeConnection(id: number, code?: number, reason?: string): boolean
 }
 
 /** Largest incoming message the reactor accepts when the app limit is 0 (unlimited). */
@@ -112,6 +131,13 @@ class AsgiServer implements Server, ServerContext {
   private stopped: Promise<void> | null = null
   private drained: (() => void) | null = null
   private readonly handlers: ReactorHandlers
+  /** Prefix → application, checked before `application` (null: nothing mounted, no check). */
+  private mounts: [string, Application][] | null = null
+  private readonly openedCounts = { http: 0, websocket: 0 }
+  private readonly closedCounts = { http: 0, websocket: 0 }
+  /** Messages of connections that left the table. */
+  private closedIn = 0
+  private closedOut = 0
 
   constructor(
     application: Application,
@@ -137,6 +163,52 @@ class AsgiServer implements Server, ServerContext {
 
   get connectionCount(): number {
     return this.connections.size
+  }
+
+  mount(prefix: string, app: Application): void {
+    if (!prefix.startsWith('/') || prefix.endsWith('/'))
+      throw new TypeError(`A mount prefix starts with '/' and does not end with it: '${prefix}'`)
+    if (typeof app !== 'function') throw new TypeError('mount() needs an ASGI application')
+    ;(this.mounts ??= []).push([prefix, app])
+  }
+
+  inspect({ connections: list = true }: { connections?: boolean } = {}): ServerInspection {
+    const now = clock()
+    let messagesIn = this.closedIn
+    let messagesOut = this.closedOut
+    const connections: ConnectionEntry[] = []
+    this.connections.forEachRemovable((connection) => {
+      messagesIn += connection.messagesIn
+      messagesOut += connection.messagesOut
+      if (list) connections.push(connection.inspect(now))
+    })
+    return {
+      connections,
+      opened: { ...this.openedCounts },
+      closed: { ...this.closedCounts },
+      messagesIn,
+      messagesOut,
+    }
+  }
+
+  closeConnection(id: number, code = 1000, reason = ''): boolean {
+    for (const connection of this.connections.toArray()) {
+      if (connection.id === id) return connection.closeByServer(code, reason)
+    }
+    return false
+  }
+
+  /** The application for a request target: a mounted one, else the project's. */
+  private applicationFor(target: string): Application {
+    const mounts = this.mounts
+    if (mounts === null) return this.application
+    for (const [prefix, app] of mounts) {
+      if (!target.startsWith(prefix)) continue
+      const next = target.charCodeAt(prefix.length)
+      // The prefix itself, or followed by '/' or '?': `/_channelsx` is the project's.
+      if (Number.isNaN(next) || next === 47 || next === 63) return app
+    }
+    return this.application
   }
 
   start(): Promise<StartResult> {
@@ -265,7 +337,12 @@ class AsgiServer implements Server, ServerContext {
   }
 
   release(connection: TrackedConnection): void {
-    if (this.connections.delete(connection) && this.connections.size === 0) this.drained?.()
+    if (!this.connections.delete(connection)) return
+    if (connection instanceof WebSocketConnection) this.closedCounts.websocket++
+    else this.closedCounts.http++
+    this.closedIn += connection.messagesIn
+    this.closedOut += connection.messagesOut
+    if (this.connections.size === 0) this.drained?.()
   }
 
   // ---- reactor handlers ---------------------------------------------------------------------
@@ -274,7 +351,9 @@ class AsgiServer implements Server, ServerContext {
     try {
       const problem = checkRequest(request)
       if (problem !== null) return this.badRequest(problem, request, response)
-      this.connections.add(new HttpConnection(this, request, response, this.application))
+      const app = this.applicationFor(request.url)
+      this.connections.add(new HttpConnection(this, request, response, app))
+      this.openedCounts.http++
     } catch (error) {
       log.error(`Server error while handling ${request.method} ${request.url}`, error)
       try {
@@ -305,8 +384,10 @@ class AsgiServer implements Server, ServerContext {
         upgrade.reject(page.head, page.body)
         return
       }
-      connection = new WebSocketConnection(this, request, subprotocols, upgrade, this.application)
+      const app = this.applicationFor(request.url)
+      connection = new WebSocketConnection(this, request, subprotocols, upgrade, app)
       this.connections.add(connection)
+      this.openedCounts.websocket++
     } catch (error) {
       log.error(`Server error while handling WebSocket ${request.url}`, error)
       upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })

@@ -26,6 +26,7 @@ import {
   type ServerContext,
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
+import type { ConnectionEntry } from '../inspection.js'
 import { buildScopeParts, describeClient } from '../request.js'
 import { pathBytes } from '../shared-bytes.js'
 import { describeValue } from '../../util/describe.js'
@@ -118,6 +119,27 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
 
   label(): string {
     return `${this.method} ${this.rawPath}`
+  }
+
+  inspect(now: number): ConnectionEntry {
+    const phase = this.phase
+    return {
+      id: this.id,
+      protocol: 'http',
+      path: this.rawPath,
+      client: this.client,
+      state: phase === Phase.Waiting ? 'connecting' : phase === Phase.Finished ? 'closed' : 'open',
+      ageMs: now - this.connectedAt,
+      messagesIn: 0,
+      messagesOut: 0,
+      bufferedBytes: 0,
+      scope: this.scope as HttpScope,
+    }
+  }
+
+  /** An HTTP request runs to its end or its timeout: the server does not cut one short. */
+  closeByServer(): boolean {
+    return false
   }
 
   private onBody(chunk: Uint8Array, last: boolean): void {

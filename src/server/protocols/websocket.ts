@@ -74,6 +74,7 @@ import {
   type ServerContext,
 } from '../connection.js'
 import { errorPage } from '../error-page.js'
+import type { ConnectionEntry } from '../inspection.js'
 import { buildScopeParts, describeClient, unquote } from '../request.js'
 import { pathBytes } from '../shared-bytes.js'
 import type { BufferHolder } from '../send-budget.js'
@@ -202,6 +203,41 @@ export class WebSocketConnection
     return `WebSocket ${this.rawPath}`
   }
 
+  inspect(now: number): ConnectionEntry {
+    const state = this.state
+    return {
+      id: this.id,
+      protocol: 'websocket',
+      path: this.rawPath,
+      client: describeClient(this.client),
+      state:
+        state === State.Connecting
+          ? 'connecting'
+          : state === State.Closing
+            ? 'closing'
+            : state === State.Closed
+              ? 'closed'
+              : 'open',
+      ageMs: now - this.connectedAt,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bufferedBytes: this.readQueued(),
+      scope: this.scope as WebSocketScope,
+    }
+  }
+
+  /** Close as the server: a close frame when open, 403 while the handshake is undecided. */
+  closeByServer(code: number, reason: string): boolean {
+    if (this.state === State.Connecting) {
+      this.reject(403, 'Access denied')
+      return true
+    }
+    if (this.state !== State.Open && this.state !== State.Accepting) return false
+    log.info(`${this.labelWithClient()}: closed by the server (${code} ${reason})`)
+    this.closeSocket(code, reason)
+    return true
+  }
+
   /** The connection and its client (`host:port`, `None` when unknown: Daphne's) for log lines. */
   private labelWithClient(): string {
     return `${this.label()} [${describeClient(this.client) ?? 'None'}]`
@@ -290,6 +326,7 @@ export class WebSocketConnection
   }
 
   private write(socket: ReactorWebSocket, payload: string | Uint8Array): void {
+    this.messagesOut++
     const result = socket.send(payload)
     if (result === SendResult.SUCCESS) return
     if (result === SendResult.BACKPRESSURE) {
@@ -368,6 +405,7 @@ export class WebSocketConnection
     ) {
       return this.tooBig()
     }
+    this.messagesIn++
     this.queue.push({ type: 'websocket.receive', text })
   }
 
@@ -376,6 +414,7 @@ export class WebSocketConnection
     this.flags |= ACTIVE
     const limit = this.ctx.config.websocketMaxMessageSize
     if (limit !== 0 && data.byteLength > limit) return this.tooBig()
+    this.messagesIn++
     const bytes = Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength)

@@ -236,6 +236,14 @@ class Connection extends AppConnection<ChannelMessage> {
 
   protected check(): void {}
 
+  inspect(): never {
+    throw new Error('not inspected here')
+  }
+
+  closeByServer(): boolean {
+    return false
+  }
+
   shutdown(): void {}
 }
 
