@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { chromium } from 'playwright-core'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AsyncWebsocketConsumer } from '../../src/framework/consumers/index.js'
@@ -22,6 +23,8 @@ import { startDjangoSite, type DjangoSite } from '../helpers/django-site.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
 import { ensureBuilt, runBin, spawnBin, type Spawned } from './helpers.js'
 
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run']
 const SECRET_KEY = 'django-insecure-e2e-shared-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 
 /** Answers the handshake with who scope.user is; `logout` logs out. */
@@ -245,6 +248,32 @@ describe.each(SETUPS)('next to a Django 3.2 site on $name', (setup) => {
       const anonymous = await open(chat)
       expect(await anonymous.next()).toEqual({ user: null })
       await anonymous.close()
+
+      // In a browser: log in on the Django site, then open the chat on channels-ts (same host,
+      // another port: the browser sends Django's cookie along).
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+      try {
+        const context = await browser.newContext({ viewport: { width: 900, height: 560 } })
+        const login = await context.request.post(`${site().url}/login/`, {
+          form: { username: 'alice', password: 'first-password' },
+        })
+        expect(login.status()).toBe(200)
+        const page = await context.newPage()
+        await page.goto(`http://127.0.0.1:${String(match[1])}/chat/lobby/`)
+        await page.waitForSelector('body[data-connected="true"]')
+        await expect.poll(() => page.textContent('#user-name'), { timeout: 10_000 }).toBe('alice')
+        await page.fill('#chat-message-input', 'Hello from the Django side')
+        await page.press('#chat-message-input', 'Enter')
+        await expect
+          .poll(() => page.inputValue('#chat-log'), { timeout: 10_000 })
+          .toContain('alice: Hello from the Django side')
+        const shots = process.env.CHANNELS_SCREENSHOT_DIR
+        if (shots !== undefined && setup.name === 'PostgreSQL') {
+          await page.screenshot({ path: join(shots, 'django-chat.png') })
+        }
+      } finally {
+        await browser.close()
+      }
     } finally {
       expect(await server.stop('SIGINT')).toBe(0)
       rmSync(join(dir, 'mysite'), { recursive: true, force: true })
