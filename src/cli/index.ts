@@ -72,6 +72,7 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .option('--skip-checks', 'do not run the system checks')
     .option('--nostatic', 'do not serve static files at STATIC_URL')
     .option('--insecure', 'serve static files even when DEBUG is false')
+    .option('--no-dashboard', 'do not serve the dashboard at /_channels/ (served when DEBUG is on)')
     .option(
       '--http_timeout <seconds>',
       'HTTP request timeout in seconds (default: none)',
@@ -229,6 +230,10 @@ function buildProgram(ctx: CliContext, setExitCode: (code: number) => void): Com
     .option('-s, --server-name <name>', 'the Server response header; "" disables it')
     .option('--no-server-name', 'send no Server response header')
     .addOption(reactorOption())
+    .option(
+      '--dashboard',
+      `serve the dashboard at /_channels/, to requests with the token from $CHANNELS_DASHBOARD_TOKEN or the DASHBOARD_TOKEN setting`,
+    )
     .option(
       '--workers <count>',
       'worker processes sharing the port, or auto (one per core); > 1 needs a Redis channel layer',

@@ -8,12 +8,17 @@ import type { Application } from '../framework/asgi/types.js'
 import type { Endpoint } from '../server/endpoints/types.js'
 import type { RunserverStyle } from '../server/access-log.js'
 import type { ServerOptions } from '../server/config.js'
+import type { Server } from '../server/server.js'
 import { watchParent } from './parent-watch.js'
 
 /** What the CLI needs of a running server (a structural slice of src/server's). */
 export interface CliServer {
   start(): Promise<CliServerStarted>
   stop(): Promise<void>
+  /** The dashboard's hooks (src/server has them; a stand-in server may not). */
+  mount?(prefix: string, app: Application): void
+  inspect?: Server['inspect']
+  closeConnection?(id: number, code?: number, reason?: string): boolean
 }
 
 /** What `start()` reports. */

@@ -4,6 +4,7 @@
  * (src/cli/README.md "Hot reload"), static files are served in DEBUG, and each request is logged.
  * @module
  */
+import { stripVTControlCharacters } from 'node:util'
 import { setLogHandler } from '../framework/asgi/logging.js'
 import type { Application } from '../framework/asgi/types.js'
 import { buildEndpointDescriptionStrings, parseEndpoint } from '../server/endpoints/index.js'
@@ -12,6 +13,9 @@ import { formatRunserverLine, type AccessEvent } from '../server/access-log.js'
 import { StaticFilesHandler, staticRoots } from '../framework/staticfiles/index.js'
 import { displayUrl, parseAddrport } from './addrport.js'
 import { bannerLines } from './banner.js'
+import { dashboardHosts, mountCliDashboard, teeLogHandler } from './dashboard.js'
+import type { Inspector } from '../server/dashboard/inspector.js'
+import type { BuildReport } from '../server/dashboard/types.js'
 import { systemCheck } from './checks.js'
 import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
@@ -39,6 +43,8 @@ export interface RunserverOptions {
   nothreading?: boolean
   /** Django's flag: do not run the system checks (src/cli/checks.ts). */
   skipChecks?: boolean
+  /** `--no-dashboard` sets it false: no dashboard at /_channels/ even in DEBUG. */
+  dashboard?: boolean
 }
 
 /** How long import.meta.hot.dispose callbacks may take when the server stops. */
@@ -61,7 +67,20 @@ export async function runserver(
   const out = (line: string) => ctx.stdout(`${line}\n`)
   const err = (line: string) => ctx.stderr(`${line}\n`)
   process.setSourceMapsEnabled(true)
-  const previousHandler = setLogHandler(createLogHandler(ctx, { minLevel: 'warn' }))
+  let inspector: Inspector | undefined
+  const previousHandler = setLogHandler(
+    teeLogHandler(createLogHandler(ctx, { minLevel: 'warn' }), () => inspector),
+  )
+  let lastBuild: BuildReport | null = null
+  const built = (ok: boolean, durationMs: number, generation: number | null, error?: string) => {
+    lastBuild = {
+      at: new Date().toISOString(),
+      ok,
+      durationMs,
+      generation,
+      error: error === undefined ? null : stripVTControlCharacters(error),
+    }
+  }
 
   const serveStatic = (settings: ProjectSettings) =>
     options.nostatic !== true && (settings.DEBUG === true || options.insecure === true)
@@ -102,7 +121,17 @@ export async function runserver(
       {
         info: err,
         error: (text) => err(ctx.paint.red(text)),
-        reloaded: () => firstLoaded?.(),
+        reloaded: (outcome, ms) => {
+          built(true, ms, outcome.generation.id)
+          const message = `Reloaded in ${ms} ms (generation ${outcome.generation.id})`
+          inspector?.record({ level: 'info', source: 'reload', message, detail: null })
+          firstLoaded?.()
+        },
+        failed: (message, ms) => {
+          built(false, ms, null, message)
+          const detail = stripVTControlCharacters(message)
+          inspector?.record({ level: 'error', source: 'reload', message: 'Reload failed', detail })
+        },
       },
       undefined,
       builtTimes,
@@ -112,7 +141,11 @@ export async function runserver(
   }
   try {
     if (options.skipChecks !== true) out('Performing system checks...\n')
+    const loadStarted = performance.now()
     const first = await loader.load({ settings: true })
+    const firstMs = Math.round(performance.now() - loadStarted)
+    if (first.ok) built(true, firstMs, first.generation.id)
+    else built(false, firstMs, null, first.message)
     builtTimes = snapshot(loader)
     if (!first.ok) {
       if (options.noreload === true) throw new CommandError(first.message)
@@ -132,7 +165,13 @@ export async function runserver(
       parseEndpoint,
     )
     const createServer = await ctx.createServer()
-    const app = createStableApplication(() => loader.lease())
+    // The generation each connection's scope was handed to, for the dashboard's table.
+    const generationOf = new WeakMap<object, number>()
+    const app = createStableApplication((scope) => {
+      const lease = loader.lease()
+      generationOf.set(scope, lease.generation)
+      return lease
+    })
     server = createServer(app, endpoints, {
       reactor: options.reactor ?? 'auto',
       httpTimeout: options.http_timeout === undefined ? null : options.http_timeout * 1000,
@@ -147,6 +186,16 @@ export async function runserver(
         err(ctx.paint.style(line.style, line.message))
       },
     })
+    if (options.dashboard !== false && generation.settings.DEBUG === true) {
+      inspector = mountCliDashboard(
+        server,
+        { token: null, allowHost: dashboardHosts(generation.settings) },
+        {
+          describe: (scope) => ({ generation: generationOf.get(scope) ?? null }),
+          reload: () => ({ generations: loader.alive(), lastBuild }),
+        },
+      )
+    }
     let started
     try {
       started = await server.start()
@@ -156,16 +205,18 @@ export async function runserver(
     }
     const bound = started.listeners[0]?.address
     const port = bound && bound.kind === 'tcp' ? bound.port : bind.port
+    const url = displayUrl(bind.addr, port, bind.ipv6)
     for (const line of bannerLines({
       date: ctx.now(),
       version: frameworkVersion(),
       settings: location.display,
-      url: displayUrl(bind.addr, port, bind.ipv6),
+      url,
       engine: started.engine,
       warning: started.warning,
     })) {
       out(line)
     }
+    if (inspector) out(`Dashboard at ${url.replace(/\/$/, '')}/_channels/`)
     supervisor?.serving(port)
 
     if (options.noreload !== true && !reloader) await startReloading()
@@ -174,6 +225,7 @@ export async function runserver(
   } finally {
     await reloader?.close()
     await server?.stop()
+    inspector?.close()
     // The code of every generation stops: timers cleared, import.meta.hot.dispose callbacks run.
     if (!(await loader.retireAll(DISPOSE_LIMIT_MS)))
       err(ctx.paint.red(`Dispose callbacks still running after ${DISPOSE_LIMIT_MS / 1000} s.`))

@@ -22,7 +22,9 @@ import { CommandError } from './errors.js'
 import { untilAborted, type CliContext, type CliServer } from './io.js'
 import { describeServeListenError } from './listen-errors.js'
 import { systemCheck } from './checks.js'
+import { dashboardHosts, dashboardToken, mountCliDashboard, teeLogHandler } from './dashboard.js'
 import { createLogHandler, DAPHNE_LOG_FORMAT, verbosityLevel } from './log-handler.js'
+import type { Inspector } from '../server/dashboard/inspector.js'
 import { createProjectLoader } from './project-loader.js'
 import { findSettings, type SettingsLocation } from './settings-loader.js'
 import { refuseInMemoryLayers } from './workers/in-memory-check.js'
@@ -64,6 +66,8 @@ export interface ServeOptions {
   maxConnections?: number
   /** Worker processes sharing the endpoints (1: this process serves). */
   workers?: number
+  /** Serve the dashboard at /_channels/ (with a token: cli/dashboard.ts). */
+  dashboard?: boolean
 }
 
 const logger = getLogger('channels.cli')
@@ -195,12 +199,16 @@ export async function serve(
   process.setSourceMapsEnabled(true)
   // A worker's lines start with its id; a single server's look as they always did.
   const prefix = worker ? `[worker ${worker.id}] ` : ''
+  let inspector: Inspector | undefined
   const previousHandler = setLogHandler(
-    createLogHandler(ctx, {
-      minLevel: level,
-      format: options.logFmt ?? DAPHNE_LOG_FORMAT,
-      prefix,
-    }),
+    teeLogHandler(
+      createLogHandler(ctx, {
+        minLevel: level,
+        format: options.logFmt ?? DAPHNE_LOG_FORMAT,
+        prefix,
+      }),
+      () => inspector,
+    ),
   )
   if (supervising) {
     try {
@@ -240,6 +248,14 @@ export async function serve(
     logger.info(`Starting server at ${endpoints.join(', ')}`)
     const createServer = await ctx.createServer()
     server = createServer(loaded.generation.app, parsed, serverOptions)
+    if (options.dashboard === true) {
+      const settings = loaded.generation.settings
+      inspector = mountCliDashboard(
+        server,
+        { token: dashboardToken(ctx.env, settings), allowHost: dashboardHosts(settings) },
+        { worker: worker ? { id: worker.id, count: workers } : null },
+      )
+    }
     // Signals are ours before the first socket listens: a SIGTERM that lands while the server
     // starts then drains it instead of killing a process that already accepts connections.
     const shutdown = ctx.shutdown()
@@ -265,6 +281,7 @@ export async function serve(
   } finally {
     worker?.close()
     await server?.stop()
+    inspector?.close()
     await loader.dispose() // again, for the paths that threw before the first one
     await channelLayers.closeAll().catch(() => undefined)
     await accessLog?.close()

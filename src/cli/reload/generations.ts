@@ -51,6 +51,8 @@ export interface GenerationLoaderOptions {
 /** An application instance's hold on the generation it started in. */
 export interface Lease {
   app: Application
+  /** The generation's id. */
+  generation: number
   /** The instance ended; idempotent. */
   release(): void
 }
@@ -130,11 +132,12 @@ export class GenerationLoader {
     const generation = this.current
     if (!generation) throw new Error('No application generation loaded')
     const live = this.live.get(generation)
-    if (!live) return { app: generation.app, release: () => undefined }
+    if (!live) return { app: generation.app, generation: generation.id, release: () => undefined }
     live.instances++
     let released = false
     return {
       app: generation.app,
+      generation: generation.id,
       release: () => {
         if (released) return
         released = true
@@ -142,6 +145,21 @@ export class GenerationLoader {
         if (live.instances === 0 && this.current !== generation) void this.retire(live)
       },
     }
+  }
+
+  /**
+   * The generations alive, oldest first, with their running instances (the dashboard's view).
+   * Without `hot` only the current one, whose instances are not counted.
+   */
+  alive(): { id: number; instances: number; current: boolean }[] {
+    const rows = [...this.live.values()].map(({ generation, instances }) => ({
+      id: generation.id,
+      instances,
+      current: generation === this.current,
+    }))
+    if (rows.length === 0 && this.current)
+      rows.push({ id: this.current.id, instances: 0, current: true })
+    return rows
   }
 
   /**

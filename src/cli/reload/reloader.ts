@@ -67,7 +67,9 @@ export interface ReloaderReporter {
   info(line: string): void
   error(text: string): void
   /** Called after every successful reload (runserver swaps layers, tests observe). */
-  reloaded?(outcome: Extract<LoadOutcome, { ok: true }>): void
+  reloaded?(outcome: Extract<LoadOutcome, { ok: true }>, durationMs: number): void
+  /** Called after every failed reload, with the error and its code frame. */
+  failed?(message: string, durationMs: number): void
 }
 
 /** A running reload loop. */
@@ -109,12 +111,13 @@ export function startReloader(
         .map(([path]) => path)
       if (changed.length > 0) onChange(changed)
     }, RECHECK_MS).unref()
+    const ms = Math.round(now() - started)
     if (outcome.ok) {
-      const ms = Math.round(now() - started)
       reporter.info(`Reloaded in ${ms} ms (generation ${outcome.generation.id})`)
-      reporter.reloaded?.(outcome)
+      reporter.reloaded?.(outcome, ms)
     } else {
       reporter.error(outcome.message)
+      reporter.failed?.(outcome.message, ms)
       const current = loader.current
       reporter.info(
         current
