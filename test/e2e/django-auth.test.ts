@@ -11,7 +11,9 @@ import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setLogHandler, type LogRecord } from '../../src/framework/asgi/logging.js'
 import { AsyncWebsocketConsumer } from '../../src/framework/consumers/index.js'
+import { databaseFromUrl } from '../../src/framework/middleware/django/index.js'
 import { AuthMiddlewareStack, logout, type AuthScope } from '../../src/framework/middleware/auth.js'
 import { closeSessionStores } from '../../src/framework/middleware/sessions/engine.js'
 import {
@@ -277,6 +279,50 @@ describe.each(SETUPS)('next to a Django 3.2 site on $name', (setup) => {
     } finally {
       expect(await server.stop('SIGINT')).toBe(0)
       rmSync(join(dir, 'mysite'), { recursive: true, force: true })
+    }
+  }, 60_000)
+})
+
+describe('PostgreSQL going away under a live server', () => {
+  it('handshakes are anonymous with an error logged while it is down, and authenticated again once it is back', async () => {
+    const postgres = await startPostgres()
+    const site = await startDjangoSite({
+      database: { kind: 'postgres', server: postgres },
+      secretKey: SECRET_KEY,
+    })
+    const records: LogRecord[] = []
+    const previousHandler = setLogHandler((record) => records.push(record))
+    const previousSettings = configureSettings({
+      SECRET_KEY,
+      SESSION_ENGINE: 'django.contrib.sessions.backends.db',
+      DATABASES: { default: databaseFromUrl(postgres.url) },
+    })
+    const live = await startLiveServer(AuthMiddlewareStack(WhoAmI.asAsgi()))
+    const url = `${live.wsUrl}/ws/`
+    try {
+      await site.createUser('alice', 'first-password')
+      const sessionid = await site.login('alice', 'first-password')
+      // A connection opened before the outage, and the pool's connections, exist when it dies.
+      const before = await open(url, sessionid)
+      expect(await before.next()).toEqual({ username: 'alice' })
+
+      await postgres.stop('SIGKILL')
+      expect(await handshakeUser(url, sessionid)).toBe('')
+      expect(records.filter((r) => r.level === 'error').map((r) => r.message)).toEqual([
+        expect.stringMatching(/Cannot read the session from Django's database: PostgreSQL/),
+      ])
+      // The connection opened before is unaffected.
+      before.send('ping')
+      await postgres.restart()
+      expect(await handshakeUser(url, sessionid)).toBe('alice')
+      await before.close()
+    } finally {
+      await live.stop()
+      closeSessionStores()
+      configureSettings(previousSettings)
+      setLogHandler(previousHandler)
+      await site.stop()
+      await postgres.stop()
     }
   }, 60_000)
 })
