@@ -44,8 +44,10 @@ export function clock(): number {
 
 const APP_DONE = 1
 const RELEASED = 2
+/** Served by an application the server mounted (the dashboard): not the project's traffic. */
+const OWN = 4
 /** The first bit of `AppConnection.flags` free for subclasses (the flags replace booleans). */
-export const FIRST_PROTOCOL_FLAG = 4
+export const FIRST_PROTOCOL_FLAG = 8
 
 let lastId = 0
 
@@ -72,6 +74,8 @@ export interface TrackedConnection {
   slot: number
   /** Unique in this process (the dashboard closes connections by it). */
   readonly id: number
+  /** Served by a mounted application (`Server.mount`): left out of `Server.inspect()`. */
+  readonly own: boolean
   /** WebSocket messages received and sent (0 for HTTP). */
   readonly messagesIn: number
   readonly messagesOut: number
@@ -175,6 +179,15 @@ export abstract class AppConnection<In = unknown>
 
   private onAppRejected(error: unknown): void {
     this.settle(error ?? new Error('Application rejected without a reason'))
+  }
+
+  get own(): boolean {
+    return (this.flags & OWN) !== 0
+  }
+
+  /** Mark it as served by a mounted application (see `own`). */
+  markOwn(): void {
+    this.flags |= OWN
   }
 
   /** True once the application instance returned or raised. */

@@ -29,7 +29,10 @@ export interface ConnectionEntry {
   scope: Scope
 }
 
-/** Counters since the server was created, and the connections it tracks now. */
+/**
+ * Counters since the server was created, and the connections it tracks now. Connections served
+ * by a mounted application (the dashboard itself) are the server's own: left out of all of it.
+ */
 export interface ServerInspection {
   connections: ConnectionEntry[]
   /** Connections accepted into the table, per protocol. */

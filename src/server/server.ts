@@ -178,6 +178,7 @@ class AsgiServer implements Server, ServerContext {
     let messagesOut = this.closedOut
     const connections: ConnectionEntry[] = []
     this.connections.forEachRemovable((connection) => {
+      if (connection.own) return
       messagesIn += connection.messagesIn
       messagesOut += connection.messagesOut
       if (list) connections.push(connection.inspect(now))
@@ -193,7 +194,7 @@ class AsgiServer implements Server, ServerContext {
 
   closeConnection(id: number, code = 1000, reason = ''): boolean {
     for (const connection of this.connections.toArray()) {
-      if (connection.id === id) return connection.closeByServer(code, reason)
+      if (connection.id === id && !connection.own) return connection.closeByServer(code, reason)
     }
     return false
   }
@@ -338,6 +339,10 @@ class AsgiServer implements Server, ServerContext {
 
   release(connection: TrackedConnection): void {
     if (!this.connections.delete(connection)) return
+    if (connection.own) {
+      if (this.connections.size === 0) this.drained?.()
+      return
+    }
     if (connection instanceof WebSocketConnection) this.closedCounts.websocket++
     else this.closedCounts.http++
     this.closedIn += connection.messagesIn
@@ -352,8 +357,10 @@ class AsgiServer implements Server, ServerContext {
       const problem = checkRequest(request)
       if (problem !== null) return this.badRequest(problem, request, response)
       const app = this.applicationFor(request.url)
-      this.connections.add(new HttpConnection(this, request, response, app))
-      this.openedCounts.http++
+      const connection = new HttpConnection(this, request, response, app)
+      this.connections.add(connection)
+      if (app !== this.application) connection.markOwn()
+      else this.openedCounts.http++
     } catch (error) {
       log.error(`Server error while handling ${request.method} ${request.url}`, error)
       try {
@@ -387,7 +394,8 @@ class AsgiServer implements Server, ServerContext {
       const app = this.applicationFor(request.url)
       connection = new WebSocketConnection(this, request, subprotocols, upgrade, app)
       this.connections.add(connection)
-      this.openedCounts.websocket++
+      if (app !== this.application) connection.markOwn()
+      else this.openedCounts.websocket++
     } catch (error) {
       log.error(`Server error while handling WebSocket ${request.url}`, error)
       upgrade.reject({ status: 500, reason: 'Internal server error', headers: [] })

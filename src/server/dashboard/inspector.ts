@@ -76,6 +76,9 @@ export interface Inspector {
   close(): void
 }
 
+/** How far back a group's messages per second are measured (ms). */
+const RATE_WINDOW_MS = 2000
+
 /** The close code the dashboard's close button sends (a server-initiated, normal close). */
 export const DASHBOARD_CLOSE_CODE = 1000
 export const DASHBOARD_CLOSE_REASON = 'Closed from the dashboard'
@@ -96,8 +99,11 @@ class ServerInspector implements Inspector {
   private readonly timer: NodeJS.Timeout
   private nextEventId = 1
   private previous: { at: number; inspection: ServerInspection }
-  /** Group sends as of the last snapshot, per alias and group, for the per-second rates. */
-  private groupSends = new Map<string, { at: number; sends: number }>()
+  /**
+   * Group sends per alias and group as earlier snapshots read them, newest last: a group's rate
+   * is measured against the newest reading at least RATE_WINDOW_MS old.
+   */
+  private readonly groupReadings: { at: number; sends: Map<string, number> }[] = []
 
   constructor(
     private readonly server: InspectedServer,
@@ -266,7 +272,12 @@ class ServerInspector implements Inspector {
   private layers(): LayerSection[] {
     const sections: LayerSection[] = []
     const now = performance.now()
-    const seen = new Map<string, { at: number; sends: number }>()
+    const reading = { at: now, sends: new Map<string, number>() }
+    const readings = this.groupReadings
+    let base = 0
+    while (base + 1 < readings.length && readings[base + 1]!.at <= now - RATE_WINDOW_MS) base++
+    readings.splice(0, base)
+    const reference = readings[0]
     for (const [alias, candidate] of this.options.layers?.() ?? []) {
       const layer = asInspectable(candidate)
       if (layer === null) continue
@@ -275,18 +286,18 @@ class ServerInspector implements Inspector {
       if (report.groups !== null) {
         groups = report.groups.map((group) => {
           const key = `${alias}\0${group.name}`
-          const before = this.groupSends.get(key)
-          seen.set(key, { at: now, sends: group.sends })
+          reading.sends.set(key, group.sends)
+          const before = reference?.sends.get(key)
           const rate =
-            before === undefined || now <= before.at
+            reference === undefined || before === undefined || now <= reference.at
               ? 0
-              : round(((group.sends - before.sends) * 1000) / (now - before.at))
+              : round(((group.sends - before) * 1000) / (now - reference.at))
           return { ...group, sendsPerSecond: Math.max(0, rate) }
         })
       }
       sections.push({ ...report, alias, groups })
     }
-    this.groupSends = seen
+    readings.push(reading)
     return sections
   }
 

@@ -13,6 +13,7 @@ export const DASHBOARD_PAGE = String.raw`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>channels-ts dashboard</title>
+<link rel="icon" href="data:,">
 <style>
   :root { --bg: #f6f7f9; --card: #fff; --ink: #1d2330; --dim: #667085; --line: #e3e6eb;
     --accent: #2563eb; --accent2: #16a34a; --warn: #b45309; --err: #b91c1c; }
@@ -53,10 +54,6 @@ export const DASHBOARD_PAGE = String.raw`<!doctype html>
   button:hover { border-color: var(--err); color: var(--err); }
   tr.group { cursor: pointer; } tr.group:hover td { background: #eef2ff; }
   .members { white-space: normal; color: var(--dim); font-family: ui-monospace, monospace; }
-  .bar { display: inline-block; width: 80px; height: 8px; background: #eef0f3; border-radius: 4px;
-    vertical-align: middle; margin-right: 6px; overflow: hidden; }
-  .bar i { display: block; height: 100%; background: var(--accent); }
-  .bar i.full { background: var(--err); }
   pre { background: #111827; color: #f3f4f6; padding: 8px 10px; border-radius: 4px;
     overflow: auto; max-height: 260px; font-size: 12px; white-space: pre; }
   .ok { color: var(--accent2); } .bad { color: var(--err); }
@@ -121,6 +118,7 @@ export const DASHBOARD_PAGE = String.raw`<!doctype html>
   <section>
     <h2>Process</h2>
     <table id="process"><tbody></tbody></table>
+    <div class="note" id="worker-note"></div>
   </section>
   <section class="wide">
     <h2>Events</h2>
@@ -142,7 +140,6 @@ function el(tag, attrs, children) {
   if (attrs) for (var key in attrs) {
     if (key === "text") node.textContent = attrs[key];
     else if (key === "cls") node.className = attrs[key];
-    else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), attrs[key]);
     else node.setAttribute(key, attrs[key]);
   }
   (children || []).forEach(function (child) {
@@ -150,10 +147,50 @@ function el(tag, attrs, children) {
   });
   return node;
 }
-function td(text, cls) { return el("td", { text: String(text), cls: cls || "" }); }
-function fill(tbody, rows, empty, columns) {
-  tbody.replaceChildren.apply(tbody, rows.length ? rows :
-    [el("tr", {}, [el("td", { text: empty, cls: "empty", colspan: String(columns) })])]);
+
+/*
+ * Tables are updated in place: a row is keyed, and a row whose key stays keeps its elements
+ * (only changed texts are written), so a button or a row stays clickable across updates and an
+ * opened stack trace stays open. A cell is [text, className, colspan] or a function building a
+ * node once per row.
+ */
+function cellNode(cell) {
+  if (typeof cell === "function") return el("td", {}, [cell()]);
+  var td = el("td", { text: String(cell[0]), cls: cell[1] || "" });
+  if (cell[2]) td.colSpan = cell[2];
+  return td;
+}
+function sync(tbody, items, keyOf, render, empty, columns) {
+  var old = {};
+  Array.prototype.forEach.call(tbody.rows, function (tr) { old[tr.dataset.key] = tr; });
+  var rows = items.map(function (item) {
+    var key = String(keyOf(item)), spec = render(item), tr = old[key];
+    delete old[key];
+    if (!tr || tr.cells.length !== spec.cells.length) {
+      tr = el("tr", spec.attrs || {}, spec.cells.map(cellNode));
+      tr.dataset.key = key;
+      return tr;
+    }
+    var cls = (spec.attrs && spec.attrs.cls) || "";
+    if (tr.className !== cls) tr.className = cls;
+    spec.cells.forEach(function (cell, i) {
+      if (typeof cell === "function") return;
+      var td = tr.cells[i], text = String(cell[0]);
+      if (td.textContent !== text) td.textContent = text;
+      if (td.className !== (cell[1] || "")) td.className = cell[1] || "";
+    });
+    return tr;
+  });
+  if (!rows.length) {
+    var none = old["\u0000empty"] || el("tr", {}, [cellNode([empty, "empty", columns])]);
+    none.dataset.key = "\u0000empty";
+    delete old["\u0000empty"];
+    rows = [none];
+  }
+  rows.forEach(function (tr, i) {
+    if (tbody.rows[i] !== tr) tbody.insertBefore(tr, tbody.rows[i] || null);
+  });
+  while (tbody.rows.length > rows.length) tbody.deleteRow(rows.length);
 }
 function bytes(n) {
   if (n < 1024) return n + " B";
@@ -167,105 +204,121 @@ function age(ms) {
   return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
 }
 function rate(n) { return n >= 100 ? String(Math.round(n)) : String(Math.round(n * 10) / 10); }
+function setText(id, text) { var node = $(id); if (node.textContent !== String(text)) node.textContent = String(text); }
 
 function renderFigures(snap) {
   var c = snap.connections, p = snap.process;
   var last = state.history[state.history.length - 1];
-  $("connections-open").textContent = c.open;
-  $("websockets-open").textContent = c.byProtocol.websocket;
-  $("opened-rate").textContent = rate(c.openedPerSecond);
-  $("closed-rate").textContent = rate(c.closedPerSecond);
-  $("messages-rate").textContent = last ? rate(last.messagesInPerSecond + last.messagesOutPerSecond) : "0";
-  $("loop-delay").textContent = p.loopDelay.p99Ms;
-  $("cpu").textContent = p.cpuPercent;
-  $("rss").textContent = bytes(p.rssBytes);
-  $("process-meta").textContent = "pid " + p.pid +
+  setText("connections-open", c.open);
+  setText("websockets-open", c.byProtocol.websocket);
+  setText("opened-rate", rate(c.openedPerSecond));
+  setText("closed-rate", rate(c.closedPerSecond));
+  setText("messages-rate", last ? rate(last.messagesInPerSecond + last.messagesOutPerSecond) : "0");
+  setText("loop-delay", p.loopDelay.p99Ms);
+  setText("cpu", p.cpuPercent);
+  setText("rss", bytes(p.rssBytes));
+  setText("process-meta", "pid " + p.pid +
     (p.worker ? " · worker " + p.worker.id + " of " + p.worker.count : "") +
-    " · up " + age(p.uptimeSeconds * 1000);
+    " · up " + age(p.uptimeSeconds * 1000));
 }
 
 function renderConnections(snap) {
-  var rows = snap.connections.table.map(function (row) {
-    var button = row.protocol === "websocket" && row.state === "open"
-      ? el("button", { text: "close", "data-close": String(row.id), onclick: function () {
-          send({ cmd: "close", id: row.id });
-        } })
-      : el("span");
-    return el("tr", { "data-connection": String(row.id) }, [
-      td(row.id, "num"), td(row.protocol), td(row.path), td(row.client || "–"),
-      td(row.user || "–"), td(row.generation === null ? "–" : row.generation, "num"),
-      td(row.state), td(age(row.ageMs), "num"), td(row.messagesIn, "num"),
-      td(row.messagesOut, "num"), td(bytes(row.bufferedBytes), "num"), el("td", {}, [button]),
-    ]);
-  });
-  fill($("connections").tBodies[0], rows, "No open connections", 12);
-  $("not-listed").textContent = snap.connections.notListed
-    ? "(" + snap.connections.notListed + " older ones not listed)" : "";
-  fill($("routes").tBodies[0], snap.connections.byRoute.map(function (r) {
-    return el("tr", {}, [td(r.protocol), td(r.path), td(r.count, "num")]);
-  }), "None", 3);
+  sync($("connections").tBodies[0], snap.connections.table, function (row) {
+    return row.id + (row.protocol === "websocket" && row.state === "open" ? ":open" : "");
+  }, function (row) {
+    var closable = row.protocol === "websocket" && row.state === "open";
+    return { attrs: { "data-connection": String(row.id) }, cells: [
+      [row.id, "num"], [row.protocol], [row.path], [row.client || "–"], [row.user || "–"],
+      [row.generation === null ? "–" : row.generation, "num"], [row.state],
+      [age(row.ageMs), "num"], [row.messagesIn, "num"], [row.messagesOut, "num"],
+      [bytes(row.bufferedBytes), "num"],
+      function () {
+        return closable ? el("button", { text: "close", "data-close": String(row.id) }) : el("span");
+      },
+    ] };
+  }, "No open connections", 12);
+  setText("not-listed", snap.connections.notListed
+    ? "(" + snap.connections.notListed + " older ones not listed)" : "");
+  sync($("routes").tBodies[0], snap.connections.byRoute, function (r) { return r.protocol + " " + r.path; },
+    function (r) { return { cells: [[r.protocol], [r.path], [r.count, "num"]] }; }, "None", 3);
 }
 
 function renderGroups(snap) {
-  var rows = [];
+  var items = [];
   snap.layers.forEach(function (layer) {
-    if (!layer.groups) {
-      rows.push(el("tr", {}, [td(layer.alias), el("td", { text: "kept in Redis: not listed", cls: "empty", colspan: "3" })]));
-      return;
-    }
+    if (!layer.groups) { items.push({ kind: "unlisted", layer: layer }); return; }
     layer.groups.forEach(function (g) {
       var key = layer.alias + "\u0000" + g.name;
-      rows.push(el("tr", { cls: "group", "data-group": g.name, onclick: function () {
-        if (state.open[key]) { delete state.open[key]; render(); }
-        else { state.open[key] = true; send({ cmd: "members", alias: layer.alias, group: g.name }); }
-      } }, [td(layer.alias), td(g.name), td(g.members, "num members-count"), td(rate(g.sendsPerSecond), "num group-rate")]));
-      if (state.open[key]) {
-        var members = state.members[key];
-        rows.push(el("tr", { "data-members-of": g.name }, [el("td", { colspan: "4", cls: "members",
-          text: members ? (members.join("  ") || "no members") : "loading…" })]));
-      }
+      items.push({ kind: "group", layer: layer, group: g, key: key });
+      if (state.open[key]) items.push({ kind: "members", layer: layer, group: g, key: key });
     });
   });
-  fill($("groups").tBodies[0], rows, "No groups", 4);
+  sync($("groups").tBodies[0], items, function (item) {
+    return item.kind + "\u0000" + (item.key || item.layer.alias);
+  }, function (item) {
+    if (item.kind === "unlisted") return { cells: [[item.layer.alias], ["kept in Redis: not listed", "empty", 3]] };
+    if (item.kind === "members") {
+      var members = state.members[item.key];
+      return { attrs: { "data-members-of": item.group.name }, cells: [[
+        members ? (members.join("  ") || "no members") : "loading…", "members", 4]] };
+    }
+    return { attrs: { cls: "group", "data-group": item.group.name, "data-alias": item.layer.alias }, cells: [
+      [item.layer.alias], [item.group.name], [item.group.members, "num members-count"],
+      [rate(item.group.sendsPerSecond), "num group-rate"]] };
+  }, "No groups", 4);
 }
 
 function renderLayers(snap) {
   var box = $("layers");
-  if (!snap.layers.length) { box.replaceChildren(el("div", { cls: "empty", text: "No channel layer in use yet" })); return; }
-  box.replaceChildren.apply(box, snap.layers.map(function (layer) {
+  if (!snap.layers.length) {
+    if (!box.querySelector(".empty")) box.replaceChildren(el("div", { cls: "empty", text: "No channel layer in use yet" }));
+    return;
+  }
+  snap.layers.forEach(function (layer) {
+    var part = box.querySelector('[data-layer="' + CSS.escape(layer.alias) + '"]');
+    if (!part) {
+      part = el("div", { "data-layer": layer.alias }, [el("p", { cls: "where" }), el("p", { cls: "counts" }),
+        el("div", { cls: "scroll" }, [el("table", {}, [el("thead", {}, [el("tr", {}, [
+          el("th", { text: "channel" }), el("th", { text: "queued / capacity" })])]), el("tbody")])])]);
+      box.querySelectorAll(".empty").forEach(function (n) { n.remove(); });
+      box.appendChild(part);
+    }
+    part.querySelector(".where").textContent = layer.alias + " · " + layer.backend + " · " + layer.location;
+    part.querySelector(".counts").textContent = "refused (ChannelFull): " + layer.refused +
+      " · dropped: " + layer.dropped + " · expired: " + layer.expired;
     var channels = layer.channels.slice().sort(function (a, b) { return b.queued - a.queued; }).slice(0, 50);
-    var table = el("table", {}, [el("thead", {}, [el("tr", {}, [el("th", { text: "channel" }), el("th", { text: "queued / capacity" })])]), el("tbody")]);
-    fill(table.tBodies[0], channels.map(function (ch) {
+    sync(part.querySelector("tbody"), channels, function (ch) { return ch.name; }, function (ch) {
       var share = Math.min(1, ch.queued / Math.max(1, ch.capacity));
-      var bar = el("span", { cls: "bar" }, [el("i", { cls: share >= 1 ? "full" : "", style: "width:" + Math.round(share * 100) + "%" })]);
-      return el("tr", {}, [td(ch.name), el("td", {}, [bar, ch.queued + " / " + ch.capacity])]);
-    }), "No channels", 2);
-    return el("div", { "data-layer": layer.alias }, [
-      el("p", {}, [el("b", { text: layer.alias }), " · " + layer.backend + " · " + layer.location]),
-      el("p", { text: "refused (ChannelFull): " + layer.refused + " · dropped: " + layer.dropped + " · expired: " + layer.expired }),
-      el("div", { cls: "scroll" }, [table]),
-    ]);
-  }));
+      return { cells: [[ch.name], [(share >= 1 ? "FULL " : "") + ch.queued + " / " + ch.capacity, share >= 1 ? "bad" : ""]] };
+    }, "No channels", 2);
+  });
 }
 
 function renderReload(snap) {
   var box = $("reload"), reload = snap.reload;
-  if (!reload) { box.replaceChildren(el("div", { cls: "empty", text: "No hot reload in this process (runserver has it)" })); return; }
-  var table = el("table", { id: "generations" }, [el("thead", {}, [el("tr", {}, [el("th", { text: "generation" }), el("th", { cls: "num", text: "instances" }), el("th", { text: "" })])]), el("tbody")]);
-  fill(table.tBodies[0], reload.generations.slice().reverse().map(function (g) {
-    return el("tr", { "data-generation": String(g.id) }, [td(g.id), td(g.instances, "num"), td(g.current ? "serving new connections" : "retiring")]);
-  }), "None", 3);
-  var parts = [table];
-  var build = reload.lastBuild;
-  if (build) {
-    parts.push(el("p", { id: "last-build" }, [
-      el("span", { cls: build.ok ? "ok" : "bad", text: build.ok ? "Last build ok" : "Last build failed" }),
-      " at " + new Date(build.at).toLocaleTimeString() + " in " + build.durationMs + " ms" +
-        (build.generation !== null ? " → generation " + build.generation : ""),
-    ]));
-    if (build.error) parts.push(el("pre", { id: "build-error", text: build.error }));
+  if (!reload) {
+    if (!box.querySelector(".empty")) box.replaceChildren(el("div", { cls: "empty", text: "No hot reload in this process (runserver has it)" }));
+    return;
   }
-  box.replaceChildren.apply(box, parts);
+  if (!$("generations")) {
+    box.replaceChildren(
+      el("table", { id: "generations" }, [el("thead", {}, [el("tr", {}, [el("th", { text: "generation" }),
+        el("th", { cls: "num", text: "instances" }), el("th", { text: "" })])]), el("tbody")]),
+      el("p", { id: "last-build" }), el("pre", { id: "build-error", hidden: "" }));
+  }
+  sync($("generations").tBodies[0], reload.generations.slice().reverse(), function (g) { return g.id; }, function (g) {
+    return { attrs: { "data-generation": String(g.id) }, cells: [[g.id], [g.instances, "num"],
+      [g.current ? "serving new connections" : "retiring"]] };
+  }, "None", 3);
+  var build = reload.lastBuild, line = $("last-build"), error = $("build-error");
+  var summary = build ? (build.ok ? "Last build ok" : "Last build failed") + " at " +
+    new Date(build.at).toLocaleTimeString() + " in " + build.durationMs + " ms" +
+    (build.generation !== null ? " → generation " + build.generation : "") : "";
+  if (line.textContent !== summary) { line.textContent = summary; line.className = build && build.ok ? "ok" : "bad"; }
+  if (build && build.error) {
+    if (error.textContent !== build.error) error.textContent = build.error;
+    error.hidden = false;
+  } else error.hidden = true;
 }
 
 function renderProcess(snap) {
@@ -277,7 +330,12 @@ function renderProcess(snap) {
     ["CPU (last second)", p.cpuPercent + " %"],
     ["event-loop delay mean / p99 / max", p.loopDelay.meanMs + " / " + p.loopDelay.p99Ms + " / " + p.loopDelay.maxMs + " ms"],
   ];
-  fill($("process").tBodies[0], rows.map(function (r) { return el("tr", {}, [el("th", { text: r[0] }), td(r[1])]); }), "", 2);
+  sync($("process").tBodies[0], rows, function (r) { return r[0]; }, function (r) {
+    return { cells: [[r[0], "label"], [r[1]]] };
+  }, "", 2);
+  setText("worker-note", p.worker
+    ? "Under serve --workers each page and socket lands on one worker: these figures, connections and groups are worker " + p.worker.id + "'s."
+    : "");
 }
 
 function renderChart(id, series, colors) {
@@ -318,20 +376,21 @@ function renderCharts() {
 
 function renderLog() {
   var filter = $("log-filter").value.toLowerCase(), level = $("log-level").value;
-  var rows = state.events.slice().reverse().filter(function (e) {
+  var shown = state.events.slice().reverse().filter(function (e) {
     if (level === "error" && e.level !== "error") return false;
     if (level === "warn" && e.level === "info") return false;
     if (!filter) return true;
     return (e.message + " " + e.source + " " + (e.detail || "")).toLowerCase().indexOf(filter) !== -1;
-  }).slice(0, 300).map(function (e) {
-    var message = e.detail
-      ? el("details", {}, [el("summary", { text: e.message }), el("pre", { text: e.detail })])
-      : el("span", { text: e.message });
-    return el("tr", { cls: "level-" + e.level, "data-event": String(e.id) }, [
-      td(new Date(e.time).toLocaleTimeString()), td(e.level), td(e.source), el("td", {}, [message]),
-    ]);
-  });
-  fill($("log").tBodies[0], rows, "No events", 4);
+  }).slice(0, 300);
+  sync($("log").tBodies[0], shown, function (e) { return e.id; }, function (e) {
+    return { attrs: { cls: "level-" + e.level, "data-event": String(e.id) }, cells: [
+      [new Date(e.time).toLocaleTimeString()], [e.level], [e.source],
+      function () {
+        return e.detail
+          ? el("details", {}, [el("summary", { text: e.message }), el("pre", { text: e.detail })])
+          : el("span", { text: e.message });
+      }] };
+  }, "No events", 4);
 }
 
 function render() {
@@ -363,21 +422,35 @@ function onMessage(message) {
     state.members[data.alias + "\u0000" + data.group] = data.members;
     if (state.snapshot) renderGroups(state.snapshot);
   } else if (data.type === "error") {
-    state.events.push({ id: -Date.now(), time: new Date().toISOString(), level: "warn", source: "dashboard", message: data.message, detail: null });
+    state.events.push({ id: "page-" + Date.now(), time: new Date().toISOString(), level: "warn", source: "dashboard", message: data.message, detail: null });
     renderLog();
   }
 }
 
 function connect() {
   socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/_channels/ws");
-  socket.onopen = function () { $("status").textContent = "live"; $("status").className = "live"; };
+  socket.onopen = function () { setText("status", "live"); $("status").className = "live"; };
   socket.onmessage = onMessage;
   socket.onclose = function () {
-    $("status").textContent = "disconnected, retrying…"; $("status").className = "down";
+    setText("status", "disconnected, retrying…"); $("status").className = "down";
     setTimeout(connect, 2000);
   };
 }
 
+// Clicks are taken on the tables, which stay: rows come and go under them.
+$("connections").addEventListener("click", function (event) {
+  var button = event.target.closest("button[data-close]");
+  if (button) send({ cmd: "close", id: Number(button.getAttribute("data-close")) });
+});
+$("groups").addEventListener("click", function (event) {
+  var row = event.target.closest("tr.group");
+  if (!row) return;
+  var alias = row.getAttribute("data-alias"), group = row.getAttribute("data-group");
+  var key = alias + "\u0000" + group;
+  if (state.open[key]) delete state.open[key];
+  else { state.open[key] = true; send({ cmd: "members", alias: alias, group: group }); }
+  if (state.snapshot) renderGroups(state.snapshot);
+});
 $("log-filter").addEventListener("input", renderLog);
 $("log-level").addEventListener("change", renderLog);
 connect();
