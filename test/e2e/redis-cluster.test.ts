@@ -90,14 +90,33 @@ async function serve(
   const server = spawnBin(['serve', '-b', '127.0.0.1', '-p', '0'], cwd, env)
   cleanups.push(() => server.stop('SIGKILL'))
   const match = await server.waitForOutput(LISTENING)
-  return Object.assign(server, { port: Number(match[1]) })
+  const port = Number(match[1])
+  servedOn.set(port, server)
+  return Object.assign(server, { port })
 }
+
+/** The serve processes by port, for their output when a client fails. */
+const servedOn = new Map<number, Spawned>()
 
 /** Join the chat room `room` on `port`: the consumer has joined the group once it names the user. */
 async function joinRoom(port: number, room: string): Promise<Client> {
   const client = await connect(port, `/ws/chat/${room}/`)
   cleanups.push(() => client.ws.terminate())
-  expect(await client.nextJson()).toEqual({ user: null })
+  const closed = new Promise<string>((resolve) =>
+    client.ws.once('close', (code: number, reason: Buffer) =>
+      resolve(`closed with ${String(code)} ${reason.toString()}`),
+    ),
+  )
+  try {
+    expect(await client.nextJson()).toEqual({ user: null })
+  } catch (error) {
+    // Rare under load: say how the socket ended and what the server logged.
+    const how = await Promise.race([closed, new Promise((r) => setTimeout(r, 500, 'open'))])
+    const output = servedOn.get(port)?.stderr() ?? '(no server output)'
+    throw new Error(
+      `joining ${room} on :${String(port)} failed (${String(how)}): ${String(error)}\n${output}`,
+    )
+  }
   return client
 }
 
