@@ -105,6 +105,11 @@ export interface Settings {
   SILENCED_SYSTEM_CHECKS?: readonly string[]
   /** The project folder; `channels runserver` and `serve` set it when the settings do not. */
   BASE_DIR?: string
+  /**
+   * The token `channels serve --dashboard` requires of every dashboard request (the environment's
+   * CHANNELS_DASHBOARD_TOKEN wins); runserver's dashboard needs none.
+   */
+  DASHBOARD_TOKEN?: string
   /** Any project-specific key. */
   [key: string]: unknown
 }
