@@ -38,6 +38,7 @@ const ctx: ServerContext = {
   release: (_: TrackedConnection) => undefined,
   sendBudget: new SendBudget(0),
   scopeParts: new SharedScopeParts(),
+  keepScopes: false,
 }
 
 let sent = 0

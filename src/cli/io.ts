@@ -19,6 +19,7 @@ export interface CliServer {
   mount?(prefix: string, app: Application): void
   inspect?: Server['inspect']
   closeConnection?(id: number, code?: number, reason?: string): boolean
+  retainScopes?(): void
 }
 
 /** What `start()` reports. */

@@ -62,6 +62,8 @@ export interface ServerContext {
   readonly sendBudget: SendBudget
   /** What this server's scopes share (addresses, paths). */
   readonly scopeParts: SharedScopeParts
+  /** Connections keep their scope for `inspect()` (see `Server.retainScopes`). */
+  readonly keepScopes: boolean
   /** Emit an access event. */
   emit(event: AccessEvent): void
   /** Forget a connection: its client is gone and its app has finished (or was killed). */
@@ -103,7 +105,10 @@ export abstract class AppConnection<In = unknown>
   readonly id = ++lastId
   messagesIn = 0
   messagesOut = 0
-  /** The scope the app got; kept for `inspect()` (the app instance holds it anyway). */
+  /**
+   * The scope the app got, kept for `inspect()` only when the server retains scopes: middleware
+   * copies it, and the original is otherwise garbage once the copies are made.
+   */
   protected scope: Scope | null = null
   /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
   disconnectedAt = 0
@@ -152,7 +157,7 @@ export abstract class AppConnection<In = unknown>
    */
   protected run(app: Application, scope: Scope): void {
     if (this.ctx.lifespanState !== null) scope.state = { ...this.ctx.lifespanState }
-    this.scope = scope
+    if (this.ctx.keepScopes) this.scope = scope
     const queue = this.queue
     queue.openClaims(this)
     let promise: Promise<void>

@@ -25,8 +25,11 @@ export interface ConnectionEntry {
   messagesOut: number
   /** Bytes queued for a slow client (WebSocket), 0 when none. */
   bufferedBytes: number
-  /** The scope the server built for the application (before any middleware copied it). */
-  scope: Scope
+  /**
+   * The scope the server built for the application (before any middleware copied it); null
+   * unless the server retains scopes (`Server.retainScopes()`).
+   */
+  scope: Scope | null
 }
 
 /**

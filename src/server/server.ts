@@ -83,6 +83,12 @@ export interface Server {
    * cannot be closed (an HTTP request, a socket already closing).
    */
   closeConnection(id: number, code?: number, reason?: string): boolean
+  /**
+   * From now on, each new connection keeps the scope the server built for it, for `inspect()`
+   * (the dashboard's `describe` hook reads it). Off by default: middleware copies the scope, and
+   * the original would be memory an idle connection otherwise does not keep.
+   */
+  retainScopes(): void
 }
 
 /** Largest incoming message the reactor accepts when the app limit is 0 (unlimited). */
@@ -116,6 +122,7 @@ class AsgiServer implements Server, ServerContext {
   application: Application
   lifespanState: Record<string, unknown> | null = null
   stopping = false
+  keepScopes = false
   readonly sendBudget: SendBudget
   readonly scopeParts = new SharedScopeParts()
   readonly closed: Promise<void>
@@ -163,6 +170,10 @@ class AsgiServer implements Server, ServerContext {
 
   get connectionCount(): number {
     return this.connections.size
+  }
+
+  retainScopes(): void {
+    this.keepScopes = true
   }
 
   mount(prefix: string, app: Application): void {

@@ -78,6 +78,8 @@ describe.each(REACTORS)('dashboard on the %s reactor', (reactor) => {
       bufferedBytes: 0,
     })
     expect(row?.client).toMatch(/^127\.0\.0\.1/)
+    // Not kept unless asked for (retainScopes): middleware copies it, the original is garbage.
+    expect(row?.scope).toBeNull()
     expect(inspection.opened.websocket).toBe(1)
     expect(server.closeConnection(row!.id, DASHBOARD_CLOSE_CODE, DASHBOARD_CLOSE_REASON)).toBe(true)
     expect(await client.closed).toEqual({ code: 1000, reason: DASHBOARD_CLOSE_REASON })
@@ -89,6 +91,18 @@ describe.each(REACTORS)('dashboard on the %s reactor', (reactor) => {
     })
     expect(server.closeConnection(row!.id)).toBe(false)
     expect(server.closeConnection(987654)).toBe(false)
+  })
+
+  it("keeps each new connection's scope once asked to (for the describe hook)", async () => {
+    const { server, wsUrl } = await started({ token: null })
+    const before = await openClient(`${wsUrl}/ws/before/`)
+    server.retainScopes()
+    const after = await openClient(`${wsUrl}/ws/after/`)
+    const scopes = Object.fromEntries(server.inspect().connections.map((c) => [c.path, c.scope]))
+    expect(scopes['/ws/before/']).toBeNull()
+    expect(scopes['/ws/after/']).toMatchObject({ type: 'websocket', path: '/ws/after/' })
+    before.close()
+    after.close()
   })
 
   it('serves /_channels/ ahead of a project that answers every path', async () => {

@@ -29,13 +29,19 @@ import type {
 export interface InspectedServer {
   inspect(options?: { connections?: boolean }): ServerInspection
   closeConnection(id: number, code?: number, reason?: string): boolean
+  /** Called when `describe` is given: the hook needs each connection's scope. */
+  retainScopes?(): void
 }
 
 /** Where the inspector finds what the server does not know. */
 export interface InspectorOptions {
   /** The channel layers by alias (e.g. `() => channelLayers.backends`); layers that cannot report are left out. */
   layers?: () => Iterable<readonly [string, unknown]>
-  /** A connection's generation and user, from the scope the server built for it. */
+  /**
+   * A connection's generation and user, from the scope the server built for it. Given, it makes
+   * the server keep every new connection's scope (`Server.retainScopes`); without it the user
+   * column is empty.
+   */
   describe?: (scope: Scope) => { generation?: number | null; user?: string | null }
   /** Hot reload's state (runserver); omitted elsewhere. */
   reload?: () => ReloadSection
@@ -109,6 +115,7 @@ class ServerInspector implements Inspector {
     private readonly server: InspectedServer,
     private readonly options: InspectorOptions,
   ) {
+    if (options.describe !== undefined) server.retainScopes?.()
     this.previous = { at: performance.now(), inspection: server.inspect({ connections: false }) }
     this.timer = setInterval(() => this.sample(), options.sampleIntervalMs ?? 1000)
     this.timer.unref()
@@ -249,11 +256,11 @@ class ServerInspector implements Inspector {
         routes.set(key, { protocol: entry.protocol, path: entry.path, count: 1 })
       else route.count++
       const { scope, ...fields } = entry
-      const described = this.options.describe?.(scope) ?? {}
+      const described = (scope && this.options.describe?.(scope)) ?? {}
       rows.push({
         ...fields,
         generation: described.generation ?? null,
-        user: described.user ?? userOf(scope),
+        user: described.user ?? (scope && userOf(scope)),
       })
     }
     rows.sort((a, b) => a.ageMs - b.ageMs)

@@ -133,7 +133,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       messagesIn: 0,
       messagesOut: 0,
       bufferedBytes: 0,
-      scope: this.scope as HttpScope,
+      scope: this.scope,
     }
   }
 

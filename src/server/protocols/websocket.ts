@@ -222,7 +222,7 @@ export class WebSocketConnection
       messagesIn: this.messagesIn,
       messagesOut: this.messagesOut,
       bufferedBytes: this.readQueued(),
-      scope: this.scope as WebSocketScope,
+      scope: this.scope,
     }
   }
 
