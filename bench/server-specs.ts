@@ -1,7 +1,9 @@
 /**
  * The three servers the benchmark compares, each started under the given Node flags: the
  * shipped example project under `channels serve` (the real server, middleware and consumers),
- * raw uWebSockets.js and `ws` with the same endpoints.
+ * raw uWebSockets.js and `ws` with the same endpoints. A fourth, `channels-ts-dashboard`, is
+ * the first with the dashboard enabled and nobody watching (`--servers
+ * channels-ts,channels-ts-dashboard`): what an idle dashboard costs.
  * @module
  */
 import { join } from 'node:path'
@@ -25,22 +27,30 @@ export function serverSpecs(nodeFlags: readonly string[]): Record<string, Server
     script,
     ...args,
   ]
+  const serve = (port: number, ...extra: string[]) =>
+    node(
+      join(DIST, 'bin/channels.js'),
+      'serve',
+      '-b',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-v',
+      '0',
+      ...extra,
+    )
   return {
     [SUBJECT]: {
       name: SUBJECT,
       cwd: join(ROOT, 'example'),
       // The real server and consumers: the example project's ASGI_APPLICATION under `channels serve`.
-      command: (port) =>
-        node(
-          join(DIST, 'bin/channels.js'),
-          'serve',
-          '-b',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-v',
-          '0',
-        ),
+      command: (port) => serve(port),
+    },
+    [`${SUBJECT}-dashboard`]: {
+      name: `${SUBJECT}-dashboard`,
+      cwd: join(ROOT, 'example'),
+      command: (port) => serve(port, '--dashboard'),
+      env: { CHANNELS_DASHBOARD_TOKEN: 'bench-dashboard-token' },
     },
     uws: {
       name: 'uws',

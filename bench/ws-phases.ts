@@ -60,6 +60,8 @@ export interface ServerSpec {
   name: string
   cwd: string
   command: (port: number) => string[]
+  /** Added to the environment the server starts with. */
+  env?: Record<string, string>
 }
 
 /** The figures of one run against one server. */
@@ -133,7 +135,10 @@ export async function runServer(
   workload: Workload,
   pinned: boolean,
 ): Promise<RunFigures> {
-  const server = spawnPinned(pinned ? 0 : null, spec.command(port), { cwd: spec.cwd })
+  const server = spawnPinned(pinned ? 0 : null, spec.command(port), {
+    cwd: spec.cwd,
+    env: spec.env === undefined ? undefined : { ...process.env, ...spec.env },
+  })
   let output = ''
   server.stdout?.on('data', (c: Buffer) => (output += c.toString()))
   server.stderr?.on('data', (c: Buffer) => (output += c.toString()))
