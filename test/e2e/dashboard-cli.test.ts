@@ -3,12 +3,13 @@
  * serves a page at /_channels/: runserver (DEBUG) serves the dashboard there anyway and
  * `--no-dashboard` gives the path back to the project; `serve` serves it only with --dashboard
  * and a token, answers 403 with nothing of the dashboard without the token, and refuses to start
- * with --dashboard and no token.
+ * with --dashboard and no token; under --workers each worker serves its own, naming itself.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startRedis } from '../helpers/redis-server.js'
 import {
   ensureBuilt,
   handshakeStatus,
@@ -110,6 +111,36 @@ describe('serve', () => {
     // The project's own pages are not guarded.
     expect((await httpGet(port, '/')).status).toBe(200)
   })
+
+  it('with --workers 2: each worker serves its own dashboard and names itself', async () => {
+    const redis = await startRedis()
+    try {
+      const server = spawnBin(['serve', '-p', '0', '--workers', '2', '--dashboard'], project, {
+        CHANNELS_DASHBOARD_TOKEN: TOKEN,
+        REDIS_URL: redis.url,
+      })
+      running.push(server)
+      await server.waitForOutput(/All 2 workers are listening/, 30_000)
+      const port = Number((await server.waitForOutput(LISTENING))[1])
+      const seen = new Set<string>()
+      // The kernel spreads new connections over the workers; both answer within a few tries.
+      for (let i = 0; i < 40 && seen.size < 2; i++) {
+        const response = await fetch(`http://127.0.0.1:${port}/_channels/api/snapshot`, {
+          headers: { authorization: `Bearer ${TOKEN}`, connection: 'close' },
+        })
+        const { process } = (await response.json()) as {
+          process: { worker: { id: number; count: number } }
+        }
+        expect(process.worker.count).toBe(2)
+        seen.add(String(process.worker.id))
+      }
+      expect([...seen].sort()).toEqual(['1', '2'])
+      expect((await httpGet(port, '/_channels/')).status).toBe(403)
+    } finally {
+      await Promise.all(running.splice(0).map((server) => server.stop('SIGINT')))
+      await redis.stop()
+    }
+  }, 60_000)
 
   it('with --dashboard and no token: refuses to start, saying where the token goes', () => {
     const result = runBin(['serve', '-p', '0', '--dashboard'], project, {
