@@ -14,9 +14,10 @@ import {
   validateHost,
 } from '../framework/middleware/allowed-hosts.js'
 import type { DashboardAccess } from '../server/dashboard/access.js'
-import { createDashboardApp, DASHBOARD_PREFIX } from '../server/dashboard/app.js'
+import { createDashboardApp } from '../server/dashboard/app.js'
 import {
   createInspector,
+  DASHBOARD_PREFIX,
   type Inspector,
   type InspectorOptions,
 } from '../server/dashboard/inspector.js'

@@ -184,6 +184,7 @@ export async function runserver(
       onAction: (event: AccessEvent) => {
         const line = formatRunserverLine(event)
         err(ctx.paint.style(line.style, line.message))
+        inspector?.recordAccess(event)
       },
     })
     if (options.dashboard !== false && generation.settings.DEBUG === true) {

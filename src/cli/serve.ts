@@ -219,8 +219,10 @@ export async function serve(
   }
   const accessLog = openAccessLog(options.accessLog, options.verbosity ?? 1, ctx, worker)
   if (accessLog)
-    serverOptions.onAction = (event: AccessEvent) =>
+    serverOptions.onAction = (event: AccessEvent) => {
       accessLog.write(`${prefix}${formatAccessLog(event)}\n`)
+      inspector?.recordAccess(event)
+    }
   if (!location) configureSettings({})
   const loader = await createProjectLoader({
     projectDir: location?.projectDir ?? ctx.cwd,

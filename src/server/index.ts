@@ -56,9 +56,10 @@ export {
   createInspector,
   DASHBOARD_CLOSE_CODE,
   DASHBOARD_CLOSE_REASON,
+  DASHBOARD_PREFIX,
 } from './dashboard/inspector.js'
 export type { InspectedServer, Inspector, InspectorOptions } from './dashboard/inspector.js'
-export { createDashboardApp, DASHBOARD_PREFIX } from './dashboard/app.js'
+export { createDashboardApp } from './dashboard/app.js'
 export { TOKEN_COOKIE } from './dashboard/access.js'
 export type { DashboardAccess } from './dashboard/access.js'
 export type {

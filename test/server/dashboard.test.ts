@@ -314,6 +314,36 @@ describe('createInspector without a page', () => {
     }
   })
 
+  it('keeps refused handshakes and 5xx answers of the access events, not the rest', () => {
+    const server = {
+      inspect: () => ({
+        connections: [],
+        opened: { http: 0, websocket: 0 },
+        closed: { http: 0, websocket: 0 },
+        messagesIn: 0,
+        messagesOut: 0,
+      }),
+      closeConnection: () => false,
+    }
+    const inspector = createInspector(server)
+    try {
+      const time = new Date()
+      const ws = { protocol: 'websocket' as const, client: '127.0.0.1:5000', time }
+      inspector.recordAccess({ ...ws, action: 'rejected', path: '/ws/x/', query: 'a=1' })
+      inspector.recordAccess({ ...ws, action: 'connected', path: '/ws/y/' })
+      inspector.recordAccess({ ...ws, action: 'rejected', path: '/_channels/ws' })
+      const http = { protocol: 'http' as const, action: 'complete' as const, client: null, time }
+      inspector.recordAccess({ ...http, method: 'GET', path: '/boom/', status: 500 })
+      inspector.recordAccess({ ...http, method: 'GET', path: '/fine/', status: 404 })
+      expect(inspector.events().map((e) => [e.level, e.message])).toEqual([
+        ['warn', 'WebSocket handshake refused: /ws/x/?a=1 [127.0.0.1:5000]'],
+        ['error', 'HTTP 500 GET /boom/'],
+      ])
+    } finally {
+      inspector.close()
+    }
+  })
+
   it('describes rows with the describe hook and scope.user, newest first, up to tableLimit', () => {
     const entry = (id: number, ageMs: number, scope: object) => ({
       id,

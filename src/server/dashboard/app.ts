@@ -19,12 +19,9 @@ import type {
   WebSocketScope,
 } from '../../framework/asgi/types.js'
 import { checkAccess, TOKEN_COOKIE, type DashboardAccess } from './access.js'
-import type { Inspector } from './inspector.js'
+import { DASHBOARD_PREFIX, type Inspector } from './inspector.js'
 import { DASHBOARD_PAGE } from './page.js'
 import { DashboardSession } from './session.js'
-
-/** Where the dashboard is mounted. */
-export const DASHBOARD_PREFIX = '/_channels'
 
 const log = getLogger('channels.dashboard')
 

@@ -4,8 +4,13 @@
  */
 import type { Server } from '../server.js'
 import type { DashboardAccess } from './access.js'
-import { createDashboardApp, DASHBOARD_PREFIX } from './app.js'
-import { createInspector, type Inspector, type InspectorOptions } from './inspector.js'
+import { createDashboardApp } from './app.js'
+import {
+  createInspector,
+  DASHBOARD_PREFIX,
+  type Inspector,
+  type InspectorOptions,
+} from './inspector.js'
 
 /** Options of {@link mountDashboard}: where the data comes from, and who may see it. */
 export interface DashboardOptions extends InspectorOptions {

@@ -11,6 +11,7 @@ import type { LogRecord } from '../../framework/asgi/logging.js'
 import { asInspectable, type InspectableLayer } from '../../framework/asgi/inspection.js'
 import type { Scope } from '../../framework/asgi/types.js'
 import { describeValue } from '../../util/describe.js'
+import { requestTarget, type AccessEvent } from '../access-log.js'
 import type { ServerInspection } from '../inspection.js'
 import { ProcessStats, round } from './process-stats.js'
 import type {
@@ -78,9 +79,17 @@ export interface Inspector {
    * (a connection closed for a too-big message, a ping unanswered). Others are ignored.
    */
   recordLog(record: LogRecord): void
+  /**
+   * Add an access event (the server's `onAction`), if it is one the log keeps: a refused
+   * WebSocket handshake, an HTTP answer of 500 or more. The dashboard's own requests are not.
+   */
+  recordAccess(event: AccessEvent): void
   /** Stop sampling. */
   close(): void
 }
+
+/** Where the dashboard is mounted (app.ts); the inspector leaves its requests out of the log. */
+export const DASHBOARD_PREFIX = '/_channels'
 
 /** How far back a group's messages per second are measured (ms). */
 const RATE_WINDOW_MS = 2000
@@ -204,6 +213,19 @@ class ServerInspector implements Inspector {
             ? null
             : `Thrown: ${describeValue(error)}`,
     })
+  }
+
+  recordAccess(event: AccessEvent): void {
+    const path = event.path
+    if (path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`)) return
+    const client = event.client === null ? '' : ` [${event.client}]`
+    if (event.protocol === 'websocket' && event.action === 'rejected') {
+      const message = `WebSocket handshake refused: ${requestTarget(event)}${client}`
+      this.record({ level: 'warn', source: 'channels.server', message, detail: null })
+    } else if (event.protocol === 'http' && (event.status ?? 0) >= 500) {
+      const message = `HTTP ${event.status} ${event.method ?? ''} ${requestTarget(event)}${client}`
+      this.record({ level: 'error', source: 'channels.server', message, detail: null })
+    }
   }
 
   close(): void {
