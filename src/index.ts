@@ -7,6 +7,11 @@ export * from './framework/asgi/errors.js'
 export * from './framework/asgi/status.js'
 export * from './framework/asgi/headers.js'
 export * from './framework/asgi/logging.js'
+export {
+  CONNECTION_NOTES,
+  connectionNotes,
+  type ConnectionNotes,
+} from './framework/asgi/inspection.js'
 export * from './framework/routing/index.js'
 export * from './framework/settings/index.js'
 export * from './framework/layers/index.js'

@@ -39,6 +39,7 @@ const ctx: ServerContext = {
   sendBudget: new SendBudget(0),
   scopeParts: new SharedScopeParts(),
   keepScopes: false,
+  keepNotes: false,
 }
 
 let sent = 0

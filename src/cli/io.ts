@@ -20,6 +20,7 @@ export interface CliServer {
   inspect?: Server['inspect']
   closeConnection?(id: number, code?: number, reason?: string): boolean
   retainScopes?(): void
+  noteConnections?(): void
 }
 
 /** What `start()` reports. */

@@ -12,6 +12,7 @@
  * @module
  */
 import { CancelledError, RouteNotFound } from '../framework/asgi/errors.js'
+import { CONNECTION_NOTES, type ConnectionNotes } from '../framework/asgi/inspection.js'
 import { getLogger } from '../framework/asgi/logging.js'
 import type { Application, AsgiInfo, Scope } from '../framework/asgi/types.js'
 import type { AccessEvent } from './access-log.js'
@@ -64,6 +65,8 @@ export interface ServerContext {
   readonly scopeParts: SharedScopeParts
   /** Connections keep their scope for `inspect()` (see `Server.retainScopes`). */
   readonly keepScopes: boolean
+  /** Scopes carry the connection-notes extension (see `Server.noteConnections`). */
+  readonly keepNotes: boolean
   /** Emit an access event. */
   emit(event: AccessEvent): void
   /** Forget a connection: its client is gone and its app has finished (or was killed). */
@@ -110,6 +113,8 @@ export abstract class AppConnection<In = unknown>
    * copies it, and the original is otherwise garbage once the copies are made.
    */
   protected scope: Scope | null = null
+  /** What middleware noted about the connection, when the server asks for notes. */
+  protected notes: ConnectionNotes | null = null
   /** When the client left or the response finished; 0 while connected. Set once (channels#1181). */
   disconnectedAt = 0
   /** Flag bits; subclasses use FIRST_PROTOCOL_FLAG and up. */
@@ -158,6 +163,11 @@ export abstract class AppConnection<In = unknown>
   protected run(app: Application, scope: Scope): void {
     if (this.ctx.lifespanState !== null) scope.state = { ...this.ctx.lifespanState }
     if (this.ctx.keepScopes) this.scope = scope
+    if (this.ctx.keepNotes) {
+      this.notes = {}
+      const extensions = scope.extensions as Record<string, unknown> | undefined
+      scope.extensions = { ...extensions, [CONNECTION_NOTES]: this.notes }
+    }
     const queue = this.queue
     queue.openClaims(this)
     let promise: Promise<void>

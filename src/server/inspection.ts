@@ -5,6 +5,7 @@
  * inspects pays nothing for them but two counters per WebSocket message.
  * @module
  */
+import type { ConnectionNotes } from '../framework/asgi/inspection.js'
 import type { Scope } from '../framework/asgi/types.js'
 
 /** One connection in the server's table, as `Server.inspect()` reports it. */
@@ -30,6 +31,8 @@ export interface ConnectionEntry {
    * unless the server retains scopes (`Server.retainScopes()`).
    */
   scope: Scope | null
+  /** What middleware noted (the user); null unless the server notes connections. */
+  notes: ConnectionNotes | null
 }
 
 /**

@@ -89,6 +89,12 @@ export interface Server {
    * the original would be memory an idle connection otherwise does not keep.
    */
   retainScopes(): void
+  /**
+   * From now on, each new connection's scope carries the ASGI extension `CONNECTION_NOTES`
+   * (framework/asgi/inspection.ts), a record middleware fills (AuthMiddleware: the user), read
+   * back in `inspect()`. Off by default: one small object per connection.
+   */
+  noteConnections(): void
 }
 
 /** Largest incoming message the reactor accepts when the app limit is 0 (unlimited). */
@@ -123,6 +129,7 @@ class AsgiServer implements Server, ServerContext {
   lifespanState: Record<string, unknown> | null = null
   stopping = false
   keepScopes = false
+  keepNotes = false
   readonly sendBudget: SendBudget
   readonly scopeParts = new SharedScopeParts()
   readonly closed: Promise<void>
@@ -174,6 +181,10 @@ class AsgiServer implements Server, ServerContext {
 
   retainScopes(): void {
     this.keepScopes = true
+  }
+
+  noteConnections(): void {
+    this.keepNotes = true
   }
 
   mount(prefix: string, app: Application): void {

@@ -356,6 +356,7 @@ describe('createInspector without a page', () => {
       messagesOut: 0,
       bufferedBytes: 0,
       scope: scope as Scope,
+      notes: null,
     })
     const server = {
       inspect: () => ({

@@ -59,3 +59,24 @@ export function asInspectable(layer: unknown): InspectableLayer | null {
     ? (candidate as InspectableLayer)
     : null
 }
+
+/**
+ * The ASGI scope extension an inspecting server (the dashboard) adds to each connection's scope:
+ * a record middleware writes what the server cannot see itself, since middleware passes copies
+ * of the scope on (the copies share this record). Absent when nobody inspects.
+ */
+export const CONNECTION_NOTES = 'channels-ts.connection'
+
+/** What middleware tells an inspecting server about a connection. */
+export interface ConnectionNotes {
+  /** The authenticated user's name; null for an anonymous connection. */
+  user?: string | null
+}
+
+/** The notes record of a scope, when its server inspects connections. */
+export function connectionNotes(scope: object): ConnectionNotes | undefined {
+  const extensions = (scope as { extensions?: unknown }).extensions
+  if (typeof extensions !== 'object' || extensions === null) return undefined
+  const notes = (extensions as Record<string, unknown>)[CONNECTION_NOTES]
+  return typeof notes === 'object' && notes !== null ? (notes) : undefined
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import { ImproperlyConfigured, ValueError } from '../asgi/errors.js'
+import { connectionNotes } from '../asgi/inspection.js'
 import { ScopeCopier } from '../asgi/scope-copy.js'
 import type { AnyApplication, Receive, Scope, Send } from '../asgi/types.js'
 import {
@@ -139,6 +140,7 @@ export async function login(
   session.set(BACKEND_SESSION_KEY, resolveBackendName(options.backend, target))
   session.set(HASH_SESSION_KEY, authHash)
   scope.user = target
+  noteUser(scope, target)
   await target.recordLogin?.()
   userLoggedIn.send({ sender: target.constructor, request: null, user: target, scope })
 }
@@ -174,6 +176,18 @@ export async function logout(scope: ScopeLike): Promise<void> {
   if (user !== null) userLoggedOut.send({ sender: user.constructor, request: null, user, scope })
   await session.flush()
   if ('user' in scope) scope.user = new AnonymousUser()
+  noteUser(scope, null)
+}
+
+/**
+ * Tell an inspecting server (the dashboard) whose connection this is: middleware passes copies
+ * of the scope on, so the server sees the user only through the notes record the copies share.
+ */
+function noteUser(scope: ScopeLike, user: ScopeUser | null): void {
+  const notes = connectionNotes(scope)
+  if (notes === undefined) return
+  if (user === null || user.isAuthenticated === false) notes.user = null
+  else notes.user = user.username || String(user.id)
 }
 
 const placeholders = new WeakSet<object>()
@@ -226,10 +240,12 @@ export class AuthMiddleware extends BaseMiddleware {
     const user = userOf(sessionOf(scope))
     if (!(user instanceof Promise)) {
       scope.user = user
+      noteUser(scope, user)
       return
     }
     return user.then((resolved) => {
       scope.user = resolved
+      noteUser(scope, resolved)
     })
   }
 

@@ -8,7 +8,11 @@
  * @module
  */
 import type { LogRecord } from '../../framework/asgi/logging.js'
-import { asInspectable, type InspectableLayer } from '../../framework/asgi/inspection.js'
+import {
+  asInspectable,
+  type ConnectionNotes,
+  type InspectableLayer,
+} from '../../framework/asgi/inspection.js'
 import type { Scope } from '../../framework/asgi/types.js'
 import { describeValue } from '../../util/describe.js'
 import { requestTarget, type AccessEvent } from '../access-log.js'
@@ -32,6 +36,8 @@ export interface InspectedServer {
   closeConnection(id: number, code?: number, reason?: string): boolean
   /** Called when `describe` is given: the hook needs each connection's scope. */
   retainScopes?(): void
+  /** Called always: middleware notes each connection's user in its scope (ConnectionNotes). */
+  noteConnections?(): void
 }
 
 /** Where the inspector finds what the server does not know. */
@@ -40,8 +46,8 @@ export interface InspectorOptions {
   layers?: () => Iterable<readonly [string, unknown]>
   /**
    * A connection's generation and user, from the scope the server built for it. Given, it makes
-   * the server keep every new connection's scope (`Server.retainScopes`); without it the user
-   * column is empty.
+   * the server keep every new connection's scope (`Server.retainScopes`). The user column comes
+   * from what AuthMiddleware notes (`CONNECTION_NOTES`) when the hook does not give it.
    */
   describe?: (scope: Scope) => { generation?: number | null; user?: string | null }
   /** Hot reload's state (runserver); omitted elsewhere. */
@@ -125,6 +131,7 @@ class ServerInspector implements Inspector {
     private readonly options: InspectorOptions,
   ) {
     if (options.describe !== undefined) server.retainScopes?.()
+    server.noteConnections?.()
     this.previous = { at: performance.now(), inspection: server.inspect({ connections: false }) }
     this.timer = setInterval(() => this.sample(), options.sampleIntervalMs ?? 1000)
     this.timer.unref()
@@ -277,12 +284,12 @@ class ServerInspector implements Inspector {
       if (route === undefined)
         routes.set(key, { protocol: entry.protocol, path: entry.path, count: 1 })
       else route.count++
-      const { scope, ...fields } = entry
+      const { scope, notes, ...fields } = entry
       const described = (scope && this.options.describe?.(scope)) ?? {}
       rows.push({
         ...fields,
         generation: described.generation ?? null,
-        user: described.user ?? (scope && userOf(scope)),
+        user: described.user ?? noted(notes) ?? (scope && userOf(scope)),
       })
     }
     rows.sort((a, b) => a.ageMs - b.ageMs)
@@ -346,6 +353,12 @@ class ServerInspector implements Inspector {
       }
     }
   }
+}
+
+/** The user AuthMiddleware noted: a name, 'anonymous', or undefined when it noted nothing. */
+function noted(notes: ConnectionNotes | null): string | undefined {
+  if (notes?.user === undefined) return undefined
+  return notes.user ?? 'anonymous'
 }
 
 /** `scope.user` when the server's scope has one (middleware usually sets it on a copy). */

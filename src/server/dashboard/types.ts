@@ -8,10 +8,13 @@ import type { GroupReport, LayerReport } from '../../framework/asgi/inspection.j
 import type { ConnectionEntry } from '../inspection.js'
 
 /** One open connection in the dashboard's table. */
-export interface ConnectionRow extends Omit<ConnectionEntry, 'scope'> {
+export interface ConnectionRow extends Omit<ConnectionEntry, 'scope' | 'notes'> {
   /** The code generation serving it (runserver), null when unknown. */
   generation: number | null
-  /** Who the connection belongs to, when the server's scope says (`scope.user`), else null. */
+  /**
+   * Who the connection belongs to: the user AuthMiddleware noted (`'anonymous'` for none), else
+   * `scope.user` of the server's scope; null when unknown.
+   */
   user: string | null
 }
 

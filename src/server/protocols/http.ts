@@ -134,6 +134,7 @@ export class HttpConnection extends AppConnection<HttpReceiveEvent> {
       messagesOut: 0,
       bufferedBytes: 0,
       scope: this.scope,
+      notes: this.notes,
     }
   }
 

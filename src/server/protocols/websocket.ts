@@ -223,6 +223,7 @@ export class WebSocketConnection
       messagesOut: this.messagesOut,
       bufferedBytes: this.readQueued(),
       scope: this.scope,
+      notes: this.notes,
     }
   }
 
