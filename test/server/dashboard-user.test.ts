@@ -1,8 +1,8 @@
 /**
  * The dashboard's user column behind AuthMiddlewareStack, over real sockets: the middleware
  * resolves the user on its own copy of the scope, and notes it in the connection-notes extension
- * the server adds while it is inspected; a logout in the consumer is noted too. A server nobody
- * inspects adds no extension.
+ * the server adds once the dashboard was first looked at; a logout in the consumer is noted too.
+ * Until somebody looks, scopes get no extension.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AsyncWebsocketConsumer } from '../../src/framework/consumers/index.js'
@@ -64,6 +64,10 @@ describe.each(REACTORS)('the user column on the %s reactor', (reactor) => {
     const { server, wsUrl } = await start(AuthMiddlewareStack(Consumer.asAsgi()), { reactor })
     const inspector = createInspector(server, { sampleIntervalMs: 50 })
     try {
+      const before = await openClient(`${wsUrl}/ws/before/`)
+      expect(await before.next()).toBe('plain')
+      // The first look turns the notes on, for connections from then on.
+      expect(inspector.snapshot().connections.table.map((r) => r.user)).toEqual([null])
       const alice = await openClient(`${wsUrl}/ws/alice/`, undefined, {
         headers: { cookie: `sessionid=${SESSION}` },
       })
@@ -72,24 +76,35 @@ describe.each(REACTORS)('the user column on the %s reactor', (reactor) => {
       expect(await nobody.next()).toBe('with notes')
       const users = () =>
         Object.fromEntries(inspector.snapshot().connections.table.map((r) => [r.path, r.user]))
-      expect(users()).toEqual({ '/ws/alice/': 'alice', '/ws/nobody/': 'anonymous' })
+      expect(users()).toEqual({
+        '/ws/before/': null,
+        '/ws/alice/': 'alice',
+        '/ws/nobody/': 'anonymous',
+      })
       alice.send('logout')
       expect(await alice.next()).toBe('logged out')
       await vi.waitFor(() => expect(users()['/ws/alice/']).toBe('anonymous'))
       alice.close()
       nobody.close()
+      before.close()
     } finally {
       inspector.close()
     }
   })
 
-  it('adds nothing to the scope of a server nobody inspects', async () => {
+  it('adds nothing to the scopes while nobody has looked', async () => {
     const { server, wsUrl } = await start(AuthMiddlewareStack(Consumer.asAsgi()), { reactor })
-    const client = await openClient(`${wsUrl}/ws/`, undefined, {
-      headers: { cookie: `sessionid=${SESSION}` },
-    })
-    expect(await client.next()).toBe('plain')
-    expect(server.inspect().connections.map((c) => c.notes)).toEqual([null])
-    client.close()
+    // A dashboard mounted but never opened: no snapshot asked for yet.
+    const inspector = createInspector(server, { sampleIntervalMs: 50 })
+    try {
+      const client = await openClient(`${wsUrl}/ws/`, undefined, {
+        headers: { cookie: `sessionid=${SESSION}` },
+      })
+      expect(await client.next()).toBe('plain')
+      expect(server.inspect().connections.map((c) => c.notes)).toEqual([null])
+      client.close()
+    } finally {
+      inspector.close()
+    }
   })
 })

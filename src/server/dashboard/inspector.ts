@@ -36,7 +36,7 @@ export interface InspectedServer {
   closeConnection(id: number, code?: number, reason?: string): boolean
   /** Called when `describe` is given: the hook needs each connection's scope. */
   retainScopes?(): void
-  /** Called always: middleware notes each connection's user in its scope (ConnectionNotes). */
+  /** Called on the first snapshot: from then on middleware notes each new connection's user. */
   noteConnections?(): void
 }
 
@@ -131,13 +131,15 @@ class ServerInspector implements Inspector {
     private readonly options: InspectorOptions,
   ) {
     if (options.describe !== undefined) server.retainScopes?.()
-    server.noteConnections?.()
     this.previous = { at: performance.now(), inspection: server.inspect({ connections: false }) }
     this.timer = setInterval(() => this.sample(), options.sampleIntervalMs ?? 1000)
     this.timer.unref()
   }
 
   snapshot(): DashboardSnapshot {
+    // From the first look on, new connections carry the notes the user column reads: a dashboard
+    // nobody opened costs no memory per connection.
+    this.server.noteConnections?.()
     const inspection = this.server.inspect()
     const latest = this.samples.at(-1)
     const memory = process.memoryUsage()
