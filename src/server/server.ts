@@ -92,7 +92,8 @@ export interface Server {
   /**
    * From now on, each new connection's scope carries the ASGI extension `CONNECTION_NOTES`
    * (framework/asgi/inspection.ts), a record middleware fills (AuthMiddleware: the user), read
-   * back in `inspect()`. Off by default: one small object per connection.
+   * back in `inspect()`. Off by default (two small objects per connection); the inspector turns
+   * it on at its first snapshot.
    */
   noteConnections(): void
 }
