@@ -78,5 +78,5 @@ export function connectionNotes(scope: object): ConnectionNotes | undefined {
   const extensions = (scope as { extensions?: unknown }).extensions
   if (typeof extensions !== 'object' || extensions === null) return undefined
   const notes = (extensions as Record<string, unknown>)[CONNECTION_NOTES]
-  return typeof notes === 'object' && notes !== null ? (notes) : undefined
+  return typeof notes === 'object' && notes !== null ? notes : undefined
 }
