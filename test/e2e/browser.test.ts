@@ -6,21 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureBuilt, runBin, startRunserver, type Spawned } from './helpers.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
+import { ensureBuilt, launchChromium, runBin, startRunserver, type Spawned } from './helpers.js'
 
 let root: string
 let server: Spawned & { port: number }
@@ -32,7 +20,7 @@ beforeAll(async () => {
   const created = runBin(['startproject', 'mysite'], root)
   if (created.status !== 0) throw new Error(`startproject failed: ${created.stderr}`)
   server = await startRunserver(join(root, 'mysite'), ['--noreload'])
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+  browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {

@@ -12,21 +12,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureBuilt, runBin, startRunserver, type Spawned } from './helpers.js'
+import { ensureBuilt, launchChromium, runBin, startRunserver, type Spawned } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const ROOM = 'dashboard'
 
 let root: string
@@ -41,7 +30,7 @@ beforeAll(async () => {
   if (created.status !== 0) throw new Error(`startproject failed: ${created.stderr}`)
   project = join(root, 'mysite')
   server = await startRunserver(project)
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+  browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {

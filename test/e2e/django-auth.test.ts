@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setLogHandler, type LogRecord } from '../../src/framework/asgi/logging.js'
@@ -23,10 +22,8 @@ import {
 import { startLiveServer, type LiveServer } from '../../src/testing/index.js'
 import { startDjangoSite, type DjangoSite } from '../helpers/django-site.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
-import { ensureBuilt, runBin, spawnBin, type Spawned } from './helpers.js'
+import { ensureBuilt, launchChromium, runBin, spawnBin, type Spawned } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run']
 const SECRET_KEY = 'django-insecure-e2e-shared-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 
 /** Answers the handshake with who scope.user is; `logout` logs out. */
@@ -253,7 +250,7 @@ describe.each(SETUPS)('next to a Django 3.2 site on $name', (setup) => {
 
       // In a browser: log in on the Django site, then open the chat on channels-ts (same host,
       // another port: the browser sends Django's cookie along).
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+      const browser = await launchChromium()
       try {
         const context = await browser.newContext({ viewport: { width: 900, height: 560 } })
         const login = await context.request.post(`${site().url}/login/`, {

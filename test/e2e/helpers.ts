@@ -5,11 +5,33 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
 import { vi } from 'vitest'
 import WebSocket from 'ws'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'dist/bin/channels.js')
+
+/** Debian's Chromium, which `.ci/run` installs. */
+export const CHROMIUM = '/usr/bin/chromium'
+
+/** Headless Chromium for the browser tests: no sandbox (root in CI), no background traffic. */
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium`)
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}
 
 function newestMtime(dir: string): number {
   let newest = 0

@@ -14,20 +14,28 @@
  *   worker once it starts.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RedisChannelLayer } from '../../src/framework/layers/index.js'
 import type { ChannelMessage } from '../../src/framework/asgi/types.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
-import { connect, ensureBuilt, httpGet, ROOT, runBin, spawnBin, type Spawned } from './helpers.js'
+import {
+  connect,
+  ensureBuilt,
+  httpGet,
+  launchChromium,
+  ROOT,
+  runBin,
+  spawnBin,
+  type Spawned,
+} from './helpers.js'
 
 const FIXTURE = join(ROOT, 'test/fixtures/runworker')
 const EXAMPLE = join(ROOT, 'example')
 const PYTHON = '/usr/bin/python3'
-const CHROMIUM = '/usr/bin/chromium'
 
 let redis: RedisServer
 let layer: RedisChannelLayer
@@ -314,11 +322,7 @@ describe('the example chat with a chat-log worker', () => {
     )
     expect(await history('kitchen')).toEqual({ messages: [], kept: true })
 
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium`)
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox'],
-    })
+    browser = await launchChromium()
     const page = await browser.newPage()
     await page.goto(`http://127.0.0.1:${devPort}/chat/lobby/`)
     await page.waitForSelector('body[data-history="loaded"]')
