@@ -207,6 +207,14 @@ describe('invalid CONFIG fails when the layer is built, with channels_redis’s 
     expect(error.message).toBe('symmetric_encryption_keys[0] must be a string or bytes')
   })
 
+  it('core: an empty key is refused, naming the entry (channels_redis derives a key from it)', () => {
+    for (const empty of ['', Buffer.alloc(0)]) {
+      const error = constructionError('core', { symmetric_encryption_keys: ['good', empty] })
+      expect(error).toBeInstanceOf(ValueError)
+      expect(error.message).toBe('symmetric_encryption_keys[1] is empty')
+    }
+  })
+
   it('pub/sub: symmetric_encryption_keys is refused (channels_redis ignores it silently)', () => {
     expect(pythonSays('pubsub', 'keys on pub/sub').stage).toBe('none')
     const error = constructionError('pubsub', { symmetric_encryption_keys: ['k'] })
