@@ -297,6 +297,12 @@ describe('createInspector without a page', () => {
         error: new Error('boom'),
       })
       inspector.recordLog({ level: 'warn', logger: 'x', message: 'thrown', error: 42 })
+      // The server's line for a close from the page: the inspector's own event says it already.
+      inspector.recordLog({
+        level: 'info',
+        logger: 'channels.server',
+        message: `WebSocket /ws/ [127.0.0.1:5]: closed by the server (1000 ${DASHBOARD_CLOSE_REASON})`,
+      })
       const events = inspector.events()
       expect(events.map((e) => e.message)).toEqual(['Exception inside application: boom', 'thrown'])
       expect(events[0]!.detail).toMatch(/^Error: boom\n\s+at /)

@@ -103,6 +103,8 @@ const RATE_WINDOW_MS = 2000
 /** The close code the dashboard's close button sends (a server-initiated, normal close). */
 export const DASHBOARD_CLOSE_CODE = 1000
 export const DASHBOARD_CLOSE_REASON = 'Closed from the dashboard'
+/** How the server's log line for such a close ends (protocols/websocket.ts `closeByServer`). */
+const CLOSED_FROM_THE_PAGE = `(${String(DASHBOARD_CLOSE_CODE)} ${DASHBOARD_CLOSE_REASON})`
 
 /** Build an inspector for `server`; call `close()` when the server stops. */
 export function createInspector(
@@ -210,6 +212,8 @@ class ServerInspector implements Inspector {
   recordLog(record: LogRecord): void {
     if (record.level === 'debug') return
     if (record.level === 'info' && record.logger !== 'channels.server') return
+    // The server's line for a close from the page: closeConnection recorded it already, by id.
+    if (record.level === 'info' && record.message.endsWith(CLOSED_FROM_THE_PAGE)) return
     const error = record.error
     this.record({
       level: record.level,
