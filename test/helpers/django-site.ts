@@ -8,10 +8,11 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
 import type { PostgresServer } from './postgres.js'
+import { alive, readWatchdogPid } from './watchdog.js'
 
 /** Debian's Python, which has Django 3.2 and psycopg2 (a pyenv `python3` on PATH may not). */
 export const PYTHON = '/usr/bin/python3'
@@ -176,34 +177,6 @@ function launch(python: string, env: Record<string, string>, port: number): Runn
   return server
 }
 
-async function readPid(server: Running): Promise<number> {
-  const stdout = server.watchdog.stdout!
-  let text = ''
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString()
-      const line = /^(\d+)\n/.exec(text)
-      if (line) {
-        stdout.off('data', onData)
-        resolve(Number(line[1]))
-      }
-    }
-    stdout.on('data', onData)
-    server.watchdog.once('error', reject)
-    void server.exited.then(() => reject(new Error('django watchdog exited before starting')))
-  })
-}
-
-/** Running and not a zombie (the watchdog reaps Django only once told to stop). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
-  } catch {
-    return false
-  }
-}
-
 async function halt(server: Running, signal: 'TERM' | 'KILL'): Promise<void> {
   const stdin = server.watchdog.stdin!
   if (!stdin.destroyed) stdin.end(`${signal}\n`)
@@ -233,7 +206,7 @@ async function answersAs(url: string, pid: number): Promise<boolean> {
 /** Start runserver on `port` and wait until it answers; rejects if it exits first. */
 async function startOn(python: string, env: Record<string, string>, port: number) {
   const server = launch(python, env, port)
-  server.pid = await readPid(server)
+  server.pid = await readWatchdogPid(server.watchdog, server.exited, 'django')
   running.add(server)
   const deadline = Date.now() + 20_000
   for (;;) {

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
+import { alive, readWatchdogPid } from './watchdog.js'
 
 /** Debian installs each major version's server binaries under `<this>/<version>/bin`. */
 export const POSTGRES_ROOT = '/usr/lib/postgresql'
@@ -170,16 +171,6 @@ function resolveRunAs(): RunAs {
   return { uid: Number(uid), gid: Number(gid) }
 }
 
-/** Running and not a zombie (nobody may reap a crashed postmaster's orphaned backends). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
-  } catch {
-    return false
-  }
-}
-
 /** The postmaster's children (backends, checkpointer, walwriter...), read from /proc. */
 function childPids(parent: number): number[] {
   const children: number[] = []
@@ -248,24 +239,6 @@ function launch(cluster: Cluster, port: number): Running {
   return { watchdog, pid: 0, exited }
 }
 
-async function readPid(server: Running): Promise<number> {
-  const stdout = server.watchdog.stdout!
-  let text = ''
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString()
-      const line = /^(\d+)\n/.exec(text)
-      if (line) {
-        stdout.off('data', onData)
-        resolve(Number(line[1]))
-      }
-    }
-    stdout.on('data', onData)
-    server.watchdog.once('error', reject)
-    void server.exited.then(() => reject(new Error('postgres watchdog exited before starting')))
-  })
-}
-
 /**
  * The postmaster writes its pid, port and status into postmaster.pid; `ready` means it accepts
  * connections (after any crash recovery). The pid tells our server from a stale file.
@@ -283,7 +256,7 @@ function ready(dataDir: string, pid: number): boolean {
 async function startOn(cluster: Cluster, port: number): Promise<Running> {
   const logStart = existsSync(cluster.logPath) ? readFileSync(cluster.logPath).length : 0
   const server = launch(cluster, port)
-  server.pid = await readPid(server)
+  server.pid = await readWatchdogPid(server.watchdog, server.exited, 'postgres')
   running.add(server)
   // Crash recovery replays the WAL first; a test cluster's is small.
   const deadline = Date.now() + 30_000

@@ -10,6 +10,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
+import { alive, readWatchdogPid } from './watchdog.js'
 
 export const REDIS_SERVER = '/usr/bin/redis-server'
 export const REDIS_CLI = '/usr/bin/redis-cli'
@@ -140,37 +141,9 @@ function launch(
   return server
 }
 
-async function readPid(server: Running): Promise<number> {
-  const stdout = server.watchdog.stdout!
-  let text = ''
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString()
-      const line = text.match(/^(\d+)\n/)
-      if (line) {
-        stdout.off('data', onData)
-        resolve(Number(line[1]))
-      }
-    }
-    stdout.on('data', onData)
-    server.watchdog.once('error', reject)
-    void server.exited.then(() => reject(new Error('redis watchdog exited before starting')))
-  })
-}
-
 /** How many times the log says the server is ready (restarts append to the same log). */
 function readyCount(logPath: string): number {
   return readFileSync(logPath, 'utf8').split('Ready to accept connections').length - 1
-}
-
-/** Running and not a zombie (the watchdog reaps Redis only once told to stop). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
-  } catch {
-    return false
-  }
 }
 
 /** Start one server and wait until it answers PING; rejects if it exits first. */
@@ -183,7 +156,7 @@ async function startOn(
   const logPath = join(dir, 'redis.log')
   const readyBefore = existsSync(logPath) ? readyCount(logPath) : 0
   const server = launch(binary, dir, port, socketPath)
-  server.pid = await readPid(server)
+  server.pid = await readWatchdogPid(server.watchdog, server.exited, 'redis')
   running.add(server)
   const deadline = Date.now() + 10_000
   for (;;) {

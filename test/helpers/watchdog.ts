@@ -1,0 +1,41 @@
+/**
+ * What the service helpers (redis-server.ts, postgres.ts, django-site.ts) share about their
+ * shell watchdogs: each starts the service in the background, prints its pid on the first line of
+ * stdout, then waits on stdin for a signal name (or EOF) to pass on.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+
+/** The service's pid, from the watchdog's first line; rejects if the watchdog ends first. */
+export function readWatchdogPid(
+  watchdog: ChildProcess,
+  exited: Promise<void>,
+  service: string,
+): Promise<number> {
+  const stdout = watchdog.stdout
+  if (stdout === null) return Promise.reject(new Error(`the ${service} watchdog has no stdout`))
+  let text = ''
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString()
+      const line = /^(\d+)\n/.exec(text)
+      if (line) {
+        stdout.off('data', onData)
+        resolve(Number(line[1]))
+      }
+    }
+    stdout.on('data', onData)
+    watchdog.once('error', reject)
+    void exited.then(() => reject(new Error(`${service} watchdog exited before starting`)))
+  })
+}
+
+/** Running and not a zombie (a watchdog reaps its service only once told to stop). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
+  } catch {
+    return false
+  }
+}
