@@ -6,8 +6,10 @@
  * @module
  */
 import { existsSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
 import { layerBackendNames } from '../framework/layers/index.js'
+import { databaseVendor } from '../framework/middleware/django/database.js'
 import { resolveAsgiApplicationSetting } from './app-path.js'
 import { formatCheckReport, SystemCheckError, type CheckMessage } from './check-report.js'
 import { CommandError } from './errors.js'
@@ -41,6 +43,7 @@ export function runChecks(settings: ProjectSettings, options: SystemCheckOptions
       : checkAsgiApplication(settings, options.projectDir)),
     ...checkChannelLayers(settings.CHANNEL_LAYERS),
     ...checkSecretKey(settings),
+    ...checkDjangoDatabase(settings, options.projectDir),
     ...(options.staticfiles === true ? checkStaticfilesDirs(settings, options.projectDir) : []),
   ]
 }
@@ -171,6 +174,86 @@ function checkSecretKey(settings: ProjectSettings): CheckMessage[] {
       hint: fromEnvironment,
     },
   ]
+}
+
+const DJANGO_SESSION_ENGINES = new Set([
+  'django.contrib.sessions.backends.db',
+  'django.contrib.sessions.backends.cached_db',
+])
+
+/**
+ * channels.E006 / E007 / W006: Django's session engine reads DATABASES['default'] (SQLite or
+ * PostgreSQL, the latter through the `pg` package); found here rather than at the first
+ * connection. An SQLite file that does not exist is a warning: Django creates it on `migrate`.
+ */
+function checkDjangoDatabase(settings: ProjectSettings, projectDir: string): CheckMessage[] {
+  const engine = settings.SESSION_ENGINE
+  if (typeof engine !== 'string' || !DJANGO_SESSION_ENGINES.has(engine)) return []
+  let entry
+  try {
+    entry = openableDatabase(settings.DATABASES)
+  } catch (error) {
+    return [
+      {
+        level: 'error',
+        id: 'channels.E006',
+        msg: `SESSION_ENGINE ${JSON.stringify(engine)} needs Django's database: ${describeError(error)}`,
+        hint: "Copy DATABASES from the Django project's settings, or use SESSION_ENGINE 'db' for channels-ts's own table.",
+      },
+    ]
+  }
+  if (entry.kind === 'postgresql' && !packageAvailable('pg')) {
+    return [
+      {
+        level: 'error',
+        id: 'channels.E007',
+        msg: "DATABASES['default'] is PostgreSQL, which needs node-postgres (the 'pg' package).",
+        hint: 'npm install pg',
+      },
+    ]
+  }
+  if (entry.kind === 'sqlite' && !existsSync(resolve(projectDir, entry.name))) {
+    return [
+      {
+        level: 'warning',
+        id: 'channels.W006',
+        msg: `Django's SQLite database ${entry.name} does not exist: every session reads as none.`,
+        hint: "Point DATABASES['default'].NAME at the Django project's file (after manage.py migrate).",
+      },
+    ]
+  }
+  return []
+}
+
+/** DATABASES['default'] as a kind and name, or an error saying what is wrong with it. */
+function openableDatabase(databases: unknown): { kind: 'sqlite' | 'postgresql'; name: string } {
+  const entry = (databases as Record<string, unknown> | undefined)?.default
+  if (typeof entry !== 'object' || entry === null)
+    throw new Error("DATABASES['default'] is not set.")
+  const { ENGINE: engine, NAME: name } = entry as { ENGINE?: unknown; NAME?: unknown }
+  if (typeof name !== 'string' || name === '')
+    throw new Error("DATABASES['default'].NAME is empty.")
+  const kind = typeof engine === 'string' ? databaseVendor(engine) : null
+  if (kind !== null) return { kind, name }
+  const named = typeof engine === 'string' ? JSON.stringify(engine) : describeValue(engine)
+  throw new Error(
+    `DATABASES['default'].ENGINE is ${named}; 'django.db.backends.sqlite3' and ` +
+      "'django.db.backends.postgresql' are supported.",
+  )
+}
+
+/** Whether the framework can load `name` (it requires optional packages from its own place). */
+function packageAvailable(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 /** staticfiles.E001 / W004 (Django's ids): STATICFILES_DIRS is a list of existing folders. */

@@ -102,6 +102,39 @@ describe('runserver', () => {
     expect((await runserver({ ...production, SECRET_KEY })).code).toBe(0)
   })
 
+  it("channels.E006 / W006: Django's session engine needs a DATABASES entry it can read", async () => {
+    const django = { SESSION_ENGINE: 'django.contrib.sessions.backends.db' }
+    const missing = await runserver(django)
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(
+      '?: (channels.E006) SESSION_ENGINE "django.contrib.sessions.backends.db" needs Django\'s ' +
+        "database: DATABASES['default'] is not set.\n\tHINT: Copy DATABASES",
+    )
+    const mysql = await runserver({
+      ...django,
+      DATABASES: { default: { ENGINE: 'django.db.backends.mysql', NAME: 'site' } },
+    })
+    expect(mysql.code).toBe(1)
+    expect(mysql.stderr).toContain(
+      `DATABASES['default'].ENGINE is "django.db.backends.mysql"; 'django.db.backends.sqlite3'`,
+    )
+    const noFile = await runserver({
+      ...django,
+      DATABASES: { default: { ENGINE: 'django.db.backends.sqlite3', NAME: 'nowhere.sqlite3' } },
+    })
+    expect(noFile.code).toBe(0)
+    expect(noFile.server.started).toBe(true)
+    expect(noFile.stderr).toContain(
+      "?: (channels.W006) Django's SQLite database nowhere.sqlite3 does not exist",
+    )
+    const postgres = await runserver({
+      ...django,
+      DATABASES: { default: { ENGINE: 'django.db.backends.postgresql', NAME: 'site' } },
+    })
+    expect(postgres.code).toBe(0)
+    expect(postgres.stdout).toContain('System check identified no issues (0 silenced).')
+  })
+
   it('a warning is printed on stderr and the server starts', async () => {
     const result = await runserver({ STATICFILES_DIRS: ['static', 'assets'] })
     expect(result.code).toBe(0)

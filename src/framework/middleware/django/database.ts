@@ -48,11 +48,19 @@ export function getDjangoDatabase(alias = 'default'): DjangoDatabase {
   return db
 }
 
+/** Which database an ENGINE names: `'sqlite'`, `'postgresql'`, or null for one not read here. */
+export function databaseVendor(engine: string): DjangoDatabase['vendor'] | null {
+  if (SQLITE_ENGINES.has(engine)) return 'sqlite'
+  if (POSTGRES_ENGINES.has(engine)) return 'postgresql'
+  return null
+}
+
 /** Open a database from a Django DATABASES entry. */
 export function openDatabase(settings: DjangoDatabaseSettings, alias = 'default'): DjangoDatabase {
   const engine = settings.ENGINE
-  if (SQLITE_ENGINES.has(engine)) return openSqlite(settings)
-  if (POSTGRES_ENGINES.has(engine)) return openPostgres(settings)
+  const vendor = databaseVendor(engine)
+  if (vendor === 'sqlite') return openSqlite(settings)
+  if (vendor === 'postgresql') return openPostgres(settings)
   throw new ImproperlyConfigured(
     `DATABASES[${JSON.stringify(alias)}].ENGINE is ${JSON.stringify(engine)}: channels-ts reads ` +
       "Django's 'django.db.backends.sqlite3' and 'django.db.backends.postgresql'.",

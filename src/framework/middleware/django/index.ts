@@ -3,7 +3,12 @@
  * tables and formats.
  * @module
  */
-export { closeDjangoDatabases, getDjangoDatabase, openDatabase } from './database.js'
+export {
+  closeDjangoDatabases,
+  databaseVendor,
+  getDjangoDatabase,
+  openDatabase,
+} from './database.js'
 export { databaseFromUrl } from './database-url.js'
 export { DjangoDatabaseError, type DjangoDatabase } from './db-types.js'
 export {
