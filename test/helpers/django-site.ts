@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
 import type { PostgresServer } from './postgres.js'
-import { alive, readWatchdogPid } from './watchdog.js'
+import { alive, killAtExit, readWatchdogPid } from './watchdog.js'
 
 /** Debian's Python, which has Django 3.2 and psycopg2 (a pyenv `python3` on PATH may not). */
 export const PYTHON = '/usr/bin/python3'
@@ -88,22 +88,6 @@ interface Running {
 }
 
 const running = new Set<Running>()
-let exitHookInstalled = false
-
-/** On a normal exit the watchdogs see their pipes close; this also kills Django directly. */
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const server of running) {
-      try {
-        process.kill(server.pid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
-  })
-}
 
 // $1 = python, the rest are its arguments. The watchdog prints Django's pid, then waits for a
 // signal name (or EOF) on stdin, passes it on and waits for Django to exit. Django's output goes
@@ -259,7 +243,7 @@ export async function startDjangoSite(options: DjangoSiteOptions): Promise<Djang
     const hint = /No module named '(django|psycopg2)'/.test(why) ? `\n${INSTALL_HINT}` : ''
     throw new Error(`Django site did not migrate: ${why}${hint}`, { cause: error })
   }
-  installExitHook()
+  killAtExit(running, 'SIGKILL')
   let port = options.port ?? (await freePort())
   let current: Running | null = null
   // A free port can be taken before runserver binds it: try a few when none was asked for.

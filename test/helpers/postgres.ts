@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
-import { alive, readWatchdogPid } from './watchdog.js'
+import { alive, killAtExit, readWatchdogPid } from './watchdog.js'
 
 /** Debian installs each major version's server binaries under `<this>/<version>/bin`. */
 export const POSTGRES_ROOT = '/usr/lib/postgresql'
@@ -104,24 +104,6 @@ interface Running {
 const running = new Set<Running>()
 /** Clusters not yet removed (a crashed server's data waits for `restart()` or `stop()`). */
 const clusters = new Set<string>()
-let exitHookInstalled = false
-
-/** On a normal exit the watchdogs see their pipes close; this also stops PostgreSQL directly. */
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const server of running) {
-      try {
-        // Immediate shutdown: the postmaster takes its backends down with it.
-        process.kill(server.pid, 'SIGQUIT')
-      } catch {
-        // already gone
-      }
-    }
-    for (const dir of clusters) rmSync(dir, { recursive: true, force: true })
-  })
-}
 
 // $1 = postgres, $2 = its log file, $3 = the temp dir; the rest are postgres's arguments. The
 // watchdog prints the postmaster's pid, then waits for a signal name on stdin, passes it on and
@@ -334,7 +316,10 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     )
   }
   const runAs = resolveRunAs()
-  installExitHook()
+  // SIGQUIT is an immediate shutdown: the postmaster takes its backends down with it.
+  killAtExit(running, 'SIGQUIT', () => {
+    for (const dir of clusters) rmSync(dir, { recursive: true, force: true })
+  })
   const cluster = await initCluster(binDir, runAs)
   let port = options.port ?? (await freePort())
   let current: Running | null = null

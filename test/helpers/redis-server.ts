@@ -10,7 +10,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
-import { alive, readWatchdogPid } from './watchdog.js'
+import { alive, killAtExit, readWatchdogPid } from './watchdog.js'
 
 export const REDIS_SERVER = '/usr/bin/redis-server'
 export const REDIS_CLI = '/usr/bin/redis-cli'
@@ -59,22 +59,6 @@ interface Running {
 }
 
 const running = new Set<Running>()
-let exitHookInstalled = false
-
-/** On a normal exit the watchdogs see their pipes close; this also kills Redis directly. */
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const server of running) {
-      try {
-        process.kill(server.pid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
-  })
-}
 
 // $1 = redis-server, the rest are its arguments. The watchdog prints Redis's pid, then waits for
 // a signal name (or EOF) on stdin, passes it to Redis and waits for Redis to exit.
@@ -197,7 +181,7 @@ async function halt(server: Running, signal: 'SIGTERM' | 'SIGKILL'): Promise<voi
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = options.binary ?? REDIS_SERVER
   if (!existsSync(binary)) throw new Error(`${binary} not found: ${INSTALL_HINT}`)
-  installExitHook()
+  killAtExit(running, 'SIGKILL')
   const dir = mkdtempSync(join(tmpdir(), 'channels-ts-redis-'))
   const socketPath = options.unixSocket ? join(dir, 'redis.sock') : undefined
   let port = options.port ?? (await freePort())

@@ -39,3 +39,29 @@ export function alive(pid: number): boolean {
     return false
   }
 }
+
+const guarded = new WeakSet<ReadonlySet<{ pid: number }>>()
+
+/**
+ * When the test process exits normally, send `signal` to every service still in `running`, then
+ * run `then` (a helper's own cleanup). The watchdogs also act once their stdin pipe closes, which
+ * is after the process is gone; this is the direct path. Installed once per set.
+ */
+export function killAtExit(
+  running: ReadonlySet<{ pid: number }>,
+  signal: NodeJS.Signals,
+  then?: () => void,
+): void {
+  if (guarded.has(running)) return
+  guarded.add(running)
+  process.once('exit', () => {
+    for (const service of running) {
+      try {
+        process.kill(service.pid, signal)
+      } catch {
+        // already gone
+      }
+    }
+    then?.()
+  })
+}
