@@ -193,6 +193,9 @@ function run(
       if (code === 0) resolve(stdout.replace(/\n$/, ''))
       else reject(new Error(`${binary} ${args.join(' ')} (${code ?? signal}): ${stderr.trim()}`))
     })
+    // A program that exits before reading its input (psql failing to connect) closes the pipe:
+    // the EPIPE is that failure, which its exit status reports.
+    child.stdin.on('error', () => undefined)
     child.stdin.end(options.input ?? '')
   })
 }
