@@ -7,12 +7,12 @@
  * leaves no Django behind.
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
 import type { PostgresServer } from './postgres.js'
-import { alive, killAtExit, readWatchdogPid } from './watchdog.js'
+import { alive, killAtExit, readWatchdogPid, stopWatched, type Watched } from './watchdog.js'
 
 /** Debian's Python, which has Django 3.2 and psycopg2 (a pyenv `python3` on PATH may not). */
 export const PYTHON = '/usr/bin/python3'
@@ -80,10 +80,7 @@ export interface DjangoSite {
   stop(): Promise<void>
 }
 
-interface Running {
-  watchdog: ChildProcess
-  pid: number
-  exited: Promise<void>
+interface Running extends Watched {
   output: string
 }
 
@@ -162,17 +159,7 @@ function launch(python: string, env: Record<string, string>, port: number): Runn
 }
 
 async function halt(server: Running, signal: 'TERM' | 'KILL'): Promise<void> {
-  const stdin = server.watchdog.stdin!
-  if (!stdin.destroyed) stdin.end(`${signal}\n`)
-  const timer = setTimeout(() => {
-    try {
-      process.kill(server.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }, 5_000)
-  await server.exited
-  clearTimeout(timer)
+  await stopWatched(server, signal, 5_000)
   running.delete(server)
 }
 

@@ -6,7 +6,7 @@
  * its stdin pipe closes, so a test process that crashes (or is killed) leaves nothing behind.
  * @module
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import {
   chownSync,
   existsSync,
@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
-import { alive, killAtExit, readWatchdogPid } from './watchdog.js'
+import { alive, killAtExit, readWatchdogPid, stopWatched, type Watched } from './watchdog.js'
 
 /** Debian installs each major version's server binaries under `<this>/<version>/bin`. */
 export const POSTGRES_ROOT = '/usr/lib/postgresql'
@@ -95,11 +95,7 @@ interface RunAs {
   gid?: number
 }
 
-interface Running {
-  watchdog: ChildProcess
-  pid: number
-  exited: Promise<void>
-}
+type Running = Watched
 
 const running = new Set<Running>()
 /** Clusters not yet removed (a crashed server's data waits for `restart()` or `stop()`). */
@@ -261,19 +257,9 @@ async function startOn(cluster: Cluster, port: number): Promise<Running> {
 /** Stop the postmaster and wait until it and every process it started have exited. */
 async function halt(server: Running, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   const children = childPids(server.pid)
-  const stdin = server.watchdog.stdin!
   // PostgreSQL's SIGTERM is a "smart" shutdown that waits for every client to leave; SIGINT is
   // the fast one that disconnects them.
-  if (!stdin.destroyed) stdin.end(signal === 'SIGKILL' ? 'KILL\n' : 'INT\n')
-  const timer = setTimeout(() => {
-    try {
-      process.kill(server.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }, 10_000)
-  await server.exited
-  clearTimeout(timer)
+  await stopWatched(server, signal === 'SIGKILL' ? 'KILL' : 'INT', 10_000)
   running.delete(server)
   // After a SIGKILL the backends notice their postmaster is gone and exit on their own; a new
   // postmaster refuses to start while they still hold the old shared memory.

@@ -4,13 +4,13 @@
  * stdin pipe closes, so a test process that crashes (or is killed) leaves no server behind.
  * @module
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.js'
-import { alive, killAtExit, readWatchdogPid } from './watchdog.js'
+import { alive, killAtExit, readWatchdogPid, stopWatched, type Watched } from './watchdog.js'
 
 export const REDIS_SERVER = '/usr/bin/redis-server'
 export const REDIS_CLI = '/usr/bin/redis-cli'
@@ -51,10 +51,7 @@ export interface RedisServer {
   log(): string
 }
 
-interface Running {
-  watchdog: ChildProcess
-  pid: number
-  exited: Promise<void>
+interface Running extends Watched {
   stderr: string
 }
 
@@ -160,17 +157,7 @@ async function startOn(
 }
 
 async function halt(server: Running, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-  const stdin = server.watchdog.stdin!
-  if (!stdin.destroyed) stdin.end(`${signal.slice(3)}\n`)
-  const timer = setTimeout(() => {
-    try {
-      process.kill(server.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }, 5_000)
-  await server.exited
-  clearTimeout(timer)
+  await stopWatched(server, signal.slice(3), 5_000)
   running.delete(server)
 }
 

@@ -65,3 +65,32 @@ export function killAtExit(
     then?.()
   })
 }
+
+/** What a helper keeps of one watched service. */
+export interface Watched {
+  watchdog: ChildProcess
+  pid: number
+  exited: Promise<void>
+}
+
+/**
+ * Tell the watchdog to pass `signalName` (`TERM`, `KILL`, …) to the service and wait until it has
+ * exited; a service still running after `graceMs` is killed.
+ */
+export async function stopWatched(
+  service: Watched,
+  signalName: string,
+  graceMs: number,
+): Promise<void> {
+  const stdin = service.watchdog.stdin
+  if (stdin !== null && !stdin.destroyed) stdin.end(`${signalName}\n`)
+  const timer = setTimeout(() => {
+    try {
+      process.kill(service.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }, graceMs)
+  await service.exited
+  clearTimeout(timer)
+}
