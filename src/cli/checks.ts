@@ -189,15 +189,13 @@ const DJANGO_SESSION_ENGINES = new Set([
 function checkDjangoDatabase(settings: ProjectSettings, projectDir: string): CheckMessage[] {
   const engine = settings.SESSION_ENGINE
   if (typeof engine !== 'string' || !DJANGO_SESSION_ENGINES.has(engine)) return []
-  let entry
-  try {
-    entry = openableDatabase(settings.DATABASES)
-  } catch (error) {
+  const entry = openableDatabase(settings.DATABASES)
+  if (typeof entry === 'string') {
     return [
       {
         level: 'error',
         id: 'channels.E006',
-        msg: `SESSION_ENGINE ${JSON.stringify(engine)} needs Django's database: ${describeError(error)}`,
+        msg: `SESSION_ENGINE ${JSON.stringify(engine)} needs Django's database: ${entry}`,
         hint: "Copy DATABASES from the Django project's settings, or use SESSION_ENGINE 'db' for channels-ts's own table.",
       },
     ]
@@ -225,20 +223,20 @@ function checkDjangoDatabase(settings: ProjectSettings, projectDir: string): Che
   return []
 }
 
-/** DATABASES['default'] as a kind and name, or an error saying what is wrong with it. */
-function openableDatabase(databases: unknown): { kind: 'sqlite' | 'postgresql'; name: string } {
+/** DATABASES['default'] as a kind and name, or what is wrong with it. */
+function openableDatabase(
+  databases: unknown,
+): { kind: 'sqlite' | 'postgresql'; name: string } | string {
   const entry = (databases as Record<string, unknown> | undefined)?.default
-  if (typeof entry !== 'object' || entry === null)
-    throw new Error("DATABASES['default'] is not set.")
+  if (typeof entry !== 'object' || entry === null) return "DATABASES['default'] is not set."
   const { ENGINE: engine, NAME: name } = entry as { ENGINE?: unknown; NAME?: unknown }
-  if (typeof name !== 'string' || name === '')
-    throw new Error("DATABASES['default'].NAME is empty.")
+  if (typeof name !== 'string' || name === '') return "DATABASES['default'].NAME is empty."
   const kind = typeof engine === 'string' ? databaseVendor(engine) : null
   if (kind !== null) return { kind, name }
   const named = typeof engine === 'string' ? JSON.stringify(engine) : describeValue(engine)
-  throw new Error(
+  return (
     `DATABASES['default'].ENGINE is ${named}; 'django.db.backends.sqlite3' and ` +
-      "'django.db.backends.postgresql' are supported.",
+    "'django.db.backends.postgresql' are supported."
   )
 }
 
@@ -250,10 +248,6 @@ function packageAvailable(name: string): boolean {
   } catch {
     return false
   }
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** staticfiles.E001 / W004 (Django's ids): STATICFILES_DIRS is a list of existing folders. */
