@@ -43,3 +43,15 @@ function constructorName(value: object): string | undefined {
 function withArticle(noun: string): string {
   return /^[aeio]/i.test(noun) ? `an ${noun}` : `a ${noun}`
 }
+
+/**
+ * An error's message for a log line: each reason of an AggregateError (a failed connect to every
+ * address of a host), the name of an error without a message, else the value as text.
+ */
+export function errorText(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map(errorText).join('; ')
+  }
+  if (error instanceof Error) return error.message || error.name
+  return String(error)
+}

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs'
 import type { RedisClientOptions } from '@redis/client'
 import { ChannelsError } from '../../asgi/errors.js'
 import { getLogger } from '../../asgi/logging.js'
+import { errorText } from '../../../util/describe.js'
 import type { AddressHost, HostSpec, SentinelHost } from './config.js'
 
 const logger = getLogger('channels.layers.redis')
@@ -364,12 +365,4 @@ export class HostConnections {
   private checkOpen(): void {
     if (this.closed) throw new RedisConnectionError(this.spec.label, new Error('layer closed'))
   }
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return error.errors.map(errorText).join('; ')
-  }
-  if (error instanceof Error) return error.message || error.name
-  return String(error)
 }

@@ -26,14 +26,6 @@ export class DjangoDatabaseError extends Error {
   override readonly name = 'DjangoDatabaseError'
 }
 
-/** An error's message for a log line. */
-export function errorText(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return error.errors.map(errorText).join('; ')
-  }
-  return error instanceof Error ? error.message || error.name : String(error)
-}
-
 /**
  * A datetime parameter as Django stores it with USE_TZ: on SQLite, UTC text
  * `YYYY-MM-DD HH:MM:SS.ffffff` (text compares in time order); on PostgreSQL a

@@ -8,14 +8,9 @@ import { getLogger } from '../../asgi/logging.js'
 import { getSettings } from '../../settings/index.js'
 import type { AuthBackend, AuthUser } from '../auth-types.js'
 import { constantTimeCompare, saltedHmac } from '../signing.js'
+import { errorText } from '../../../util/describe.js'
 import { getDjangoDatabase } from './database.js'
-import {
-  dateParam,
-  type DjangoDatabase,
-  DjangoDatabaseError,
-  errorText,
-  sqlName,
-} from './db-types.js'
+import { dateParam, type DjangoDatabase, DjangoDatabaseError, sqlName } from './db-types.js'
 
 const logger = getLogger('channels.auth')
 

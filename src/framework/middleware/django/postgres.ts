@@ -9,7 +9,8 @@ import type { Pool, PoolConfig } from 'pg'
 import { ImproperlyConfigured } from '../../asgi/errors.js'
 import { getLogger } from '../../asgi/logging.js'
 import type { DjangoDatabaseSettings } from '../../settings/types.js'
-import { DjangoDatabaseError, type DjangoDatabase, errorText } from './db-types.js'
+import { errorText } from '../../../util/describe.js'
+import { DjangoDatabaseError, type DjangoDatabase } from './db-types.js'
 
 const require = createRequire(import.meta.url)
 const logger = getLogger('channels.django')

@@ -7,7 +7,7 @@
  * @module
  */
 import type { SessionData } from '../sessions/store.js'
-import { errorText } from './db-types.js'
+import { errorText } from '../../../util/describe.js'
 import { BadSignature, constantTimeCompare, dumps, loads, saltedHmac } from '../signing.js'
 
 /** The signing salt of the db and cached_db engines: `'django.contrib.sessions.' + 'SessionStore'`. */

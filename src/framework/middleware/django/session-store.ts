@@ -10,7 +10,8 @@ import { getLogger } from '../../asgi/logging.js'
 import { getSettings } from '../../settings/index.js'
 import { randomSessionKey, type SessionData, type SessionStore } from '../sessions/store.js'
 import { getDjangoDatabase } from './database.js'
-import { dateParam, type DjangoDatabase, errorText, sqlName } from './db-types.js'
+import { errorText } from '../../../util/describe.js'
+import { dateParam, type DjangoDatabase, sqlName } from './db-types.js'
 import { decodeSessionData, encodeSessionData, type SessionKeys } from './session-data.js'
 
 const logger = getLogger('channels.sessions')

@@ -8,7 +8,8 @@
 import { createRequire } from 'node:module'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { DjangoDatabaseSettings } from '../../settings/types.js'
-import { DjangoDatabaseError, type DjangoDatabase, errorText } from './db-types.js'
+import { errorText } from '../../../util/describe.js'
+import { DjangoDatabaseError, type DjangoDatabase } from './db-types.js'
 
 const require = createRequire(import.meta.url)
 
