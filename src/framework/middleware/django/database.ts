@@ -55,6 +55,17 @@ export function databaseVendor(engine: string): DjangoDatabase['vendor'] | null 
   return null
 }
 
+/**
+ * The `database` option of the store and the backend as a getter: the database given, or
+ * DATABASES' `default`, opened on first use (so settings are read when a connection needs them).
+ */
+export function databaseGetter(
+  database: DjangoDatabase | (() => DjangoDatabase) | undefined,
+): () => DjangoDatabase {
+  if (database === undefined) return () => getDjangoDatabase('default')
+  return typeof database === 'function' ? database : () => database
+}
+
 /** Open a database from a Django DATABASES entry. */
 export function openDatabase(settings: DjangoDatabaseSettings, alias = 'default'): DjangoDatabase {
   const engine = settings.ENGINE

@@ -9,7 +9,7 @@ import { getSettings } from '../../settings/index.js'
 import type { AuthBackend, AuthUser } from '../auth-types.js'
 import { constantTimeCompare, saltedHmac } from '../signing.js'
 import { errorText } from '../../../util/describe.js'
-import { getDjangoDatabase } from './database.js'
+import { databaseGetter } from './database.js'
 import { dateParam, type DjangoDatabase, DjangoDatabaseError, sqlName } from './db-types.js'
 
 const logger = getLogger('channels.auth')
@@ -124,8 +124,7 @@ export class DjangoModelBackend implements AuthBackend<DjangoUser> {
     this.table = sqlName(options.table ?? userTable(), 'user table')
     this.pkColumn = sqlName(options.pkColumn ?? 'id', 'primary key column')
     this.usernameColumn = sqlName(options.usernameColumn ?? 'username', 'username column')
-    const database = options.database ?? (() => getDjangoDatabase('default'))
-    this.#database = typeof database === 'function' ? database : () => database
+    this.#database = databaseGetter(options.database)
   }
 
   async getUser(userId: string): Promise<DjangoUser | null> {

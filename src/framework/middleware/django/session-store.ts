@@ -9,7 +9,7 @@ import { ImproperlyConfigured } from '../../asgi/errors.js'
 import { getLogger } from '../../asgi/logging.js'
 import { getSettings } from '../../settings/index.js'
 import { randomSessionKey, type SessionData, type SessionStore } from '../sessions/store.js'
-import { getDjangoDatabase } from './database.js'
+import { databaseGetter } from './database.js'
 import { errorText } from '../../../util/describe.js'
 import { dateParam, type DjangoDatabase, sqlName } from './db-types.js'
 import { decodeSessionData, encodeSessionData, type SessionKeys } from './session-data.js'
@@ -41,8 +41,7 @@ export class DjangoSessionStore implements SessionStore {
   readonly #keys: SessionKeys | undefined
 
   constructor(options: DjangoSessionStoreOptions = {}) {
-    const database = options.database ?? (() => getDjangoDatabase('default'))
-    this.#database = typeof database === 'function' ? database : () => database
+    this.#database = databaseGetter(options.database)
     this.table = sqlName(options.table ?? 'django_session', 'session table')
     this.#keys = options.keys
   }
