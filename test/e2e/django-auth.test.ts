@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setLogHandler, type LogRecord } from '../../src/framework/asgi/logging.js'
 import { AsyncWebsocketConsumer } from '../../src/framework/consumers/index.js'
@@ -22,7 +21,15 @@ import {
 import { startLiveServer, type LiveServer } from '../../src/testing/index.js'
 import { startDjangoSite, type DjangoSite } from '../helpers/django-site.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
-import { ensureBuilt, launchChromium, runBin, spawnBin, type Spawned } from './helpers.js'
+import {
+  connect,
+  ensureBuilt,
+  launchChromium,
+  runBin,
+  spawnBin,
+  type Client,
+  type Spawned,
+} from './helpers.js'
 
 const SECRET_KEY = 'django-insecure-e2e-shared-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 
@@ -41,59 +48,17 @@ class WhoAmI extends AsyncWebsocketConsumer<{ scope: AuthScope }> {
   }
 }
 
-interface Socket {
-  next(): Promise<Record<string, unknown>>
-  send(text: string): void
-  close(): Promise<void>
-}
-
 /** A WebSocket carrying the Django session cookie, as a browser on the same host sends it. */
-async function open(url: string, sessionid?: string): Promise<Socket> {
-  // The page's own origin, as a browser sends it (the template checks it against ALLOWED_HOSTS).
-  const origin = new URL(url.replace(/^ws/, 'http')).origin
-  const ws = new WebSocket(url, {
-    origin,
-    headers: sessionid === undefined ? {} : { cookie: `sessionid=${sessionid}` },
-  })
-  const queue: string[] = []
-  const waiters: (() => void)[] = []
-  ws.on('message', (data: Buffer) => {
-    queue.push(data.toString())
-    waiters.splice(0).forEach((wake) => wake())
-  })
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-    ws.once('unexpected-response', (_req, res) =>
-      reject(new Error(`handshake answered ${String(res.statusCode)}`)),
-    )
-  })
-  return {
-    async next() {
-      const deadline = Date.now() + 10_000
-      while (queue.length === 0) {
-        if (ws.readyState !== WebSocket.OPEN) throw new Error('socket closed while waiting')
-        if (Date.now() > deadline) throw new Error('no message within 10 s')
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve)
-          setTimeout(resolve, 100)
-        })
-      }
-      return JSON.parse(queue.shift() ?? '') as Record<string, unknown>
-    },
-    send: (text) => ws.send(text),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) return resolve()
-        ws.once('close', () => resolve())
-        ws.close()
-      }),
-  }
+function open(url: string, sessionid?: string): Promise<Client> {
+  const { port, pathname } = new URL(url)
+  const cookie: Record<string, string> =
+    sessionid === undefined ? {} : { cookie: `sessionid=${sessionid}` }
+  return connect(Number(port), pathname, undefined, cookie)
 }
 
 async function handshakeUser(url: string, sessionid?: string): Promise<unknown> {
   const socket = await open(url, sessionid)
-  const hello = await socket.next()
+  const hello = await socket.nextJson()
   await socket.close()
   return hello.username
 }
@@ -210,9 +175,9 @@ describe.each(SETUPS)('next to a Django 3.2 site on $name', (setup) => {
   it("logout() in a consumer: Django's next request is anonymous", async () => {
     const sessionid = await site().login('alice', 'first-password')
     const socket = await open(wsUrl, sessionid)
-    expect(await socket.next()).toEqual({ username: 'alice' })
-    socket.send('logout')
-    expect(await socket.next()).toEqual({ loggedOut: true })
+    expect(await socket.nextJson()).toEqual({ username: 'alice' })
+    socket.ws.send('logout')
+    expect(await socket.nextJson()).toEqual({ loggedOut: true })
     await socket.close()
     expect(await site().whoami(sessionid)).toMatchObject({
       authenticated: false,
@@ -240,12 +205,12 @@ describe.each(SETUPS)('next to a Django 3.2 site on $name', (setup) => {
       const chat = `ws://127.0.0.1:${String(match[1])}/ws/chat/lobby/`
       const sessionid = await site().login('alice', 'first-password')
       const socket = await open(chat, sessionid)
-      expect(await socket.next()).toEqual({ user: 'alice' })
-      socket.send(JSON.stringify({ message: 'hello from Django' }))
-      expect(await socket.next()).toEqual({ message: 'hello from Django', user: 'alice' })
+      expect(await socket.nextJson()).toEqual({ user: 'alice' })
+      socket.ws.send(JSON.stringify({ message: 'hello from Django' }))
+      expect(await socket.nextJson()).toEqual({ message: 'hello from Django', user: 'alice' })
       await socket.close()
       const anonymous = await open(chat)
-      expect(await anonymous.next()).toEqual({ user: null })
+      expect(await anonymous.nextJson()).toEqual({ user: null })
       await anonymous.close()
 
       // In a browser: log in on the Django site, then open the chat on channels-ts (same host,
@@ -301,7 +266,7 @@ describe('PostgreSQL going away under a live server', () => {
       const sessionid = await site.login('alice', 'first-password')
       // A connection opened before the outage, and the pool's connections, exist when it dies.
       const before = await open(url, sessionid)
-      expect(await before.next()).toEqual({ username: 'alice' })
+      expect(await before.nextJson()).toEqual({ username: 'alice' })
 
       await postgres.stop('SIGKILL')
       expect(await handshakeUser(url, sessionid)).toBe('')
@@ -309,7 +274,7 @@ describe('PostgreSQL going away under a live server', () => {
         expect.stringMatching(/Cannot read the session from Django's database: PostgreSQL/),
       ])
       // The connection opened before is unaffected.
-      before.send('ping')
+      before.ws.send('ping')
       await postgres.restart()
       expect(await handshakeUser(url, sessionid)).toBe('alice')
       await before.close()

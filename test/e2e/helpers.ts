@@ -156,8 +156,12 @@ export async function connect(
   port: number,
   path: string,
   origin: string | null = `http://127.0.0.1:${port}`,
+  headers: Record<string, string> = {},
 ): Promise<Client> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, origin ? { origin } : {})
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${port}${path}`,
+    origin ? { origin, headers } : { headers },
+  )
   const queue: { data: Buffer; binary: boolean }[] = []
   const waiters: (() => void)[] = []
   ws.on('message', (data: Buffer, binary: boolean) => {
